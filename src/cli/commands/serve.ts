@@ -1,0 +1,60 @@
+import { parseArgs } from "node:util";
+import { configFromFlags, type ServeFlags } from "../../core/config/adapters/flags.js";
+import { UsageError } from "../../core/errors.js";
+import { Runtime } from "../../core/lifecycle.js";
+import { createLogger } from "../../core/log.js";
+
+export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--config FILE]
+                   [--access-log json|combined|off] [--log-level LEVEL]
+
+Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
+what --config FILE describes. Flags override the file. SIGHUP reloads the
+config; SIGINT/SIGTERM stop gracefully.
+
+  --http HOST:PORT      listen address (repeatable)        config: http.listen
+  --config FILE         YAML config file (see docs/config.md)
+  --access-log FORMAT   json (default), combined, or off   config: log.access
+  --log-level LEVEL     fatal|error|warn|info|debug|trace   config: log.level
+`;
+
+/** Parses `serve` arguments into flags. */
+export function parseServeArgs(args: string[]): ServeFlags {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      http: { type: "string", multiple: true },
+      config: { type: "string", short: "c" },
+      "access-log": { type: "string" },
+      "log-level": { type: "string" },
+    },
+  });
+  if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
+  const access = values["access-log"];
+  if (access !== undefined && !["json", "combined", "off"].includes(access)) {
+    throw new UsageError(`--access-log must be json, combined or off, not ${access}`);
+  }
+  return {
+    root: positionals[0],
+    http: values.http ?? [],
+    config: values.config,
+    accessLog: access,
+    logLevel: values["log-level"],
+  };
+}
+
+/** `ferry serve`: runs until a signal stops it. */
+export async function serve(args: string[]): Promise<void> {
+  const flags = parseServeArgs(args);
+  const config = configFromFlags(flags);
+  const log = createLogger(config.log.level);
+  const rt = await Runtime.start(config, log);
+  rt.handleSignals(() => configFromFlags(flags));
+  for (const a of rt.http?.addresses ?? []) {
+    const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+    log.info({ address: `${host}:${a.port}` }, `serving http://${host}:${a.port}/`);
+    process.stderr.write(`Ferry serving http://${host}:${a.port}/\n`);
+  }
+  if (!rt.http) process.stderr.write("Ferry: the configuration starts no service\n");
+}

@@ -1,0 +1,66 @@
+/**
+ * The CLI adapter: `ferry serve` flags onto the user config (alone, or on
+ * top of a config file), then the same validation as the YAML adapter.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ConfigError } from "../../errors.js";
+import { buildConfig } from "../load.js";
+import type { KeyPath } from "../normalize.js";
+import type { Config, UserConfig, UserSite } from "../types.js";
+import { parseYamlConfig } from "./yaml.js";
+
+/** What `ferry serve` was told on the command line. */
+export interface ServeFlags {
+  root?: string;
+  http: string[];
+  config?: string;
+  accessLog?: string;
+  logLevel?: string;
+}
+
+/** Applies flags onto a user config (a copy); flags win over the file. */
+export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd: string): UserConfig {
+  const out: UserConfig = structuredClone(user ?? {});
+  const root = flags.root !== undefined ? path.resolve(cwd, flags.root) : undefined;
+  if (user === null || flags.http.length > 0 || root !== undefined) {
+    const http = { ...out.http };
+    if (flags.http.length > 0) http.listen = flags.http;
+    if (!http.sites) http.sites = [{ root: root ?? cwd }];
+    else if (root !== undefined) {
+      const sites: UserSite[] = http.sites;
+      const target = sites.find((s) => s.default) ?? sites[0]!;
+      target.root = root;
+    }
+    out.http = http;
+  }
+  if (flags.logLevel !== undefined) out.log = { ...out.log, level: flags.logLevel as never };
+  if (flags.accessLog !== undefined) {
+    out.log = {
+      ...out.log,
+      access:
+        flags.accessLog === "off" ? false : { ...(out.log?.access || {}), format: flags.accessLog as never },
+    };
+  }
+  return out;
+}
+
+/** Builds the canonical config for `ferry serve` from its flags (and `--config` file when given). */
+export function configFromFlags(flags: ServeFlags, cwd = process.cwd()): Config {
+  if (flags.config === undefined) {
+    return buildConfig(applyServeFlags(null, flags, cwd), { baseDir: cwd, source: null });
+  }
+  const abs = path.resolve(cwd, flags.config);
+  let text: string;
+  try {
+    text = readFileSync(abs, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new ConfigError("ERR_CONFIG_READ", [
+      { key: "", message: `cannot read ${flags.config}: ${reason}` },
+    ]);
+  }
+  const parsed = parseYamlConfig(text, flags.config);
+  const merged = applyServeFlags((parsed.value ?? {}) as UserConfig, flags, cwd);
+  return buildConfig(merged, { baseDir: path.dirname(abs), source: abs }, (p: KeyPath) => parsed.locate(p));
+}

@@ -1,0 +1,213 @@
+import { statSync } from "node:fs";
+import path from "node:path";
+import type {
+  Config,
+  HttpConfig,
+  ListenAddress,
+  LocationConfig,
+  SiteConfig,
+  UserConfig,
+  UserLocation,
+  UserServing,
+  UserSite,
+} from "./types.js";
+import { parseDuration, parseSize } from "./units.js";
+
+/** A path into the user config, as keys and indexes. */
+export type KeyPath = (string | number)[];
+
+/** A semantic problem found while normalising, before it is given a file position. */
+export interface RawProblem {
+  path: KeyPath;
+  message: string;
+}
+
+/** Where relative paths start, and what to do when no site is configured. */
+export interface NormalizeContext {
+  /** Folder relative roots and log files are resolved against. */
+  baseDir: string;
+  /** File the config came from, if any. */
+  source: string | null;
+}
+
+/** Parses `HOST:PORT` (`[::1]:8080` for IPv6). */
+export function parseListen(text: string): ListenAddress | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Renders a key path as `http.sites[0].root`. */
+export function keyPathText(p: KeyPath): string {
+  let out = "";
+  for (const k of p) out += typeof k === "number" ? `[${k}]` : out ? `.${k}` : k;
+  return out;
+}
+
+function folderExists(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function resolveServing(
+  own: UserServing,
+  parent: Omit<LocationConfig, "path" | "redirect" | "alias"> | null,
+  ctx: NormalizeContext,
+  at: KeyPath,
+  problems: RawProblem[],
+): Omit<LocationConfig, "path" | "redirect" | "alias"> {
+  let root = parent?.root ?? null;
+  if (own.root !== undefined) {
+    root = path.resolve(ctx.baseDir, own.root);
+    if (!folderExists(root))
+      problems.push({ path: [...at, "root"], message: `folder ${root} does not exist` });
+  }
+  return {
+    root,
+    index: own.index ?? parent?.index ?? ["index.html"],
+    listing: own.listing ?? parent?.listing ?? false,
+    spa: own.spa ?? parent?.spa ?? null,
+    headers: { ...parent?.headers, ...own.headers },
+    cacheControl: own.cacheControl ?? parent?.cacheControl ?? null,
+    symlinks: own.symlinks ?? parent?.symlinks ?? "inside",
+    compress: own.compress ?? parent?.compress ?? true,
+  };
+}
+
+function normalizeSite(
+  site: UserSite,
+  index: number,
+  ctx: NormalizeContext,
+  problems: RawProblem[],
+): SiteConfig {
+  const at: KeyPath = ["http", "sites", index];
+  const base = resolveServing(site, null, ctx, at, problems);
+  const seen = new Set<string>();
+  const locations: LocationConfig[] = [];
+  const userLocations: UserLocation[] = site.locations ?? [];
+  userLocations.forEach((loc, i) => {
+    const lat: KeyPath = [...at, "locations", i];
+    if (seen.has(loc.path))
+      problems.push({ path: [...lat, "path"], message: `location ${loc.path} is declared twice` });
+    seen.add(loc.path);
+    const serving = resolveServing(loc, base, ctx, lat, problems);
+    if (!loc.redirect && serving.root === null)
+      problems.push({ path: lat, message: "a location needs a root (its own or its site's) or a redirect" });
+    locations.push({
+      path: loc.path,
+      alias: loc.root !== undefined,
+      ...serving,
+      redirect: loc.redirect ? { to: loc.redirect.to, status: loc.redirect.status ?? 301 } : null,
+    });
+  });
+  if (!seen.has("/")) {
+    if (base.root === null) problems.push({ path: at, message: "a site needs a root, or a location for /" });
+    locations.push({ path: "/", alias: false, ...base, redirect: null });
+  }
+  locations.sort((a, b) => b.path.length - a.path.length);
+  const errorPages: Record<number, string> = {};
+  for (const [status, page] of Object.entries(site.errorPages ?? {})) errorPages[Number(status)] = page;
+  return {
+    hosts: (site.hosts ?? []).map((h) => h.toLowerCase()),
+    default: site.default ?? false,
+    errorPages,
+    locations,
+  };
+}
+
+function normalizeHttp(
+  http: NonNullable<UserConfig["http"]>,
+  ctx: NormalizeContext,
+  problems: RawProblem[],
+): HttpConfig {
+  const listen: ListenAddress[] = [];
+  (http.listen ?? ["127.0.0.1:8080"]).forEach((text, i) => {
+    const addr = parseListen(text);
+    if (addr) listen.push(addr);
+    else
+      problems.push({
+        path: ["http", "listen", i],
+        message: `${text} is not HOST:PORT with a port up to 65535`,
+      });
+  });
+  const l = http.limits ?? {};
+  const sites = (http.sites ?? [{ root: "." }]).map((s, i) => normalizeSite(s, i, ctx, problems));
+  const owner = new Map<string, number>();
+  sites.forEach((s, i) => {
+    s.hosts.forEach((h, j) => {
+      const prev = owner.get(h);
+      if (prev !== undefined)
+        problems.push({
+          path: ["http", "sites", i, "hosts", j],
+          message: `host ${h} is already served by http.sites[${prev}]`,
+        });
+      else owner.set(h, i);
+    });
+  });
+  const defaults = sites.filter((s) => s.default);
+  if (defaults.length > 1) {
+    const second = sites.indexOf(defaults[1]!);
+    problems.push({
+      path: ["http", "sites", second, "default"],
+      message: "only one site can be the default",
+    });
+  }
+  if (defaults.length === 0 && sites.length > 0) sites[0]!.default = true;
+  const c = http.fileCache ?? {};
+  const z = http.compression ?? {};
+  return {
+    listen,
+    limits: {
+      maxRequestLine: parseSize(l.maxRequestLine ?? "8KiB"),
+      maxHeaderSize: parseSize(l.maxHeaderSize ?? "16KiB"),
+      maxHeaderCount: l.maxHeaderCount ?? 100,
+      maxBodySize: parseSize(l.maxBodySize ?? "1MiB"),
+      headerTimeout: parseDuration(l.headerTimeout ?? "10s"),
+      requestTimeout: parseDuration(l.requestTimeout ?? "30s"),
+      idleTimeout: parseDuration(l.idleTimeout ?? "5s"),
+      sendTimeout: parseDuration(l.sendTimeout ?? "30s"),
+      maxConnections: l.maxConnections ?? 10_000,
+    },
+    fileCache: {
+      maxSize: parseSize(c.maxSize ?? "64MiB"),
+      maxFileSize: parseSize(c.maxFileSize ?? "256KiB"),
+      validity: parseDuration(c.validity ?? "1s"),
+    },
+    compression: {
+      threshold: parseSize(z.threshold ?? "1KiB"),
+      gzip: z.gzip ?? true,
+      brotli: z.brotli ?? true,
+    },
+    sites,
+  };
+}
+
+/**
+ * Turns a schema-valid user config into the canonical `Config`: defaults
+ * applied, units parsed, paths absolute, sites' settings pushed down into
+ * their locations. Returns the problems that the schema cannot see.
+ */
+export function normalizeConfig(
+  user: UserConfig,
+  ctx: NormalizeContext,
+): { config: Config; problems: RawProblem[] } {
+  const problems: RawProblem[] = [];
+  const access = user.log?.access;
+  let output = access === false ? "" : (access?.output ?? "stdout");
+  if (output !== "stdout" && output !== "stderr" && output !== "") output = path.resolve(ctx.baseDir, output);
+  const config: Config = {
+    source: ctx.source,
+    http: user.http ? normalizeHttp(user.http, ctx, problems) : null,
+    log: {
+      level: user.log?.level ?? "info",
+      access: access === false ? null : { format: access?.format ?? "json", output },
+    },
+    shutdown: { grace: parseDuration(user.shutdown?.grace ?? "10s") },
+  };
+  return { config, problems };
+}

@@ -1,0 +1,281 @@
+/**
+ * The JSON Schema of Ferry's configuration as a user writes it (in `ferry.yaml`
+ * or through CLI flags). The descriptions are the user documentation:
+ * `npm run docs` renders them into `docs/config.md`.
+ */
+
+const duration = {
+  description: "A duration: a whole number of milliseconds, or a string such as `500ms`, `10s`, `5m`, `1h`.",
+  oneOf: [
+    { type: "integer", minimum: 0 },
+    { type: "string", pattern: "^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)\\s*$" },
+  ],
+} as const;
+
+const size = {
+  description:
+    "A size: a whole number of bytes, or a string such as `512`, `16KiB`, `1MiB`, `2MB` (KB/MB = 1000, KiB/MiB = 1024).",
+  oneOf: [
+    { type: "integer", minimum: 0 },
+    { type: "string", pattern: "^\\s*\\d+(\\.\\d+)?\\s*(B|KB|KiB|MB|MiB|GB|GiB)?\\s*$" },
+  ],
+} as const;
+
+const listenAddress = {
+  type: "string",
+  description: "`HOST:PORT` to listen on, e.g. `127.0.0.1:8080` or `[::1]:8080`.",
+  pattern: "^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):\\d{1,5}$",
+} as const;
+
+const headers = {
+  type: "object",
+  description: "Response headers added to every answer from here (name → value).",
+  additionalProperties: { type: "string" },
+  propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+} as const;
+
+/** Fields a site and a location share; a location inherits what it leaves out from its site. */
+const servingFields = {
+  root: {
+    type: "string",
+    description: "Folder whose files are served. Relative paths are relative to the config file's folder.",
+  },
+  index: {
+    type: "array",
+    items: { type: "string", pattern: "^[^/\\\\]+$" },
+    description: "File names tried, in order, when a folder is requested. Default `[index.html]`.",
+  },
+  listing: {
+    type: "boolean",
+    description:
+      "Show a listing of folders that have no index file (HTML, or JSON for `Accept: application/json`). Default `false`.",
+  },
+  spa: {
+    type: "string",
+    pattern: "^/",
+    description:
+      "Single-page-app fallback: a path (e.g. `/index.html`) served with 200 for GET/HEAD requests that match no file.",
+  },
+  headers,
+  cacheControl: {
+    type: "string",
+    description: "`Cache-Control` value sent with files served from here, e.g. `public, max-age=3600`.",
+  },
+  symlinks: {
+    enum: ["inside", "follow"],
+    description:
+      "`inside` (default) serves a symlink only when its target stays inside the root; `follow` allows any target.",
+  },
+  compress: {
+    type: "boolean",
+    description:
+      "Compress compressible files on the fly (gzip, brotli) and serve `.br`/`.gz` siblings. Default `true`.",
+  },
+} as const;
+
+const location = {
+  type: "object",
+  additionalProperties: false,
+  required: ["path"],
+  description: "A path prefix inside a site with its own settings. The longest matching prefix wins.",
+  properties: {
+    path: {
+      type: "string",
+      pattern: "^/",
+      description: "Path prefix this location handles, e.g. `/assets/`.",
+    },
+    ...servingFields,
+    redirect: {
+      type: "object",
+      additionalProperties: false,
+      required: ["to"],
+      description: "Answer every request here with a redirect instead of a file.",
+      properties: {
+        to: {
+          type: "string",
+          minLength: 1,
+          description:
+            "Target URL or path. The rest of the request path after the prefix is appended when it ends with `/`.",
+        },
+        status: { enum: [301, 302, 303, 307, 308], description: "Redirect status. Default `301`." },
+      },
+    },
+  },
+} as const;
+
+const site = {
+  type: "object",
+  additionalProperties: false,
+  description: "A virtual host: the names it answers to and what it serves.",
+  properties: {
+    hosts: {
+      type: "array",
+      items: { type: "string", pattern: "^(\\*\\.)?[A-Za-z0-9_.-]+$" },
+      description:
+        "Host names, exact (`example.test`) or wildcard (`*.example.test`). Exact names win over wildcards.",
+    },
+    default: {
+      type: "boolean",
+      description:
+        "Serve requests whose Host matches no site. The first site is the default unless another says so.",
+    },
+    ...servingFields,
+    errorPages: {
+      type: "object",
+      description: "Custom error pages: status → path inside the site root, e.g. `404: /404.html`.",
+      propertyNames: { pattern: "^[45]\\d\\d$" },
+      additionalProperties: { type: "string", pattern: "^/" },
+    },
+    locations: { type: "array", items: location, description: "Path prefixes with their own settings." },
+  },
+} as const;
+
+/** The schema of the user-facing configuration. */
+export const configSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    http: {
+      type: "object",
+      additionalProperties: false,
+      description: "The web server. Left out, Ferry serves no HTTP.",
+      properties: {
+        listen: {
+          type: "array",
+          items: listenAddress,
+          minItems: 1,
+          description: "Addresses to listen on. Default `[127.0.0.1:8080]`.",
+        },
+        limits: {
+          type: "object",
+          additionalProperties: false,
+          description: "Limits every HTTP listener enforces.",
+          properties: {
+            maxRequestLine: {
+              ...size,
+              description: "Longest request line (method, target, version); longer gets 414. Default `8KiB`.",
+            },
+            maxHeaderSize: {
+              ...size,
+              description: "Largest total of request header bytes; more gets 431. Default `16KiB`.",
+            },
+            maxHeaderCount: {
+              type: "integer",
+              minimum: 1,
+              description: "Most request headers; more gets 431. Default `100`.",
+            },
+            maxBodySize: { ...size, description: "Largest request body; more gets 413. Default `1MiB`." },
+            headerTimeout: {
+              ...duration,
+              description: "Time a client has to send its request headers; then 408. Default `10s`.",
+            },
+            requestTimeout: {
+              ...duration,
+              description: "Time a client has to send a whole request; then 408. Default `30s`.",
+            },
+            idleTimeout: {
+              ...duration,
+              description: "How long an idle keep-alive connection stays open. Default `5s`.",
+            },
+            sendTimeout: {
+              ...duration,
+              description:
+                "How long a response may wait on a client that reads nothing (slow read) before the connection is closed. Default `30s`.",
+            },
+            maxConnections: {
+              type: "integer",
+              minimum: 1,
+              description: "Most open connections per listener; more are refused. Default `10000`.",
+            },
+          },
+        },
+        fileCache: {
+          type: "object",
+          additionalProperties: false,
+          description:
+            "In-memory cache of small hot files (content, headers and compressed variants prepared once).",
+          properties: {
+            maxSize: {
+              ...size,
+              description: "Memory the cache may use in all. `0` turns it off. Default `64MiB`.",
+            },
+            maxFileSize: {
+              ...size,
+              description: "Largest file the cache keeps; larger files are streamed. Default `256KiB`.",
+            },
+            validity: {
+              ...duration,
+              description:
+                "How long a cached file is trusted before it is checked on disk again. Default `1s`.",
+            },
+          },
+        },
+        compression: {
+          type: "object",
+          additionalProperties: false,
+          description: "On-the-fly compression of compressible types.",
+          properties: {
+            threshold: {
+              ...size,
+              description: "Files smaller than this are sent as they are. Default `1KiB`.",
+            },
+            gzip: { type: "boolean", description: "Offer gzip. Default `true`." },
+            brotli: { type: "boolean", description: "Offer brotli. Default `true`." },
+          },
+        },
+        sites: {
+          type: "array",
+          items: site,
+          minItems: 1,
+          description: "Virtual hosts. Default: one site serving the current folder.",
+        },
+      },
+    },
+    log: {
+      type: "object",
+      additionalProperties: false,
+      description: "Logging.",
+      properties: {
+        level: {
+          enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+          description: "Server log level. Default `info`.",
+        },
+        access: {
+          description:
+            "Access log: one line per request. `false` turns it off. Default `{format: json, output: stdout}`.",
+          oneOf: [
+            { const: false },
+            {
+              type: "object",
+              additionalProperties: false,
+              properties: {
+                format: {
+                  enum: ["json", "combined"],
+                  description: "`json` (default) or the combined log format of nginx and Apache.",
+                },
+                output: {
+                  type: "string",
+                  minLength: 1,
+                  description:
+                    "`stdout` (default), `stderr`, or a file path (relative to the config file's folder).",
+                },
+              },
+            },
+          ],
+        },
+      },
+    },
+    shutdown: {
+      type: "object",
+      additionalProperties: false,
+      description: "Graceful stop on SIGINT/SIGTERM.",
+      properties: {
+        grace: {
+          ...duration,
+          description:
+            "How long in-flight requests may take to finish before connections are closed. Default `10s`.",
+        },
+      },
+    },
+  },
+} as const;

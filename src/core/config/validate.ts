@@ -1,0 +1,69 @@
+import { Ajv, type ErrorObject } from "ajv";
+import type { KeyPath, RawProblem } from "./normalize.js";
+import { configSchema } from "./schema.js";
+import type { UserConfig } from "./types.js";
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+const check = ajv.compile<UserConfig>(configSchema);
+
+function pointerToPath(pointer: string): KeyPath {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function describe(e: ErrorObject): { path: KeyPath; message: string } {
+  const path = pointerToPath(e.instancePath);
+  const parent = e.parentSchema as { description?: string } | undefined;
+  const hint = parent?.description ? ` (${parent.description.split(". ")[0]!.replace(/\.$/, "")})` : "";
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      return { path: [...path, key], message: `unknown key "${key}"` };
+    }
+    case "required":
+      return {
+        path,
+        message: `missing required key "${(e.params as { missingProperty: string }).missingProperty}"`,
+      };
+    case "enum":
+      return {
+        path,
+        message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`,
+      };
+    case "propertyNames":
+      return {
+        path,
+        message: `has a key that is not allowed: "${(e.params as { propertyName: string }).propertyName}"`,
+      };
+    case "oneOf":
+    case "pattern":
+      return { path, message: `has an invalid value ${JSON.stringify(e.data)}${hint}` };
+    default:
+      return { path, message: `${e.message ?? "is invalid"}${hint}` };
+  }
+}
+
+/**
+ * Checks a user config against the schema. Returns one problem per place,
+ * the most specific first (a bad value inside `oneOf` is reported once).
+ */
+export function validateUserConfig(value: unknown): RawProblem[] {
+  if (check(value)) return [];
+  const errors = check.errors ?? [];
+  const byPlace = new Map<string, RawProblem>();
+  // propertyNames errors also report the bad name as a failing "pattern" on the key; keep the clearer one.
+  for (const e of errors) {
+    if (e.propertyName !== undefined && e.keyword === "pattern") continue;
+    const p = describe(e);
+    const key = JSON.stringify(p.path);
+    const prev = byPlace.get(key);
+    // Inside a oneOf the branch errors (type, minimum, pattern) are noise next to the oneOf summary.
+    if (prev && e.keyword !== "oneOf") continue;
+    byPlace.set(key, p);
+  }
+  return [...byPlace.values()];
+}

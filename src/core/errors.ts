@@ -1,0 +1,79 @@
+/**
+ * Ferry's error classes. Every error a user can meet carries a stable `code`
+ * that is documented in `docs/errors.md`; a test keeps the two lists in sync.
+ */
+
+/** Every stable error code Ferry uses, with a one-line meaning. */
+export const ERROR_CODES = {
+  ERR_USAGE: "The command line is not valid (unknown flag, missing argument, bad value).",
+  ERR_CONFIG_READ: "The configuration file could not be read.",
+  ERR_CONFIG_SYNTAX: "The configuration file is not valid YAML.",
+  ERR_CONFIG_INVALID:
+    "The configuration does not match the schema, or two parts of it contradict each other.",
+  ERR_LISTEN: "A listener could not bind its address (in use, not permitted, or not a local address).",
+  ERR_HTTP_BAD_REQUEST: "A client sent a malformed HTTP request; it got 400 and the connection was closed.",
+  ERR_HTTP_URI_TOO_LONG: "A request line was longer than `http.limits.maxRequestLine`; the client got 414.",
+  ERR_HTTP_HEADERS_TOO_LARGE:
+    "Request headers exceeded `http.limits.maxHeaderSize` or `maxHeaderCount`; the client got 431.",
+  ERR_HTTP_REQUEST_TIMEOUT:
+    "A client did not send its headers within `http.limits.headerTimeout`, or its whole request within `requestTimeout`; it got 408.",
+  ERR_HTTP_BODY_TOO_LARGE: "A request body exceeded `http.limits.maxBodySize`; the client got 413.",
+  ERR_HTTP_FILE_READ: "A file under a site root could not be read although it exists; the client got 500.",
+  ERR_RELOAD:
+    "A reload (SIGHUP) was refused because the new configuration is invalid; the old one keeps serving.",
+} as const;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base class of Ferry's errors: a message for people, a code for programs. */
+export class FerryError extends Error {
+  /** Stable, documented code such as `ERR_CONFIG_INVALID`. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = "FerryError";
+  }
+}
+
+/** Where in a config file a problem is. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** One problem in a configuration, pointing at the key it is about. */
+export interface ConfigProblem {
+  /** Dotted path of the key, e.g. `http.sites[0].root`. */
+  key: string;
+  message: string;
+  position?: SourcePosition;
+}
+
+/** A configuration that cannot be used; carries every problem found, each with its place. */
+export class ConfigError extends FerryError {
+  readonly problems: ConfigProblem[];
+
+  constructor(code: ErrorCode, problems: ConfigProblem[]) {
+    super(code, problems.map(formatProblem).join("\n"));
+    this.problems = problems;
+    this.name = "ConfigError";
+  }
+}
+
+/** Formats a problem as `file:line:column: key: message`. */
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.position ? `${p.position.file}:${p.position.line}:${p.position.column}: ` : "";
+  return `${where}${p.key ? `${p.key}: ` : ""}${p.message}`;
+}
+
+/** A command-line mistake (exit code 2). */
+export class UsageError extends FerryError {
+  constructor(message: string) {
+    super("ERR_USAGE", message);
+    this.name = "UsageError";
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Lifecycle of a running Ferry: start the services a config names, reload on
+ * SIGHUP (a bad config is refused and the old one keeps serving), and stop
+ * gracefully on SIGINT/SIGTERM.
+ */
+import { HttpService } from "../http/server.js";
+import type { Config } from "./config/types.js";
+import { ConfigError, type FerryError } from "./errors.js";
+import { AccessLog, type Logger, logClientErrors } from "./log.js";
+
+/** The services of one running Ferry. */
+export class Runtime {
+  private config: Config;
+  private readonly log: Logger;
+  private access: AccessLog | null;
+  private readonly stopClientErrors: () => void;
+  http: HttpService | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(config: Config, log: Logger) {
+    this.config = config;
+    this.log = log;
+    this.access = config.log.access ? new AccessLog(config.log.access) : null;
+    this.stopClientErrors = logClientErrors(log);
+  }
+
+  /** Starts every service the config names. Throws `FerryError` (e.g. ERR_LISTEN) when one cannot start. */
+  static async start(config: Config, log: Logger): Promise<Runtime> {
+    const rt = new Runtime(config, log);
+    try {
+      if (config.http) rt.http = await HttpService.start(config.http);
+    } catch (err) {
+      await rt.stop();
+      throw err;
+    }
+    return rt;
+  }
+
+  /**
+   * Applies a new config built by `load`. On any error the old config keeps
+   * serving and the error is logged with code ERR_RELOAD. Returns whether it applied.
+   */
+  reload(load: () => Config): boolean {
+    let next: Config;
+    try {
+      next = load();
+    } catch (err) {
+      const detail = err instanceof ConfigError ? err.message : String(err);
+      this.log.error(
+        { code: "ERR_RELOAD", cause: (err as FerryError).code },
+        `reload refused, still serving the old configuration:\n${detail}`,
+      );
+      return false;
+    }
+    if (next.http && this.http) {
+      for (const w of this.http.reload(next.http)) this.log.warn(w);
+    } else if (Boolean(next.http) !== Boolean(this.http)) {
+      this.log.warn("adding or removing the http section needs a restart");
+    }
+    if (JSON.stringify(next.log.access) !== JSON.stringify(this.config.log.access)) {
+      this.access?.close();
+      this.access = next.log.access ? new AccessLog(next.log.access) : null;
+    }
+    this.log.level = next.log.level;
+    this.config = next;
+    this.log.info({ source: next.source }, "configuration reloaded");
+    return true;
+  }
+
+  /** Stops accepting, lets in-flight work finish within the grace period, then closes. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.http?.close(this.config.shutdown.grace);
+      this.stopClientErrors();
+      this.access?.close();
+    })();
+    return this.stopping;
+  }
+
+  /** Wires SIGHUP to `reload(load)` and SIGINT/SIGTERM to a graceful stop and exit 0. */
+  handleSignals(load: () => Config): void {
+    process.on("SIGHUP", () => {
+      this.log.info("SIGHUP: reloading configuration");
+      this.reload(load);
+    });
+    const onStop = (signal: NodeJS.Signals) => {
+      if (this.stopping) {
+        this.log.warn(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      this.log.info(
+        { graceMs: this.config.shutdown.grace },
+        `${signal}: stopping, letting in-flight requests finish`,
+      );
+      this.stop().then(() => {
+        this.log.info("stopped");
+        process.exit(0);
+      });
+    };
+    process.on("SIGINT", onStop);
+    process.on("SIGTERM", onStop);
+  }
+}

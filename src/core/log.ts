@@ -1,0 +1,104 @@
+/**
+ * Logging: pino for the server's own structured log (stderr), and an access
+ * log that subscribes to `ferry:http:request` and writes one line per request
+ * (JSON or the combined log format) through pino's asynchronous destination.
+ */
+import diagnostics from "node:diagnostics_channel";
+import { pino } from "pino";
+import type { Config, LogLevel } from "./config/types.js";
+import type { HttpClientErrorEvent, HttpRequestEvent } from "./diagnostics.js";
+
+/** Ferry's server logger. */
+export type Logger = pino.Logger;
+
+/** Creates the server logger (JSON lines on stderr). */
+export function createLogger(level: LogLevel): Logger {
+  return pino(
+    { level, base: { service: "ferry" }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 2, sync: true }),
+  );
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `10/Oct/2000:13:55:36 +0000`, the combined format's time. */
+export function clfTime(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+function quoteClf(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else if (c === 0x22 || c === 0x5c) out += `\\${s[i]}`;
+    else out += s[i];
+  }
+  return out;
+}
+
+/** One access-log line in the combined log format (nginx's and Apache's). */
+export function formatCombined(e: HttpRequestEvent): string {
+  const request = quoteClf(`${e.method} ${e.target} HTTP/${e.httpVersion}`);
+  return `${e.remoteAddress || "-"} - - [${clfTime(e.time)}] "${request}" ${e.status} ${e.bytes} "${quoteClf(e.referer || "-")}" "${quoteClf(e.userAgent || "-")}"\n`;
+}
+
+/** One access-log line as JSON. */
+export function formatJson(e: HttpRequestEvent): string {
+  return `${JSON.stringify({
+    time: new Date(e.time).toISOString(),
+    remote: e.remoteAddress,
+    method: e.method,
+    host: e.host,
+    uri: e.target,
+    protocol: `HTTP/${e.httpVersion}`,
+    status: e.status,
+    bytes: e.bytes,
+    duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    site: e.site,
+    location: e.location,
+    referer: e.referer,
+    user_agent: e.userAgent,
+    ...(e.completed ? {} : { aborted: true }),
+  })}\n`;
+}
+
+/** The access log: subscribed while started. */
+export class AccessLog {
+  private readonly dest: ReturnType<typeof pino.destination>;
+  private readonly format: (e: HttpRequestEvent) => string;
+  private readonly onEvent: (msg: unknown) => void;
+
+  constructor(access: NonNullable<Config["log"]["access"]>) {
+    const dest = access.output === "stdout" ? 1 : access.output === "stderr" ? 2 : access.output;
+    this.dest = pino.destination({ dest, sync: false, mkdir: true, minLength: 4096 });
+    this.format = access.format === "combined" ? formatCombined : formatJson;
+    this.onEvent = (msg) => this.dest.write(this.format(msg as HttpRequestEvent));
+    diagnostics.subscribe("ferry:http:request", this.onEvent);
+  }
+
+  /** Unsubscribes and flushes what is buffered. */
+  close(): void {
+    diagnostics.unsubscribe("ferry:http:request", this.onEvent);
+    try {
+      this.dest.flushSync();
+    } catch {
+      // Nothing buffered, or the destination is already gone.
+    }
+  }
+}
+
+/** Logs malformed requests (400/408/414/431 before any handler ran) at debug level, with their stable code. */
+export function logClientErrors(log: Logger): () => void {
+  const on = (msg: unknown) => {
+    const e = msg as HttpClientErrorEvent;
+    log.debug({ code: e.code, status: e.status, remote: e.remoteAddress }, e.message);
+  };
+  diagnostics.subscribe("ferry:http:client-error", on);
+  return () => diagnostics.unsubscribe("ferry:http:client-error", on);
+}

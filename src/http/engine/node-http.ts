@@ -1,0 +1,346 @@
+/**
+ * The HTTP engine over node:http. This is the only module that touches
+ * IncomingMessage and ServerResponse: it enforces the listener limits, turns
+ * node's request into a `FerryRequest`, and writes a handler's `Reply`.
+ */
+import { createReadStream } from "node:fs";
+import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import { pipeline } from "node:stream";
+import zlib from "node:zlib";
+import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
+import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } from "../../core/diagnostics.js";
+import { FerryError } from "../../core/errors.js";
+import { parseHost } from "../host.js";
+import type { FerryRequest, FileBody, Handler, Reply } from "../types.js";
+
+const kEngine = Symbol("ferry.engine");
+type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
+
+/** Fixed answers for requests that never reach a handler. */
+function plainReply(status: number, extra: string[] = []): Reply {
+  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}\n`);
+  return {
+    status,
+    headers: ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length), ...extra],
+    body,
+    site: "",
+    location: "",
+  };
+}
+
+/** Runs one HTTP/1.1 server behind any number of listening addresses. */
+export class NodeHttpEngine {
+  readonly server: http.Server;
+  private readonly listeners: net.Server[] = [];
+  private limits: HttpLimits;
+  private closing = false;
+  /** The current handler; swapped atomically on reload. */
+  handler: Handler;
+
+  constructor(limits: HttpLimits, handler: Handler) {
+    this.limits = limits;
+    this.handler = handler;
+    this.server = http.createServer(
+      {
+        // node counts the request line and the headers together; the two limits are told apart below.
+        maxHeaderSize: limits.maxHeaderSize + limits.maxRequestLine,
+        requireHostHeader: false,
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headerTimeout / 4))),
+      },
+      onRequest,
+    );
+    (this.server as EngineServer)[kEngine] = this;
+    this.server.on("clientError", onClientError);
+    this.applyLimits(limits);
+  }
+
+  /** Applies the limits that can change on a running server. */
+  applyLimits(limits: HttpLimits): void {
+    this.limits = limits;
+    const s = this.server;
+    s.headersTimeout = limits.headerTimeout;
+    s.requestTimeout = Math.max(limits.requestTimeout, limits.headerTimeout);
+    s.keepAliveTimeout = limits.idleTimeout;
+    s.timeout = limits.sendTimeout;
+    s.maxHeadersCount = limits.maxHeaderCount + 1;
+    for (const l of this.listeners) l.maxConnections = limits.maxConnections;
+  }
+
+  /** Starts listening on one more address. */
+  listen(addr: ListenAddress): Promise<ListenAddress> {
+    const listener = net.createServer({ noDelay: true }, (socket) => this.server.emit("connection", socket));
+    listener.maxConnections = this.limits.maxConnections;
+    return new Promise((resolve, reject) => {
+      listener.once("error", (err: NodeJS.ErrnoException) => {
+        const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;
+        reject(
+          new FerryError("ERR_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${why}`, { cause: err }),
+        );
+      });
+      listener.listen({ host: addr.host, port: addr.port }, () => {
+        this.listeners.push(listener);
+        const a = listener.address() as net.AddressInfo;
+        resolve({ host: addr.host, port: a.port });
+      });
+    });
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `graceMs`,
+   * then closes whatever is left. Resolves when every connection is gone.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    const done = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    timer.unref();
+    await done;
+    clearTimeout(timer);
+  }
+
+  /** @internal */
+  static of(server: http.Server): NodeHttpEngine {
+    return (server as EngineServer)[kEngine];
+  }
+
+  /** @internal */
+  get currentLimits(): HttpLimits {
+    return this.limits;
+  }
+
+  /** @internal */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+}
+
+/** Checks the limits and framing rules node leaves to us; returns the error status, or 0. */
+function precheck(req: IncomingMessage, limits: HttpLimits): number {
+  if ((req.url ?? "").length > limits.maxRequestLine) return 414;
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > limits.maxHeaderCount) return 431;
+  let size = 0;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    size += name.length + raw[i + 1]!.length + 4;
+    if (name.length === 4 && name.toLowerCase() === "host") hosts++;
+  }
+  if (size > limits.maxHeaderSize) return 431;
+  if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1")) return 400;
+  const length = req.headers["content-length"];
+  if (length !== undefined && Number(length) > limits.maxBodySize) return 413;
+  return 0;
+}
+
+/** Builds Ferry's request from node's; null when the target or host is malformed. */
+function toFerryRequest(req: IncomingMessage): FerryRequest | null {
+  const url = req.url ?? "";
+  const headers = req.headers;
+  // Request target: origin-form (/path?q), absolute-form (http://host/path) or asterisk-form (*).
+  let target = url;
+  let host = headers.host ?? "";
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    const abs = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
+    if (abs) {
+      host = abs[1]!;
+      target = abs[2] || "/";
+    } else if (!(target === "*" && req.method === "OPTIONS")) {
+      return null;
+    }
+  }
+  const hostName = host === "" ? "" : parseHost(host);
+  if (hostName === null) return null;
+  const q = target.indexOf("?");
+  return {
+    method: req.method ?? "GET",
+    rawPath: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? "" : target.slice(q + 1),
+    host: hostName,
+    headers,
+    httpVersion: req.httpVersion,
+    remoteAddress: req.socket.remoteAddress ?? "",
+  };
+}
+
+function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse): void {
+  const engine = NodeHttpEngine.of(this);
+  const limits = engine.currentLimits;
+  const started = httpRequestChannel.hasSubscribers ? performance.now() : 0;
+  const refused = precheck(req, limits);
+  const request = refused === 0 ? toFerryRequest(req) : null;
+  if (request === null) {
+    finish(engine, req, res, plainReply(refused || 400), started, true);
+    return;
+  }
+  if (req.headers["transfer-encoding"] !== undefined)
+    limitChunkedBody(engine, req, res, limits.maxBodySize, started);
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = engine.handler(request);
+  } catch (err) {
+    reply = internalError(err);
+  }
+  if (reply instanceof Promise) {
+    reply.then(
+      (r) => finish(engine, req, res, r, started, false),
+      (err) => finish(engine, req, res, internalError(err), started, false),
+    );
+  } else {
+    finish(engine, req, res, reply, started, false);
+  }
+}
+
+function internalError(err: unknown): Reply {
+  process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_FERRY_HANDLER" });
+  return plainReply(500);
+}
+
+/** Counts a chunked body's bytes and answers 413 as soon as it is over the limit. */
+function limitChunkedBody(
+  engine: NodeHttpEngine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  max: number,
+  started: number,
+): void {
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > max && !res.headersSent) {
+      req.pause();
+      finish(engine, req, res, plainReply(413), started, true);
+    }
+  });
+}
+
+/** Writes a reply; `close` ends the connection after it (used for every 4xx of framing). */
+function finish(
+  engine: NodeHttpEngine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  started: number,
+  close: boolean,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  let headers = reply.headers;
+  if (close || engine.isClosing) {
+    headers = [...headers, "Connection", "close"];
+    res.shouldKeepAlive = false;
+  }
+  res.writeHead(reply.status, headers);
+  const body = reply.body;
+  const head = req.method === "HEAD";
+  if (body === null || head) {
+    res.end();
+    if (started) publish(req, reply, 0, started, true);
+  } else if (Buffer.isBuffer(body)) {
+    res.end(body);
+    if (started) publish(req, reply, body.length, started, true);
+  } else {
+    streamFile(req, res, reply, body, started);
+  }
+}
+
+function streamFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  body: FileBody,
+  started: number,
+): void {
+  const source = createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 });
+  let bytes = 0;
+  const done = (err: Error | null | undefined) => {
+    if (err) res.destroy();
+    if (started)
+      publish(req, reply, body.encode ? bytes : err ? 0 : body.end - body.start + 1, started, !err);
+  };
+  if (body.encode === null) {
+    pipeline(source, res, done);
+    return;
+  }
+  const coder =
+    body.encode === "br"
+      ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
+      : zlib.createGzip({ level: 6 });
+  if (started) coder.on("data", (c: Buffer) => (bytes += c.length));
+  pipeline(source, coder, res, done);
+}
+
+function publish(
+  req: IncomingMessage,
+  reply: Reply,
+  bytes: number,
+  started: number,
+  completed: boolean,
+): void {
+  const h = req.headers;
+  const event: HttpRequestEvent = {
+    time: Date.now() - (performance.now() - started),
+    remoteAddress: req.socket.remoteAddress ?? "",
+    method: req.method ?? "",
+    host: h.host ?? "",
+    target: req.url ?? "",
+    httpVersion: req.httpVersion,
+    status: reply.status,
+    bytes,
+    durationMs: performance.now() - started,
+    site: reply.site,
+    location: reply.location,
+    referer: h.referer ?? "",
+    userAgent: h["user-agent"] ?? "",
+    completed,
+  };
+  httpRequestChannel.publish(event);
+}
+
+/** A request line still being sent when the header limit hit: 414 rather than 431. */
+function isLongRequestLine(packet: Buffer | undefined, max: number): boolean {
+  if (!packet) return false;
+  const eol = packet.indexOf(10);
+  const line = eol < 0 ? packet : packet.subarray(0, eol);
+  return /^[A-Z]+ /.test(line.toString("latin1", 0, 16)) && (eol < 0 || line.length > max);
+}
+
+function onClientError(
+  this: http.Server,
+  err: NodeJS.ErrnoException & { rawPacket?: Buffer },
+  socket: Duplex,
+): void {
+  const engine = NodeHttpEngine.of(this);
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let code = "ERR_HTTP_BAD_REQUEST";
+  if (err.code === "HPE_HEADER_OVERFLOW") {
+    const long = isLongRequestLine(err.rawPacket, engine.currentLimits.maxRequestLine);
+    status = long ? 414 : 431;
+    code = long ? "ERR_HTTP_URI_TOO_LONG" : "ERR_HTTP_HEADERS_TOO_LARGE";
+  } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    status = 408;
+    code = "ERR_HTTP_REQUEST_TIMEOUT";
+  }
+  const text = `${status} ${STATUS_CODES[status]}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+  );
+  if (httpClientErrorChannel.hasSubscribers) {
+    httpClientErrorChannel.publish({
+      time: Date.now(),
+      remoteAddress: (socket as net.Socket).remoteAddress ?? "",
+      code,
+      status,
+      message: err.message,
+    });
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The HTTP service: one engine, its listeners, and the site handler built
+ * from the config. A reload builds a new handler and swaps it in; listeners
+ * and open connections stay up.
+ */
+import type { HttpConfig, ListenAddress } from "../core/config/types.js";
+import { NodeHttpEngine } from "./engine/node-http.js";
+import { SiteHandler } from "./site-handler.js";
+
+function same(a: ListenAddress[], b: ListenAddress[]): boolean {
+  const key = (l: ListenAddress[]) =>
+    l
+      .map((x) => `${x.host}:${x.port}`)
+      .sort()
+      .join(",");
+  return key(a) === key(b);
+}
+
+export class HttpService {
+  private readonly engine: NodeHttpEngine;
+  private site: SiteHandler;
+  private config: HttpConfig;
+  /** Where it listens (actual ports when 0 was asked for). */
+  readonly addresses: ListenAddress[] = [];
+
+  private constructor(config: HttpConfig) {
+    this.config = config;
+    this.site = new SiteHandler(config);
+    this.engine = new NodeHttpEngine(config.limits, this.site.handle);
+  }
+
+  /** Builds the service and listens on every configured address. */
+  static async start(config: HttpConfig): Promise<HttpService> {
+    const svc = new HttpService(config);
+    try {
+      for (const addr of config.listen) svc.addresses.push(await svc.engine.listen(addr));
+    } catch (err) {
+      await svc.engine.close(0);
+      throw err;
+    }
+    return svc;
+  }
+
+  /** The site handler in use (for tests and the inspector). */
+  get handler(): SiteHandler {
+    return this.site;
+  }
+
+  /**
+   * Swaps in a new config. Returns warnings for changes that need a restart
+   * (listen addresses).
+   */
+  reload(config: HttpConfig): string[] {
+    const warnings: string[] = [];
+    if (!same(config.listen, this.config.listen))
+      warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
+    this.site = new SiteHandler(config);
+    this.engine.handler = this.site.handle;
+    this.engine.applyLimits(config.limits);
+    this.config = config;
+    return warnings;
+  }
+
+  /** Stops accepting and waits for in-flight requests, up to `graceMs`. */
+  close(graceMs: number): Promise<void> {
+    return this.engine.close(graceMs);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Ferry's own request and reply types. Only `engine/node-http.ts` sees
+ * node's IncomingMessage/ServerResponse; site logic sees these.
+ */
+
+/** A request as the site logic sees it. */
+export interface FerryRequest {
+  /** Upper-case method, e.g. `GET`. */
+  method: string;
+  /** The path part of the request target, still percent-encoded. */
+  rawPath: string;
+  /** The query string without `?`, or "". */
+  query: string;
+  /** Lower-case host name without port, or "" when the request named none. */
+  host: string;
+  /** Lower-case header names (as node parsed them). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** `1.0` or `1.1`. */
+  httpVersion: string;
+  remoteAddress: string;
+}
+
+/** A byte range of a file to stream, optionally compressed on the way. */
+export interface FileBody {
+  kind: "file";
+  path: string;
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+  /** Compress the stream on the fly with this coding. */
+  encode: "gzip" | "br" | null;
+}
+
+/** What a handler answers: status, headers as a flat `[name, value, …]` list, and a body. */
+export interface Reply {
+  status: number;
+  headers: string[];
+  /** Bytes, a file range to stream, or nothing (HEAD, 304, 204). */
+  body: Buffer | FileBody | null;
+  /** Which site and location answered (for logs and the inspector). */
+  site: string;
+  location: string;
+}
+
+/** Turns a request into a reply; synchronous when it can be (cache hits). */
+export type Handler = (req: FerryRequest) => Reply | Promise<Reply>;
