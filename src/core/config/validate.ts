@@ -17,8 +17,8 @@ function pointerToPath(pointer: string): KeyPath {
 
 function describe(e: ErrorObject): { path: KeyPath; message: string } {
   const path = pointerToPath(e.instancePath);
-  const parent = e.parentSchema as { description?: string } | undefined;
-  const hint = parent?.description ? ` (${parent.description.split(". ")[0]!.replace(/\.$/, "")})` : "";
+  const parent = e.parentSchema as { expects?: string } | undefined;
+  const hint = parent?.expects ? `: expected ${parent.expects}` : "";
   switch (e.keyword) {
     case "additionalProperties": {
       const key = (e.params as { additionalProperty: string }).additionalProperty;

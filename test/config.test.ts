@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { configFromFlags } from "../src/core/config/adapters/flags.js";
+import { ConfigError } from "../src/core/errors.js";
+
+const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
+
+function canonical(file: string): string {
+  const config = configFromFlags({ http: [], config: file });
+  const dir = path.dirname(path.resolve(file));
+  return `${JSON.stringify(config, null, 2).split(dir).join("<dir>")}\n`;
+}
+
+for (const name of readdirSync(path.join(fixtures, "golden")).filter((f) => f.endsWith(".yaml"))) {
+  test(`golden: ${name} → canonical JSON`, () => {
+    const yaml = path.join(fixtures, "golden", name);
+    const expected = yaml.replace(/\.yaml$/, ".json");
+    const actual = canonical(yaml);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(expected, actual);
+    assert.equal(actual, readFileSync(expected, "utf8"));
+  });
+}
+
+function problemsOf(name: string) {
+  const file = path.join(fixtures, "bad", name);
+  try {
+    configFromFlags({ http: [], config: file });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err;
+  }
+  assert.fail(`${name} was accepted`);
+}
+
+test("an unknown key is named with its file, line and column", () => {
+  const err = problemsOf("unknown-key.yaml");
+  assert.equal(err.code, "ERR_CONFIG_INVALID");
+  const p = err.problems[0]!;
+  assert.equal(p.key, "http.sites[0].hosst");
+  assert.match(p.message, /unknown key "hosst"/);
+  assert.deepEqual({ line: p.position?.line, column: p.position?.column }, { line: 5, column: 7 });
+  assert.ok(p.position?.file.endsWith("unknown-key.yaml"));
+});
+
+test("every bad value is reported at its own place", () => {
+  const err = problemsOf("bad-values.yaml");
+  const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p]));
+  assert.ok(byKey["http.listen[1]"], JSON.stringify(err.problems));
+  assert.equal(byKey["http.listen[1]"]!.position?.line, 2);
+  assert.equal(byKey["http.limits.headerTimeout"]!.position?.line, 4);
+  assert.match(byKey["http.limits.headerTimeout"]!.message, /duration/);
+  assert.match(byKey["http.sites[0].symlinks"]!.message, /"inside", "follow"/);
+  assert.equal(byKey["http.sites[0].symlinks"]!.position?.line, 7);
+});
+
+test("semantic problems: a missing root folder and a port out of range", () => {
+  const file = path.join(fixtures, "bad", "bad-values.yaml");
+  const text = readFileSync(file, "utf8").replace('"nonsense"', '"127.0.0.1:1"').replace("soon", "5s").replace("maybe", "inside");
+  const tmp = path.join(mkdtempSync(path.join(os.tmpdir(), "ferry-config-")), "semantic.yaml");
+  writeFileSync(tmp, text);
+  try {
+    configFromFlags({ http: [], config: tmp });
+    assert.fail("accepted");
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    const keys = err.problems.map((p) => p.key);
+    assert.ok(keys.includes("http.listen[0]"), keys.join());
+    assert.ok(keys.includes("http.sites[0].root"), keys.join());
+    const root = err.problems.find((p) => p.key === "http.sites[0].root")!;
+    assert.equal(root.position?.line, 6);
+    assert.match(root.message, /does not exist/);
+  }
+});
+
+test("YAML syntax errors name the line", () => {
+  const err = problemsOf("syntax.yaml");
+  assert.equal(err.code, "ERR_CONFIG_SYNTAX");
+  assert.ok(err.problems[0]!.position!.line >= 4, JSON.stringify(err.problems));
+});
+
+test("a host served by two sites is refused at the second", () => {
+  const err = problemsOf("duplicate-host.yaml");
+  assert.equal(err.problems[0]!.key, "http.sites[1].hosts[1]");
+  assert.equal(err.problems[0]!.position?.line, 5);
+});
+
+test("a missing file is ERR_CONFIG_READ", () => {
+  assert.throws(() => configFromFlags({ http: [], config: "/no/such/ferry.yaml" }), { code: "ERR_CONFIG_READ" });
+});
+
+test("flags alone: ROOT and --http make one default site", () => {
+  const c = configFromFlags({ root: "test", http: ["127.0.0.1:9000", "[::1]:9001"] }, process.cwd());
+  assert.deepEqual(c.http!.listen, [
+    { host: "127.0.0.1", port: 9000 },
+    { host: "::1", port: 9001 },
+  ]);
+  assert.equal(c.http!.sites.length, 1);
+  assert.equal(c.http!.sites[0]!.locations[0]!.root, path.resolve("test"));
+  assert.equal(c.http!.sites[0]!.default, true);
+});
+
+test("flags override the file", () => {
+  const file = path.join(fixtures, "golden", "two-sites.yaml");
+  const c = configFromFlags({ http: ["127.0.0.1:9999"], config: file, accessLog: "off" });
+  assert.deepEqual(c.http!.listen, [{ host: "127.0.0.1", port: 9999 }]);
+  assert.equal(c.log.access, null);
+  assert.equal(c.http!.sites.length, 2);
+});
+
+test("a bad --http flag is reported by key", () => {
+  assert.throws(() => configFromFlags({ http: ["localhost"] }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.problems[0]!.key, "http.listen[0]");
+    return true;
+  });
+});
