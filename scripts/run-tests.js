@@ -19,11 +19,20 @@ const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o
 const tap = path.join(mkdtempSync(path.join(os.tmpdir(), "ferry-tests-")), "results.tap");
 const r = spawnSync(
   process.execPath,
-  ["--test", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...selected],
+  [
+    "--test",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=tap",
+    `--test-reporter-destination=${tap}`,
+    ...selected,
+  ],
   { stdio: "inherit" },
 );
 // The plain closing line, from the TAP copy of the results.
 const text = readFileSync(tap, "utf8");
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
-console.log(`tests: ${count("pass")} passed, ${count("fail") + count("cancelled")} failed, ${count("skipped")} skipped`);
+console.log(
+  `tests: ${count("pass")} passed, ${count("fail") + count("cancelled")} failed, ${count("skipped")} skipped`,
+);
 process.exit(r.status ?? 1);

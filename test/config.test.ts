@@ -59,7 +59,10 @@ test("every bad value is reported at its own place", () => {
 
 test("semantic problems: a missing root folder and a port out of range", () => {
   const file = path.join(fixtures, "bad", "bad-values.yaml");
-  const text = readFileSync(file, "utf8").replace('"nonsense"', '"127.0.0.1:1"').replace("soon", "5s").replace("maybe", "inside");
+  const text = readFileSync(file, "utf8")
+    .replace('"nonsense"', '"127.0.0.1:1"')
+    .replace("soon", "5s")
+    .replace("maybe", "inside");
   const tmp = path.join(mkdtempSync(path.join(os.tmpdir(), "ferry-config-")), "semantic.yaml");
   writeFileSync(tmp, text);
   try {
@@ -89,7 +92,9 @@ test("a host served by two sites is refused at the second", () => {
 });
 
 test("a missing file is ERR_CONFIG_READ", () => {
-  assert.throws(() => configFromFlags({ http: [], config: "/no/such/ferry.yaml" }), { code: "ERR_CONFIG_READ" });
+  assert.throws(() => configFromFlags({ http: [], config: "/no/such/ferry.yaml" }), {
+    code: "ERR_CONFIG_READ",
+  });
 });
 
 test("flags alone: ROOT and --http make one default site", () => {
@@ -112,9 +117,12 @@ test("flags override the file", () => {
 });
 
 test("a bad --http flag is reported by key", () => {
-  assert.throws(() => configFromFlags({ http: ["localhost"] }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.equal(err.problems[0]!.key, "http.listen[0]");
-    return true;
-  });
+  assert.throws(
+    () => configFromFlags({ http: ["localhost"] }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems[0]!.key, "http.listen[0]");
+      return true;
+    },
+  );
 });

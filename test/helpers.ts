@@ -28,7 +28,10 @@ export interface TestServer {
 }
 
 /** Starts Ferry's HTTP service on 127.0.0.1 with a free port; `http` is the user config's `http` section. */
-export async function startHttp(http: NonNullable<UserConfig["http"]>, baseDir = process.cwd()): Promise<TestServer> {
+export async function startHttp(
+  http: NonNullable<UserConfig["http"]>,
+  baseDir = process.cwd(),
+): Promise<TestServer> {
   const config = buildConfig({ http: { listen: ["127.0.0.1:0"], ...http } }, { baseDir, source: null });
   const service = await HttpService.start(config.http!);
   return { port: service.addresses[0]!.port, service, close: () => service.close(100) };
@@ -132,7 +135,12 @@ export function rawExchange(
         if (!r) {
           const headText = buf.subarray(0, end).toString("latin1");
           const status = Number(headText.split(" ")[1]);
-          responses.push({ status, statusLine: headText.split("\r\n")[0]!, headers: {}, body: buf.subarray(end + 4) });
+          responses.push({
+            status,
+            statusLine: headText.split("\r\n")[0]!,
+            headers: {},
+            body: buf.subarray(end + 4),
+          });
           buf = Buffer.alloc(0);
         }
       }
@@ -174,7 +182,8 @@ export async function get(
 export function needTool(t: TestContext, tool: string, pkg: string): boolean {
   const found = spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
   if (found) return true;
-  if (process.env.CI === "true") throw new Error(`${tool} is missing under CI=true: install the Debian package ${pkg}`);
+  if (process.env.CI === "true")
+    throw new Error(`${tool} is missing under CI=true: install the Debian package ${pkg}`);
   t.skip(`${tool} not found: apt-get install ${pkg}`);
   return false;
 }

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import net from "node:net";
+import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import zlib from "node:zlib";
@@ -30,10 +30,9 @@ function plainReply(status: number, extra: string[] = []): Reply {
   };
 }
 
-/** Runs one HTTP/1.1 server behind any number of listening addresses. */
+/** Runs HTTP/1.1 on any number of addresses (one node server each), all with the same handler and limits. */
 export class NodeHttpEngine {
-  readonly server: http.Server;
-  private readonly listeners: net.Server[] = [];
+  private readonly servers: http.Server[] = [];
   private limits: HttpLimits;
   private closing = false;
   /** The current handler; swapped atomically on reload. */
@@ -42,46 +41,45 @@ export class NodeHttpEngine {
   constructor(limits: HttpLimits, handler: Handler) {
     this.limits = limits;
     this.handler = handler;
-    this.server = http.createServer(
+  }
+
+  private createServer(): http.Server {
+    const limits = this.limits;
+    const server = http.createServer(
       {
-        // node counts the request line and the headers together; the two limits are told apart below.
+        // node counts the request line and the headers together; the two limits are told apart in precheck.
         maxHeaderSize: limits.maxHeaderSize + limits.maxRequestLine,
         requireHostHeader: false,
+        noDelay: true,
         connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headerTimeout / 4))),
       },
       onRequest,
     );
-    (this.server as EngineServer)[kEngine] = this;
-    this.server.on("clientError", onClientError);
-    this.applyLimits(limits);
+    (server as EngineServer)[kEngine] = this;
+    server.on("clientError", onClientError);
+    applyTo(server, limits);
+    return server;
   }
 
-  /** Applies the limits that can change on a running server. */
+  /** Applies the limits that can change on a running server (all but the header buffer size). */
   applyLimits(limits: HttpLimits): void {
     this.limits = limits;
-    const s = this.server;
-    s.headersTimeout = limits.headerTimeout;
-    s.requestTimeout = Math.max(limits.requestTimeout, limits.headerTimeout);
-    s.keepAliveTimeout = limits.idleTimeout;
-    s.timeout = limits.sendTimeout;
-    s.maxHeadersCount = limits.maxHeaderCount + 1;
-    for (const l of this.listeners) l.maxConnections = limits.maxConnections;
+    for (const s of this.servers) applyTo(s, limits);
   }
 
   /** Starts listening on one more address. */
   listen(addr: ListenAddress): Promise<ListenAddress> {
-    const listener = net.createServer({ noDelay: true }, (socket) => this.server.emit("connection", socket));
-    listener.maxConnections = this.limits.maxConnections;
+    const server = this.createServer();
     return new Promise((resolve, reject) => {
-      listener.once("error", (err: NodeJS.ErrnoException) => {
+      server.once("error", (err: NodeJS.ErrnoException) => {
         const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;
         reject(
           new FerryError("ERR_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${why}`, { cause: err }),
         );
       });
-      listener.listen({ host: addr.host, port: addr.port }, () => {
-        this.listeners.push(listener);
-        const a = listener.address() as net.AddressInfo;
+      server.listen({ host: addr.host, port: addr.port }, () => {
+        this.servers.push(server);
+        const a = server.address() as net.AddressInfo;
         resolve({ host: addr.host, port: a.port });
       });
     });
@@ -93,13 +91,15 @@ export class NodeHttpEngine {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
-    const done = new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeIdleConnections();
-    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
-    timer.unref();
-    await done;
-    clearTimeout(timer);
+    await Promise.all(
+      this.servers.map((server) => {
+        const done = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        return done.then(() => clearTimeout(timer));
+      }),
+    );
   }
 
   /** @internal */
@@ -116,6 +116,15 @@ export class NodeHttpEngine {
   get isClosing(): boolean {
     return this.closing;
   }
+}
+
+function applyTo(s: http.Server, limits: HttpLimits): void {
+  s.headersTimeout = limits.headerTimeout;
+  s.requestTimeout = Math.max(limits.requestTimeout, limits.headerTimeout);
+  s.keepAliveTimeout = limits.idleTimeout;
+  s.timeout = limits.sendTimeout;
+  s.maxHeadersCount = limits.maxHeaderCount + 1;
+  s.maxConnections = limits.maxConnections;
 }
 
 /** Checks the limits and framing rules node leaves to us; returns the error status, or 0. */
@@ -177,8 +186,6 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
     finish(engine, req, res, plainReply(refused || 400), started, true);
     return;
   }
-  if (req.headers["transfer-encoding"] !== undefined)
-    limitChunkedBody(engine, req, res, limits.maxBodySize, started);
   let reply: Reply | Promise<Reply>;
   try {
     reply = engine.handler(request);
@@ -195,27 +202,16 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
   }
 }
 
+function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return (
+    h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0")
+  );
+}
+
 function internalError(err: unknown): Reply {
   process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_FERRY_HANDLER" });
   return plainReply(500);
-}
-
-/** Counts a chunked body's bytes and answers 413 as soon as it is over the limit. */
-function limitChunkedBody(
-  engine: NodeHttpEngine,
-  req: IncomingMessage,
-  res: ServerResponse,
-  max: number,
-  started: number,
-): void {
-  let seen = 0;
-  req.on("data", (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen > max && !res.headersSent) {
-      req.pause();
-      finish(engine, req, res, plainReply(413), started, true);
-    }
-  });
 }
 
 /** Writes a reply; `close` ends the connection after it (used for every 4xx of framing). */
@@ -229,7 +225,8 @@ function finish(
 ): void {
   if (res.headersSent || res.destroyed) return;
   let headers = reply.headers;
-  if (close || engine.isClosing) {
+  // A body the handler did not read is not drained: the connection closes after the reply.
+  if (close || engine.isClosing || (!req.complete && hasBody(req))) {
     headers = [...headers, "Connection", "close"];
     res.shouldKeepAlive = false;
   }
@@ -308,6 +305,14 @@ function isLongRequestLine(packet: Buffer | undefined, max: number): boolean {
   return /^[A-Z]+ /.test(line.toString("latin1", 0, 16)) && (eol < 0 || line.length > max);
 }
 
+function isWellFormedRequestLine(packet: Buffer | undefined): boolean {
+  if (!packet) return false;
+  const eol = packet.indexOf(10);
+  return (
+    eol > 0 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r$/.test(packet.toString("latin1", 0, eol))
+  );
+}
+
 function onClientError(
   this: http.Server,
   err: NodeJS.ErrnoException & { rawPacket?: Buffer },
@@ -325,6 +330,9 @@ function onClientError(
     const long = isLongRequestLine(err.rawPacket, engine.currentLimits.maxRequestLine);
     status = long ? 414 : 431;
     code = long ? "ERR_HTTP_URI_TOO_LONG" : "ERR_HTTP_HEADERS_TOO_LARGE";
+  } else if (err.code === "HPE_INVALID_METHOD" && isWellFormedRequestLine(err.rawPacket)) {
+    // A well-formed request with a method node's parser does not know: one we do not implement.
+    status = 501;
   } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
     status = 408;
     code = "ERR_HTTP_REQUEST_TIMEOUT";

@@ -19,10 +19,17 @@ test("honours q-values, including q=0", () => {
 });
 
 test("compressible types", () => {
-  for (const t of ["text/html; charset=utf-8", "application/javascript; charset=utf-8", "application/json", "image/svg+xml", "application/ld+json"]) {
+  for (const t of [
+    "text/html; charset=utf-8",
+    "application/javascript; charset=utf-8",
+    "application/json",
+    "image/svg+xml",
+    "application/ld+json",
+  ]) {
     assert.equal(isCompressible(t), true, t);
   }
-  for (const t of ["image/png", "video/mp4", "application/zip", "font/woff2"]) assert.equal(isCompressible(t), false, t);
+  for (const t of ["image/png", "video/mp4", "application/zip", "font/woff2"])
+    assert.equal(isCompressible(t), false, t);
 });
 
 test("compressBuffer round-trips", () => {

@@ -20,12 +20,18 @@ test("If-None-Match uses weak comparison and *", () => {
 });
 
 test("If-None-Match wins over If-Modified-Since", () => {
-  assert.equal(evaluateConditions({ "if-none-match": '"zzz"', "if-modified-since": lm }, tag, mtime), "proceed");
+  assert.equal(
+    evaluateConditions({ "if-none-match": '"zzz"', "if-modified-since": lm }, tag, mtime),
+    "proceed",
+  );
 });
 
 test("If-Modified-Since", () => {
   assert.equal(evaluateConditions({ "if-modified-since": lm }, tag, mtime), "not-modified");
-  assert.equal(evaluateConditions({ "if-modified-since": "Fri, 27 Nov 2026 00:00:00 GMT" }, tag, mtime), "proceed");
+  assert.equal(
+    evaluateConditions({ "if-modified-since": "Fri, 27 Nov 2026 00:00:00 GMT" }, tag, mtime),
+    "proceed",
+  );
   assert.equal(evaluateConditions({ "if-modified-since": "garbage" }, tag, mtime), "proceed");
 });
 
@@ -33,7 +39,10 @@ test("If-Match is strong; If-Unmodified-Since", () => {
   assert.equal(strongMatch('W/"a-1"', tag), false);
   assert.equal(evaluateConditions({ "if-match": '"other"' }, tag, mtime), "precondition-failed");
   assert.equal(evaluateConditions({ "if-match": tag }, tag, mtime), "proceed");
-  assert.equal(evaluateConditions({ "if-unmodified-since": "Fri, 27 Nov 2026 00:00:00 GMT" }, tag, mtime), "precondition-failed");
+  assert.equal(
+    evaluateConditions({ "if-unmodified-since": "Fri, 27 Nov 2026 00:00:00 GMT" }, tag, mtime),
+    "precondition-failed",
+  );
 });
 
 test("If-Range: strong tag or exact date", () => {
