@@ -9,3 +9,9 @@ test("docs/errors.md documents exactly the codes the code uses", () => {
   const inCode = new Set(Object.keys(ERROR_CODES));
   assert.deepEqual([...documented].sort(), [...inCode].sort());
 });
+
+test("docs/config.md is the rendering of the current schema (run npm run docs)", async () => {
+  const { renderConfigDocs } = await import("../src/core/config/render-docs.js");
+  const doc = readFileSync(new URL("../../docs/config.md", import.meta.url), "utf8");
+  assert.equal(doc, renderConfigDocs());
+});

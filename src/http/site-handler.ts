@@ -6,15 +6,15 @@
 import { realpath, stat } from "node:fs/promises";
 import { STATUS_CODES } from "node:http";
 import type { HttpConfig } from "../core/config/types.js";
-import { type Location, type Site, SiteTable } from "./site-table.js";
+import { type Location, type Route, type Site, SiteTable } from "./site-table.js";
 import { type EntryOptions, FileCache, type FileEntry } from "./static/file-cache.js";
 import { readListing, renderListingHtml, renderListingJson } from "./static/listing.js";
-import { encodePath, type ResolvedPath, resolvePath } from "./static/resolve-path.js";
+import { encodePath, resolvePath } from "./static/resolve-path.js";
 import { replyForEntry } from "./static/respond.js";
 import type { FerryRequest, Handler, Reply } from "./types.js";
 
 const ALLOW = "GET, HEAD, OPTIONS";
-const RESOLVED_MAX = 10_000;
+const ROUTES_MAX = 10_000;
 
 function plain(status: number, site: string, location: string, extra: string[] = []): Reply {
   const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}\n`);
@@ -35,7 +35,6 @@ export class SiteHandler {
   readonly table: SiteTable;
   readonly cache: FileCache;
   private readonly compression: HttpConfig["compression"];
-  private readonly resolved = new Map<string, ResolvedPath | 400>();
   /** The handler function for the engine (one closure per config load, not per request). */
   readonly handle: Handler;
 
@@ -46,12 +45,25 @@ export class SiteHandler {
     this.handle = (req) => this.dispatch(req);
   }
 
-  private resolve(raw: string): ResolvedPath | 400 {
-    let r = this.resolved.get(raw);
+  /** The route for a raw path on a site: resolved once, then a single map lookup per request. */
+  private route(site: Site, raw: string): Route | 400 {
+    let r = site.routes.get(raw);
     if (r === undefined) {
-      r = resolvePath(raw);
-      if (this.resolved.size >= RESOLVED_MAX) this.resolved.clear();
-      this.resolved.set(raw, r);
+      const resolved = resolvePath(raw);
+      if (resolved === 400) r = 400;
+      else {
+        const loc = site.match(resolved.path);
+        const file = loc.fsPath(resolved.path);
+        r = {
+          path: resolved.path,
+          hidden: resolved.hidden,
+          loc,
+          file,
+          key: file === null ? "" : loc.id + file,
+        };
+      }
+      if (site.routes.size >= ROUTES_MAX) site.routes.clear();
+      site.routes.set(raw, r);
     }
     return r;
   }
@@ -64,16 +76,14 @@ export class SiteHandler {
         return { status: 204, headers: ["Allow", ALLOW], body: null, site: site.name, location: "" };
       return this.error(req, site, 405, ["Allow", ALLOW]);
     }
-    const r = this.resolve(req.rawPath);
+    const r = this.route(site, req.rawPath);
     if (r === 400) return this.error(req, site, 400);
-    const loc = site.match(r.path);
+    const loc = r.loc;
     if (loc.config.redirect) return redirect(req, site, loc, r.path);
     if (r.hidden) return this.error(req, site, 404);
-    const file = loc.fsPath(r.path)!;
-    const key = loc.id + file;
-    const entry = this.cache.peek(key, Date.now());
+    const entry = this.cache.peek(r.key, Date.now());
     if (entry !== undefined) return replyForEntry(entry, req, loc.settings, site.name, loc.config.path);
-    return this.fromDisk(req, site, loc, r.path, file, key);
+    return this.fromDisk(req, site, loc, r.path, r.file!, r.key);
   }
 
   private entryOptions(loc: Location): EntryOptions {

@@ -51,6 +51,18 @@ export class Location {
   }
 }
 
+/** What a raw request path maps to on one site, computed once per path. */
+export interface Route {
+  /** Decoded, normalised path. */
+  path: string;
+  hidden: boolean;
+  loc: Location;
+  /** File-system path, or null for a redirect-only location. */
+  file: string | null;
+  /** File cache key. */
+  key: string;
+}
+
 /** A site ready to serve. */
 export class Site {
   readonly config: SiteConfig;
@@ -58,6 +70,8 @@ export class Site {
   readonly name: string;
   /** Longest prefix first. */
   readonly locations: Location[];
+  /** Raw path → route, filled on demand and bounded by the handler. */
+  readonly routes = new Map<string, Route | 400>();
 
   constructor(config: SiteConfig, nextId: () => number) {
     this.config = config;

@@ -137,7 +137,7 @@ function precheck(req: IncomingMessage, limits: HttpLimits): number {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     size += name.length + raw[i + 1]!.length + 4;
-    if (name.length === 4 && name.toLowerCase() === "host") hosts++;
+    if (name.length === 4 && (name.charCodeAt(0) | 0x20) === 104 && name.toLowerCase() === "host") hosts++;
   }
   if (size > limits.maxHeaderSize) return 431;
   if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1")) return 400;
@@ -162,7 +162,7 @@ function toFerryRequest(req: IncomingMessage): FerryRequest | null {
       return null;
     }
   }
-  const hostName = host === "" ? "" : parseHost(host);
+  const hostName = host === "" ? "" : parseHostCached(host);
   if (hostName === null) return null;
   const q = target.indexOf("?");
   return {
@@ -174,6 +174,19 @@ function toFerryRequest(req: IncomingMessage): FerryRequest | null {
     httpVersion: req.httpVersion,
     remoteAddress: req.socket.remoteAddress ?? "",
   };
+}
+
+const hostCache = new Map<string, string | null>();
+
+/** Host headers repeat: parse each distinct one once (bounded). */
+function parseHostCached(value: string): string | null {
+  let h = hostCache.get(value);
+  if (h === undefined) {
+    h = parseHost(value);
+    if (hostCache.size >= 1000) hostCache.clear();
+    hostCache.set(value, h);
+  }
+  return h;
 }
 
 function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse): void {

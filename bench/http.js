@@ -1,0 +1,197 @@
+// npm run bench:http — wrk against Ferry and its peers serving the same folder, side by side in one run.
+// Peers: nginx (Debian nginx-light, one worker, sendfile and open_file_cache on), sirv, @fastify/static,
+// and bare node:http (a ceiling for any node:http server). Rounds alternate the order; medians are reported.
+// Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.join(here, "..");
+const duration = Number(process.env.BENCH_DURATION ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// On a machine with two or more cores every server gets core 0 and wrk core 1, so the two never
+// share a core (unpinned, the scheduler sometimes stacks them and runs differ by 2×).
+const pin = os.cpus().length >= 2 && spawnSync("sh", ["-c", "command -v taskset"]).status === 0;
+const onCore = (core, cmd, args) => (pin ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args]);
+
+for (const tool of ["wrk", "nginx"]) {
+  if (spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0) {
+    console.error(`bench:http needs ${tool}: apt-get install ${tool === "nginx" ? "nginx-light" : tool}`);
+    process.exit(2);
+  }
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-"));
+chmodSync(work, 0o755);
+const site = path.join(work, "site");
+mkdirSync(site);
+const fill = (n) => Buffer.from("Ferry benchmark payload. ".repeat(Math.ceil(n / 25)).slice(0, n));
+writeFileSync(path.join(site, "1k.txt"), fill(1024));
+writeFileSync(path.join(site, "100k.txt"), fill(100 * 1024));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const c = net.connect(port, "127.0.0.1", () => {
+        c.destroy();
+        r(true);
+      });
+      c.on("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} never opened`);
+}
+
+function nginxConf(port) {
+  const dir = path.join(work, "nginx");
+  mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  open_file_cache max=1000 inactive=60s;
+  open_file_cache_valid 60s;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  default_type text/plain;
+  server { listen 127.0.0.1:${port}; root ${site}; etag on; }
+}
+`,
+  );
+  return conf;
+}
+
+const servers = [
+  {
+    name: "ferry",
+    start: (p) => [
+      process.execPath,
+      [
+        path.join(root, "bin/ferry.js"),
+        "serve",
+        site,
+        "--http",
+        `127.0.0.1:${p}`,
+        "--access-log",
+        "off",
+        "--log-level",
+        "warn",
+      ],
+    ],
+  },
+  {
+    name: "nginx",
+    start: (p) => [
+      spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx",
+      ["-c", nginxConf(p)],
+    ],
+  },
+  {
+    name: "sirv",
+    start: (p) => [process.execPath, [path.join(here, "peers/sirv-server.js"), site, String(p)]],
+  },
+  {
+    name: "fastify-static",
+    start: (p) => [process.execPath, [path.join(here, "peers/fastify-static.js"), site, String(p)]],
+  },
+  {
+    name: "bare-node-http",
+    start: (p) => [process.execPath, [path.join(here, "peers/bare-node.js"), site, String(p)]],
+  },
+];
+
+const cases = [
+  { file: "1k.txt", conns: 64 },
+  { file: "100k.txt", conns: 16 },
+];
+
+function wrk(port, file, conns) {
+  const [cmd, args] = onCore(1, "wrk", [
+    "-t1",
+    `-c${conns}`,
+    `-d${duration}s`,
+    "--latency",
+    `http://127.0.0.1:${port}/${file}`,
+  ]);
+  const out = execFileSync(cmd, args, { encoding: "utf8" });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  if (errors) throw new Error(`${port}/${file}: ${errors} error responses`);
+  return rps;
+}
+
+const results = {};
+const running = [];
+process.on("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
+console.log(
+  `bench:http — ${os.cpus().length} cores, ${rounds} rounds of ${duration}s per server and case (wrk -t1)${pin ? ", server on core 0, wrk on core 1" : ""}`,
+);
+for (const s of servers) {
+  s.port = await freePort();
+  const [cmd, args] = onCore(0, ...s.start(s.port));
+  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+  running.push(child);
+  await waitPort(s.port);
+  // Warm up (fills caches, JIT).
+  execFileSync("wrk", ["-t1", "-c16", "-d1s", `http://127.0.0.1:${s.port}/1k.txt`]);
+  execFileSync("wrk", ["-t1", "-c16", "-d1s", `http://127.0.0.1:${s.port}/100k.txt`]);
+}
+
+for (let r = 0; r < rounds; r++) {
+  const order = servers.map((_, i) => servers[(i + r) % servers.length]);
+  for (const c of cases) {
+    for (const s of order) {
+      const key = `${s.name} ${c.file}`;
+      results[key] ??= [];
+      results[key].push(wrk(s.port, c.file, c.conns));
+    }
+  }
+  console.log(`round ${r + 1}/${rounds} done`);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+for (const c of cases) {
+  console.log(`\n${c.file} (${c.conns} connections): median req/s, ratio to nginx`);
+  const nginx = median(results[`nginx ${c.file}`]);
+  for (const s of servers) {
+    const m = median(results[`${s.name} ${c.file}`]);
+    console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${(m / nginx).toFixed(2)}× nginx`);
+  }
+  const ferry = median(results[`ferry ${c.file}`]);
+  console.log(
+    `  ferry / sirv = ${(ferry / median(results[`sirv ${c.file}`])).toFixed(2)}×, ferry / fastify-static = ${(ferry / median(results[`fastify-static ${c.file}`])).toFixed(2)}×`,
+  );
+}
+for (const c of running) c.kill("SIGTERM");
+process.exit(0);
