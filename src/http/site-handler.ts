@@ -4,8 +4,8 @@
  * fallback. Built once per config load; swapped whole on reload.
  */
 import { realpath, stat } from "node:fs/promises";
-import { STATUS_CODES } from "node:http";
 import type { HttpConfig } from "../core/config/types.js";
+import { plainReply as plain } from "./plain-reply.js";
 import { type Location, type Route, type Site, SiteTable } from "./site-table.js";
 import { type EntryOptions, FileCache, type FileEntry } from "./static/file-cache.js";
 import { readListing, renderListingHtml, renderListingJson } from "./static/listing.js";
@@ -15,17 +15,6 @@ import type { FerryRequest, Handler, Reply } from "./types.js";
 
 const ALLOW = "GET, HEAD, OPTIONS";
 const ROUTES_MAX = 10_000;
-
-function plain(status: number, site: string, location: string, extra: string[] = []): Reply {
-  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}\n`);
-  return {
-    status,
-    headers: ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length), ...extra],
-    body,
-    site,
-    location,
-  };
-}
 
 /** Why a file lookup found nothing servable. */
 type Miss = 404 | 403;

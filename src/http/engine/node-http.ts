@@ -13,22 +13,11 @@ import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
+import { plainReply } from "../plain-reply.js";
 import type { FerryRequest, FileBody, Handler, Reply } from "../types.js";
 
 const kEngine = Symbol("ferry.engine");
 type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
-
-/** Fixed answers for requests that never reach a handler. */
-function plainReply(status: number, extra: string[] = []): Reply {
-  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}\n`);
-  return {
-    status,
-    headers: ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length), ...extra],
-    body,
-    site: "",
-    location: "",
-  };
-}
 
 /** Runs HTTP/1.1 on any number of addresses (one node server each), all with the same handler and limits. */
 export class NodeHttpEngine {
