@@ -19,6 +19,10 @@ export const ERROR_CODES = {
     "A client did not send its headers within `http.limits.headerTimeout`, or its whole request within `requestTimeout`; it got 408.",
   ERR_HTTP_BODY_TOO_LARGE: "A request body exceeded `http.limits.maxBodySize`; the client got 413.",
   ERR_HTTP_FILE_READ: "A file under a site root could not be read although it exists; the client got 500.",
+  ERR_DNS_ZONE_SYNTAX:
+    "A zone file is not a valid RFC 1035 master file; the message names the file and line.",
+  ERR_DNS_ZONE_INVALID:
+    "A zone parses but breaks a rule (no SOA at the apex, data outside the zone, CNAME beside other data).",
   ERR_RELOAD:
     "A reload (SIGHUP) was refused because the new configuration is invalid; the old one keeps serving.",
 } as const;
