@@ -71,7 +71,8 @@ function report(err: unknown): number {
   }
   if (err instanceof FerryError) {
     process.stderr.write(`ferry: ${err.message} (${err.code})\n`);
-    return 1;
+    // A zone that does not load is a config mistake (2); a listener that cannot bind is a runtime failure (1).
+    return err.code.startsWith("ERR_DNS_ZONE") ? 2 : 1;
   }
   process.stderr.write(`ferry: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   return 1;

@@ -3,6 +3,7 @@
  * SIGHUP (a bad config is refused and the old one keeps serving), and stop
  * gracefully on SIGINT/SIGTERM.
  */
+import { DnsService, type ZoneReport } from "../dns/service.js";
 import { HttpService } from "../http/server.js";
 import type { Config } from "./config/types.js";
 import { ConfigError, type FerryError } from "./errors.js";
@@ -15,6 +16,7 @@ export class Runtime {
   private access: AccessLog | null;
   private readonly stopClientErrors: () => void;
   http: HttpService | null = null;
+  dns: DnsService | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(config: Config, log: Logger) {
@@ -29,6 +31,10 @@ export class Runtime {
     const rt = new Runtime(config, log);
     try {
       if (config.http) rt.http = await HttpService.start(config.http);
+      if (config.dns) {
+        rt.dns = await DnsService.start(config.dns);
+        rt.logZones(rt.dns.reports);
+      }
     } catch (err) {
       await rt.stop();
       throw err;
@@ -61,6 +67,9 @@ export class Runtime {
       this.access?.close();
       this.access = next.log.access ? new AccessLog(next.log.access) : null;
     }
+    if (next.dns && this.dns) this.logZones(this.dns.reload(next.dns));
+    else if (Boolean(next.dns) !== Boolean(this.dns))
+      this.log.warn("adding or removing the dns section needs a restart");
     this.log.level = next.log.level;
     this.config = next;
     this.log.info({ source: next.source }, "configuration reloaded");
@@ -70,11 +79,18 @@ export class Runtime {
   /** Stops accepting, lets in-flight work finish within the grace period, then closes. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.http?.close(this.config.shutdown.grace);
+      await Promise.all([this.http?.close(this.config.shutdown.grace), this.dns?.close()]);
       this.stopClientErrors();
       this.access?.close();
     })();
     return this.stopping;
+  }
+
+  private logZones(reports: ZoneReport[]): void {
+    for (const r of reports) {
+      if (r.ok) this.log.info({ zone: r.origin, file: r.file }, r.message);
+      else this.log.error({ code: "ERR_DNS_ZONE", zone: r.origin, file: r.file }, r.message);
+    }
   }
 
   /** Wires SIGHUP to `reload(load)` and SIGINT/SIGTERM to a graceful stop and exit 0. */

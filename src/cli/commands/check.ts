@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { configFromFlags } from "../../core/config/adapters/flags.js";
-import { UsageError } from "../../core/errors.js";
+import { FerryError, UsageError } from "../../core/errors.js";
+import { loadZoneFile } from "../../dns/zone/load.js";
 
 export const checkHelp = `Usage: ferry check --config FILE [--json]
 
@@ -19,6 +20,19 @@ export function check(args: string[]): void {
   const file = values.config ?? positionals[0];
   if (file === undefined) throw new UsageError("check needs --config FILE");
   const config = configFromFlags({ http: [], config: file });
+  // Zone files are checked whole: a zone that would not load fails the check.
+  const zoneLines: string[] = [];
+  const zoneErrors: string[] = [];
+  for (const z of config.dns?.zones ?? []) {
+    try {
+      const zone = loadZoneFile(z.file, z.origin);
+      const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
+      zoneLines.push(`  zone ${zone.origin}: serial ${serial}, ${zone.size} records`);
+    } catch (err) {
+      zoneErrors.push((err as Error).message);
+    }
+  }
+  if (zoneErrors.length > 0) throw new FerryError("ERR_DNS_ZONE_SYNTAX", zoneErrors.join("\n"));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     return;
@@ -33,5 +47,7 @@ export function check(args: string[]): void {
       );
     }
   }
+  if (config.dns)
+    lines.push(`  dns: ${config.dns.listen.map((l) => `${l.host}:${l.port}`).join(", ")}`, ...zoneLines);
   process.stdout.write(`${lines.join("\n")}\n`);
 }

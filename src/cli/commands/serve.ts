@@ -4,14 +4,16 @@ import { UsageError } from "../../core/errors.js";
 import { Runtime } from "../../core/lifecycle.js";
 import { createLogger } from "../../core/log.js";
 
-export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--config FILE]
-                   [--access-log json|combined|off] [--log-level LEVEL]
+export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]...
+                   [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
 what --config FILE describes. Flags override the file. SIGHUP reloads the
 config; SIGINT/SIGTERM stop gracefully.
 
   --http HOST:PORT      listen address (repeatable)        config: http.listen
+  --dns HOST:PORT       answer DNS on UDP and TCP (alone: DNS only) config: dns.listen
+  --zone FILE           zone file to serve (repeatable)     config: dns.zones
   --config FILE         YAML config file (see docs/config.md)
   --access-log FORMAT   json (default), combined, or off   config: log.access
   --log-level LEVEL     fatal|error|warn|info|debug|trace   config: log.level
@@ -28,6 +30,8 @@ export function parseServeArgs(args: string[]): ServeFlags {
       config: { type: "string", short: "c" },
       "access-log": { type: "string" },
       "log-level": { type: "string" },
+      dns: { type: "string", multiple: true },
+      zone: { type: "string", multiple: true },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -41,6 +45,8 @@ export function parseServeArgs(args: string[]): ServeFlags {
     config: values.config,
     accessLog: access,
     logLevel: values["log-level"],
+    dns: values.dns ?? [],
+    zones: values.zone ?? [],
   };
 }
 
@@ -56,5 +62,9 @@ export async function serve(args: string[]): Promise<void> {
     log.info({ address: `${host}:${a.port}` }, `serving http://${host}:${a.port}/`);
     process.stderr.write(`Ferry serving http://${host}:${a.port}/\n`);
   }
-  if (!rt.http) process.stderr.write("Ferry: the configuration starts no service\n");
+  for (const a of rt.dns?.addresses ?? []) {
+    const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+    process.stderr.write(`Ferry answering DNS on ${host}:${a.port} (udp, tcp)\n`);
+  }
+  if (!rt.http && !rt.dns) process.stderr.write("Ferry: the configuration starts no service\n");
 }

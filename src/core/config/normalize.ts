@@ -1,7 +1,9 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import { defaultOrigin } from "../../dns/zone/load.js";
 import type {
   Config,
+  DnsConfig,
   HttpConfig,
   ListenAddress,
   LocationConfig,
@@ -187,6 +189,30 @@ function normalizeHttp(
   };
 }
 
+function normalizeDns(
+  dns: NonNullable<UserConfig["dns"]>,
+  ctx: NormalizeContext,
+  problems: RawProblem[],
+): DnsConfig {
+  const listen: ListenAddress[] = [];
+  (dns.listen ?? ["127.0.0.1:8053"]).forEach((text, i) => {
+    const addr = parseListen(text);
+    if (addr) listen.push(addr);
+    else
+      problems.push({
+        path: ["dns", "listen", i],
+        message: `${text} is not HOST:PORT with a port up to 65535`,
+      });
+  });
+  const zones = (dns.zones ?? []).map((z, i) => {
+    const file = path.resolve(ctx.baseDir, z.file);
+    if (!existsSync(file))
+      problems.push({ path: ["dns", "zones", i, "file"], message: `zone file ${file} does not exist` });
+    return { file, origin: (z.origin ?? defaultOrigin(file)).replace(/\.$/, "") };
+  });
+  return { listen, zones, tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout ?? "10s") };
+}
+
 /**
  * Turns a schema-valid user config into the canonical `Config`: defaults
  * applied, units parsed, paths absolute, sites' settings pushed down into
@@ -203,6 +229,7 @@ export function normalizeConfig(
   const config: Config = {
     source: ctx.source,
     http: user.http ? normalizeHttp(user.http, ctx, problems) : null,
+    dns: user.dns ? normalizeDns(user.dns, ctx, problems) : null,
     log: {
       level: user.log?.level ?? "info",
       access: access === false ? null : { format: access?.format ?? "json", output },

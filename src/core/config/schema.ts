@@ -234,6 +234,45 @@ export const configSchema = {
         },
       },
     },
+    dns: {
+      type: "object",
+      additionalProperties: false,
+      description: "The authoritative DNS server. Left out, Ferry serves no DNS.",
+      properties: {
+        listen: {
+          type: "array",
+          items: listenAddress,
+          minItems: 1,
+          description: "Addresses to answer on, over UDP and TCP each. Default `[127.0.0.1:8053]`.",
+        },
+        zones: {
+          type: "array",
+          description: "Zones served from RFC 1035 master files (see docs/zone-files.md).",
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["file"],
+            properties: {
+              file: {
+                type: "string",
+                minLength: 1,
+                description: "Zone file, relative to the config file's folder.",
+              },
+              origin: {
+                type: "string",
+                pattern: "^[A-Za-z0-9_.*-]*\\.?$",
+                description:
+                  "The zone's name. Default: the file name without `.zone`, e.g. `example.test.zone` → `example.test`.",
+              },
+            },
+          },
+        },
+        tcpIdleTimeout: {
+          ...duration,
+          description: "How long an idle DNS-over-TCP connection stays open. Default `10s`.",
+        },
+      },
+    },
     log: {
       type: "object",
       additionalProperties: false,

@@ -49,6 +49,11 @@ export interface UserConfig {
     compression?: { threshold?: SizeInput; gzip?: boolean; brotli?: boolean };
     sites?: UserSite[];
   };
+  dns?: {
+    listen?: string[];
+    zones?: { file: string; origin?: string }[];
+    tcpIdleTimeout?: DurationInput;
+  };
   log?: {
     level?: LogLevel;
     access?: false | { format?: "json" | "combined"; output?: string };
@@ -111,11 +116,20 @@ export interface HttpConfig {
   sites: SiteConfig[];
 }
 
+/** The DNS server: addresses (UDP and TCP each) and zones. */
+export interface DnsConfig {
+  listen: ListenAddress[];
+  /** Absolute zone file paths with their origins. */
+  zones: { file: string; origin: string }[];
+  tcpIdleTimeout: number;
+}
+
 /** The canonical configuration: the only runtime truth. */
 export interface Config {
   /** The file it came from, if any (reloads read it again). */
   source: string | null;
   http: HttpConfig | null;
+  dns: DnsConfig | null;
   log: {
     level: LogLevel;
     access: { format: "json" | "combined"; output: string } | null;

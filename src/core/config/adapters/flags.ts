@@ -17,13 +17,26 @@ export interface ServeFlags {
   config?: string;
   accessLog?: string;
   logLevel?: string;
+  /** `--dns HOST:PORT` */
+  dns?: string[];
+  /** `--zone FILE` (repeatable) */
+  zones?: string[];
 }
 
 /** Applies flags onto a user config (a copy); flags win over the file. */
 export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd: string): UserConfig {
   const out: UserConfig = structuredClone(user ?? {});
   const root = flags.root !== undefined ? path.resolve(cwd, flags.root) : undefined;
-  if (user === null || flags.http.length > 0 || root !== undefined) {
+  const dnsFlags = (flags.dns?.length ?? 0) > 0 || (flags.zones?.length ?? 0) > 0;
+  if (dnsFlags) {
+    const dns = { ...out.dns };
+    if (flags.dns?.length) dns.listen = flags.dns;
+    if (flags.zones?.length)
+      dns.zones = [...(dns.zones ?? []), ...flags.zones.map((f) => ({ file: path.resolve(cwd, f) }))];
+    out.dns = dns;
+  }
+  // Flags alone start HTTP unless they name only DNS.
+  if ((user === null && !dnsFlags) || flags.http.length > 0 || root !== undefined) {
     const http = { ...out.http };
     if (flags.http.length > 0) http.listen = flags.http;
     if (!http.sites) http.sites = [{ root: root ?? cwd }];

@@ -1,0 +1,138 @@
+/**
+ * One DNS query in, one response out (or nothing, for input that is not a
+ * query at all). The same function serves UDP, TCP and DNS-over-HTTPS.
+ */
+import { answerFromZone } from "../authority.js";
+import { Flag, Opcode, Rcode, RRClass, RRType } from "../wire/constants.js";
+import { DnsFormatError } from "../wire/errors.js";
+import type { Message, Record } from "../wire/message.js";
+import { readName } from "../wire/names.js";
+import { decodeMessage, readHeader } from "../wire/reader.js";
+import { encodeMessage } from "../wire/writer.js";
+import type { ZoneSet } from "../zone/zone-set.js";
+
+/** The UDP payload size Ferry advertises and uses at most (the DNS flag day 2020 value). */
+export const MAX_UDP_PAYLOAD = 1232;
+
+/** What the handler reports about a query, for logs and the inspector. */
+export interface QueryOutcome {
+  name: string;
+  type: number;
+  rcode: number;
+  flags: number;
+  answers: number;
+  truncated: boolean;
+}
+
+function reply(id: number, flags: number, opcode: number, rcode: number): Message {
+  return {
+    id,
+    flags: Flag.QR | (flags & (Flag.RD | Flag.CD)),
+    opcode,
+    rcode,
+    questions: [],
+    answers: [],
+    authority: [],
+    additional: [],
+  };
+}
+
+/**
+ * Answers a query from `zones`. `udp` selects the size rules (512 without
+ * EDNS, otherwise min(client, 1232)); TCP answers are never truncated.
+ * Returns null for input that must be dropped (no header, or not a query).
+ */
+export function handleQuery(
+  buf: Buffer,
+  zones: ZoneSet,
+  udp: boolean,
+  outcome?: (o: QueryOutcome) => void,
+): Buffer | null {
+  const h = readHeader(buf);
+  if (h === null || (h.flags & Flag.QR) !== 0) return null;
+  let msg: Message;
+  try {
+    msg = decodeMessage(buf);
+  } catch (err) {
+    if (!(err instanceof DnsFormatError)) throw err;
+    return formatError(buf, h);
+  }
+  const res = reply(msg.id, msg.flags, msg.opcode, Rcode.NOERROR);
+  res.questions = msg.questions;
+  const opts = msg.additional.filter((r) => r.type === RRType.OPT);
+  if (opts.length > 1 || (opts.length === 1 && opts[0]!.name !== "")) {
+    res.rcode = Rcode.FORMERR;
+    return encodeMessage(res);
+  }
+  const opt = opts[0];
+  let maxSize = udp ? 512 : 65535;
+  if (opt) {
+    const version = (opt.ttl >>> 16) & 0xff;
+    const doBit = opt.ttl & 0x8000;
+    const responseOpt: Record = {
+      name: "",
+      type: RRType.OPT,
+      klass: MAX_UDP_PAYLOAD,
+      ttl: doBit,
+      data: { type: "opt", options: [] },
+    };
+    res.additional = [responseOpt];
+    if (version > 0) {
+      // BADVERS = 16: the upper 8 bits go in the OPT TTL, the lower 4 in the header (RFC 6891 §6.1.3).
+      responseOpt.ttl = ((Rcode.BADVERS >> 4) << 24) | doBit;
+      res.rcode = Rcode.BADVERS & 0xf;
+      return encodeMessage(res);
+    }
+    if (udp) maxSize = Math.max(512, Math.min(opt.klass, MAX_UDP_PAYLOAD));
+  }
+  if (msg.opcode !== Opcode.QUERY) {
+    res.rcode = Rcode.NOTIMP;
+    return encodeMessage(res);
+  }
+  if (msg.questions.length !== 1) {
+    // RFC 9619: a query has exactly one question. (Knot drops these; Ferry says FORMERR.)
+    res.questions = [];
+    res.rcode = Rcode.FORMERR;
+    return encodeMessage(res);
+  }
+  const q = msg.questions[0]!;
+  const zone = q.klass === RRClass.IN || q.klass === RRClass.ANY ? zones.find(q.name.toLowerCase()) : null;
+  if (zone === null || q.type === RRType.AXFR || q.type === 251 /* IXFR */) {
+    res.rcode = Rcode.REFUSED;
+  } else {
+    const a = answerFromZone(zone, q.name, q.type);
+    res.rcode = a.rcode;
+    if (a.aa) res.flags |= Flag.AA;
+    res.answers = a.answer;
+    res.authority = a.authority;
+    res.additional = [...a.additional, ...res.additional];
+  }
+  const out = encodeMessage(res, maxSize);
+  outcome?.({
+    name: q.name,
+    type: q.type,
+    rcode: res.rcode,
+    flags: out.readUInt16BE(2),
+    answers: out.readUInt16BE(6),
+    truncated: (out.readUInt16BE(2) & Flag.TC) !== 0,
+  });
+  return out;
+}
+
+/**
+ * A message that does not decode: FORMERR echoing its question when that much
+ * is readable, otherwise nothing (as Knot does: an unreadable question is dropped).
+ */
+function formatError(buf: Buffer, h: NonNullable<ReturnType<typeof readHeader>>): Buffer | null {
+  const res = reply(h.id, h.flags, h.opcode, Rcode.FORMERR);
+  if (h.qdcount === 1) {
+    try {
+      const n = readName(buf, 12);
+      if (n.next + 4 > buf.length) return null;
+      res.questions = [{ name: n.name, type: buf.readUInt16BE(n.next), klass: buf.readUInt16BE(n.next + 2) }];
+    } catch {
+      return null;
+    }
+  }
+  return encodeMessage(res);
+}

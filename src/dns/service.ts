@@ -1,0 +1,150 @@
+/**
+ * The DNS service: zones loaded from their files, UDP and TCP listeners on
+ * each address. A reload reads the zones again; a zone that fails keeps its
+ * last good copy, and the other zones are not affected.
+ */
+
+import type dgram from "node:dgram";
+import diagnostics from "node:diagnostics_channel";
+import type net from "node:net";
+import type { DnsConfig, ListenAddress } from "../core/config/types.js";
+import type { DnsServerState } from "./server/state.js";
+import { listenTcp } from "./server/tcp.js";
+import { listenUdp } from "./server/udp.js";
+import { typeName } from "./wire/constants.js";
+import { loadZoneFile } from "./zone/load.js";
+import type { Zone } from "./zone/zone.js";
+import { ZoneSet } from "./zone/zone-set.js";
+
+/** Published once per answered query. */
+export interface DnsQueryEvent {
+  time: number;
+  client: string;
+  transport: "udp" | "tcp";
+  name: string;
+  type: string;
+  rcode: number;
+  flags: number;
+  answers: number;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export const dnsQueryChannel = diagnostics.channel("ferry:dns:query");
+
+/** A line for the log about one zone load. */
+export interface ZoneReport {
+  file: string;
+  origin: string;
+  ok: boolean;
+  message: string;
+}
+
+function loadZones(
+  config: DnsConfig,
+  previous: Map<string, Zone>,
+): { zones: Map<string, Zone>; reports: ZoneReport[] } {
+  const zones = new Map<string, Zone>();
+  const reports: ZoneReport[] = [];
+  for (const z of config.zones) {
+    try {
+      const zone = loadZoneFile(z.file, z.origin);
+      zones.set(z.file, zone);
+      const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
+      reports.push({
+        file: z.file,
+        origin: zone.origin,
+        ok: true,
+        message: `zone ${zone.origin} loaded: serial ${serial}, ${zone.size} records`,
+      });
+    } catch (err) {
+      const old = previous.get(z.file);
+      if (old) zones.set(z.file, old);
+      reports.push({
+        file: z.file,
+        origin: z.origin,
+        ok: false,
+        message: `${(err as Error).message}${old ? " (still serving the last good copy)" : " (zone not served)"}`,
+      });
+    }
+  }
+  return { zones, reports };
+}
+
+export class DnsService {
+  private readonly state: DnsServerState;
+  private byFile: Map<string, Zone>;
+  private readonly udp: dgram.Socket[] = [];
+  private readonly tcp: net.Server[] = [];
+  /** Where it listens (actual ports when 0 was asked for; UDP and TCP share the port). */
+  readonly addresses: ListenAddress[] = [];
+  /** What the last load said about each zone. */
+  reports: ZoneReport[];
+
+  private constructor(config: DnsConfig) {
+    const { zones, reports } = loadZones(config, new Map());
+    this.byFile = zones;
+    this.reports = reports;
+    this.state = {
+      zones: new ZoneSet([...zones.values()]),
+      tcpIdleTimeout: config.tcpIdleTimeout,
+      onQuery: null,
+    };
+    this.state.onQuery = (o, client, transport, ms) => {
+      if (!dnsQueryChannel.hasSubscribers) return;
+      const event: DnsQueryEvent = {
+        time: Date.now(),
+        client,
+        transport,
+        name: o.name,
+        type: typeName(o.type),
+        rcode: o.rcode,
+        flags: o.flags,
+        answers: o.answers,
+        truncated: o.truncated,
+        durationMs: ms,
+      };
+      dnsQueryChannel.publish(event);
+    };
+  }
+
+  /** Loads the zones and listens on UDP and TCP at every address. */
+  static async start(config: DnsConfig): Promise<DnsService> {
+    const svc = new DnsService(config);
+    try {
+      for (const addr of config.listen) {
+        const t = await listenTcp(addr, svc.state);
+        svc.tcp.push(t.server);
+        const u = await listenUdp({ host: addr.host, port: t.port }, svc.state);
+        svc.udp.push(u.socket);
+        svc.addresses.push({ host: addr.host, port: t.port });
+      }
+    } catch (err) {
+      await svc.close();
+      throw err;
+    }
+    return svc;
+  }
+
+  /** Reads the zones again; returns what each load said. */
+  reload(config: DnsConfig): ZoneReport[] {
+    const { zones, reports } = loadZones(config, this.byFile);
+    this.byFile = zones;
+    this.state.zones = new ZoneSet([...zones.values()]);
+    this.state.tcpIdleTimeout = config.tcpIdleTimeout;
+    this.reports = reports;
+    return reports;
+  }
+
+  close(): Promise<void> {
+    for (const u of this.udp) u.close();
+    return Promise.all(
+      this.tcp.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+          }),
+      ),
+    ).then(() => undefined);
+  }
+}

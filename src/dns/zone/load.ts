@@ -1,0 +1,26 @@
+/** Loads a zone file into a `Zone`. The origin defaults to the file name without `.zone` (`example.test.zone`). */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { FerryError } from "../../core/errors.js";
+import { parseMasterFile } from "./master-file.js";
+import { Zone } from "./zone.js";
+
+/** The origin a zone file gets when the config names none. */
+export function defaultOrigin(file: string): string {
+  return path.basename(file).replace(/\.(zone|db)$/i, "");
+}
+
+/** Reads and checks one zone file. Throws `ERR_DNS_ZONE_SYNTAX` / `ERR_DNS_ZONE_INVALID` / `ERR_CONFIG_READ`. */
+export function loadZoneFile(file: string, origin?: string): Zone {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new FerryError(
+      "ERR_CONFIG_READ",
+      `cannot read zone file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const o = origin ?? defaultOrigin(file);
+  return new Zone(o, parseMasterFile(text, { file, origin: o }), file);
+}

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { needTool } from "./helpers.js";
+
+const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
+const fixture = fileURLToPath(new URL("../../test/fixtures/dns/example.test.zone", import.meta.url));
+let child: ChildProcess;
+let port = 0;
+let stderr = "";
+let zone: string;
+
+before(async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-dns-"));
+  zone = path.join(dir, "example.test.zone");
+  copyFileSync(fixture, zone);
+  child = spawn(process.execPath, [bin, "serve", "--dns", "127.0.0.1:0", "--zone", zone], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on("data", (c: Buffer) => {
+      stderr += c;
+      const m = /answering DNS on 127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (m && !port) {
+        port = Number(m[1]);
+        resolve();
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`ferry exited ${code}: ${stderr}`)));
+  });
+});
+after(() => child.kill("SIGKILL"));
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => execFile(cmd, args, { encoding: "utf8" }, (_e, out) => resolve(out)));
+}
+
+const dig = (...args: string[]) =>
+  run("dig", [`@127.0.0.1`, "-p", String(port), "+time=2", "+tries=1", ...args]);
+
+test("serve --dns alone starts DNS only, and logs the zone serial", () => {
+  assert.match(stderr, /zone example\.test loaded: serial 2026112801/);
+  assert.doesNotMatch(stderr, /Ferry serving http/);
+});
+
+test("dig: an authoritative answer over UDP and TCP", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  for (const transport of ["+notcp", "+tcp"]) {
+    const out = await dig("www.example.test", "A", "+norec", transport);
+    assert.match(out, /status: NOERROR/);
+    assert.match(out, /flags: qr aa;/);
+    assert.match(out, /www\.example\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.10/);
+  }
+});
+
+test("dig: NXDOMAIN with the SOA and a negative TTL of min(TTL, MINIMUM)", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  const out = await dig("nope.example.test", "A");
+  assert.match(out, /status: NXDOMAIN/);
+  assert.match(out, /example\.test\.\s+60\s+IN\s+SOA/);
+});
+
+test("dig: a big answer is truncated over UDP without EDNS, and dig retries over TCP", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  const out = await dig("big.example.test", "AAAA", "+noedns");
+  assert.match(out, /Truncated, retrying in TCP mode/);
+  assert.match(out, /ANSWER: 60,/);
+});
+
+test("dig echoes the question's letter case (0x20)", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  const out = await dig("WwW.eXaMpLe.TeSt", "A");
+  assert.match(out, /;WwW\.eXaMpLe\.TeSt\.\s+IN\s+A/);
+  assert.match(out, /WwW\.eXaMpLe\.TeSt\.\s+300\s+IN\s+A\s+192\.0\.2\.1\d/);
+});
+
+test("kdig: EDNS payload 1232, REFUSED outside the zone", async (t) => {
+  if (!needTool(t, "kdig", "knot-dnsutils")) return;
+  const out = await run("kdig", [`@127.0.0.1`, "-p", String(port), "www.example.test", "A", "+edns"]);
+  assert.match(out, /Version: 0; flags: ; UDP size: 1232 B/);
+  const refused = await run("kdig", [`@127.0.0.1`, "-p", String(port), "example.org", "A"]);
+  assert.match(refused, /status: REFUSED/);
+});
+
+test("SIGHUP reloads the zone; a broken zone keeps its last good copy", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  const text = readFileSync(zone, "utf8");
+  writeFileSync(zone, text.replace("2026112801", "2026112802").replace("192.0.2.10", "192.0.2.11"));
+  child.kill("SIGHUP");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(await dig("www.example.test", "+short"), /^192\.0\.2\.11$/m);
+  assert.match(stderr, /serial 2026112802/);
+  writeFileSync(zone, `${text}\nbroken IN A not-an-address\n`);
+  child.kill("SIGHUP");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(await dig("www.example.test", "+short"), /^192\.0\.2\.11$/m);
+  assert.match(stderr, /ERR_DNS_ZONE_SYNTAX|example\.test\.zone:\d+: not an IPv4 address/);
+  assert.match(stderr, /still serving the last good copy/);
+});
+
+test("ferry check parses zone files and names the bad line (exit 2)", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-check-"));
+  copyFileSync(fixture, path.join(dir, "example.test.zone"));
+  writeFileSync(path.join(dir, "ferry.yaml"), "dns:\n  zones:\n    - file: example.test.zone\n");
+  const ok = spawnSync(process.execPath, [bin, "check", "--config", "ferry.yaml"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /zone example\.test: serial 2026112801/);
+  writeFileSync(path.join(dir, "example.test.zone"), `${readFileSync(fixture, "utf8")}oops IN MX ten mail\n`);
+  const bad = spawnSync(process.execPath, [bin, "check", "--config", "ferry.yaml"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  assert.equal(bad.status, 2);
+  assert.match(
+    bad.stderr,
+    /example\.test\.zone:\d+: MX preference must be 0-65535, got ten \(ERR_DNS_ZONE_SYNTAX\)/,
+  );
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
