@@ -8,7 +8,8 @@ import type dgram from "node:dgram";
 import diagnostics from "node:diagnostics_channel";
 import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
-import type { DnsServerState } from "./server/state.js";
+import { PacketCache } from "./server/packet-cache.js";
+import { type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { typeName } from "./wire/constants.js";
@@ -87,6 +88,7 @@ export class DnsService {
     this.reports = reports;
     this.state = {
       zones: new ZoneSet([...zones.values()]),
+      cache: new PacketCache(),
       tcpIdleTimeout: config.tcpIdleTimeout,
       onQuery: null,
     };
@@ -130,7 +132,7 @@ export class DnsService {
   reload(config: DnsConfig): ZoneReport[] {
     const { zones, reports } = loadZones(config, this.byFile);
     this.byFile = zones;
-    this.state.zones = new ZoneSet([...zones.values()]);
+    setZones(this.state, new ZoneSet([...zones.values()]));
     this.state.tcpIdleTimeout = config.tcpIdleTimeout;
     this.reports = reports;
     return reports;

@@ -1,9 +1,45 @@
 import type { ZoneSet } from "../zone/zone-set.js";
-import type { QueryOutcome } from "./handle-query.js";
+import { handleQuery, type QueryOutcome } from "./handle-query.js";
+import { PacketCache } from "./packet-cache.js";
 
-/** What the listeners share: the zones (swapped on reload) and an optional query observer. */
+/** What the listeners share: the zones and their packet cache (swapped together on reload) and an optional query observer. */
 export interface DnsServerState {
   zones: ZoneSet;
+  cache: PacketCache;
   tcpIdleTimeout: number;
   onQuery: ((o: QueryOutcome, client: string, transport: "udp" | "tcp", ms: number) => void) | null;
+}
+
+/** Swaps in new zones with a fresh packet cache. */
+export function setZones(state: DnsServerState, zones: ZoneSet): void {
+  state.zones = zones;
+  state.cache = new PacketCache();
+}
+
+/**
+ * Answers one query through the packet cache. `report` sees the outcome of
+ * every answered query, cached or not.
+ */
+export function answerQuery(
+  buf: Buffer,
+  state: DnsServerState,
+  udp: boolean,
+  report?: (o: QueryOutcome) => void,
+): Buffer | null {
+  const key = PacketCache.key(buf);
+  if (key !== null) {
+    const hit = state.cache.get(key, udp, buf.readUInt16BE(0));
+    if (hit) {
+      if (report && hit.outcome) report(hit.outcome);
+      return hit.wire;
+    }
+  }
+  let outcome: QueryOutcome | null = null;
+  const out = handleQuery(buf, state.zones, udp, (o) => {
+    outcome = o;
+  });
+  if (outcome && report) report(outcome);
+  // Only well-formed queries that got an answer are cached (never drops or FORMERR of broken input).
+  if (out !== null && key !== null && outcome !== null) state.cache.set(key, udp, out, outcome);
+  return out;
 }

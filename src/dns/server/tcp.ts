@@ -5,8 +5,8 @@
 import net from "node:net";
 import type { ListenAddress } from "../../core/config/types.js";
 import { FerryError } from "../../core/errors.js";
-import { handleQuery, type QueryOutcome } from "./handle-query.js";
-import type { DnsServerState } from "./state.js";
+import type { QueryOutcome } from "./handle-query.js";
+import { answerQuery, type DnsServerState } from "./state.js";
 
 const kState = Symbol("ferry.dns.tcp");
 /** Answers queued for a client that is not reading, before Ferry stops reading its queries. */
@@ -68,7 +68,7 @@ function onData(this: DnsSocket, chunk: Buffer): void {
     }
     let out: Buffer | null = null;
     try {
-      out = handleQuery(query, c.state.zones, false, report);
+      out = answerQuery(query, c.state, false, report);
     } catch {
       out = null;
     }

@@ -3,8 +3,8 @@ import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { ListenAddress } from "../../core/config/types.js";
 import { FerryError } from "../../core/errors.js";
-import { handleQuery, type QueryOutcome } from "./handle-query.js";
-import type { DnsServerState } from "./state.js";
+import type { QueryOutcome } from "./handle-query.js";
+import { answerQuery, type DnsServerState } from "./state.js";
 
 /** Binds a UDP socket that answers from `state.zones` (read on every query, so reloads apply at once). */
 export function listenUdp(
@@ -20,7 +20,7 @@ export function listenUdp(
     }
     let out: Buffer | null;
     try {
-      out = handleQuery(msg, state.zones, true, report);
+      out = answerQuery(msg, state, true, report);
     } catch {
       out = null; // A bug must not take the listener down; the client times out and retries.
     }
