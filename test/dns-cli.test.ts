@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import dgram from "node:dgram";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -123,4 +124,58 @@ test("ferry check parses zone files and names the bad line (exit 2)", () => {
     /example\.test\.zone:\d+: MX preference must be 0-65535, got ten \(ERR_DNS_ZONE_SYNTAX\)/,
   );
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+function lookup(...args: string[]) {
+  return spawnSync(process.execPath, [bin, "lookup", ...args], { encoding: "utf8" });
+}
+
+test("ferry lookup answers like dig: flags, sections, TTLs, server, time", () => {
+  const r = lookup("www.example.test", "--server", `127.0.0.1:${port}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /status: NOERROR/);
+  assert.match(r.stdout, /flags: qr aa rd; QUERY: 1, ANSWER: 1/);
+  assert.match(r.stdout, /;; ANSWER SECTION:\nwww\.example\.test\.\t300\tIN\tA\t192\.0\.2\.1\d/);
+  assert.match(r.stdout, new RegExp(`;; SERVER: 127\\.0\\.0\\.1:${port} \\(UDP\\)`));
+  assert.match(r.stdout, /;; Query time: [\d.]+ ms/);
+  const mx = lookup("example.test", "MX", "--server", `127.0.0.1:${port}`, "--tcp");
+  assert.match(mx.stdout, /example\.test\.\t300\tIN\tMX\t10 mail\.example\.test\./);
+  assert.match(mx.stdout, /ADDITIONAL SECTION:\nmail\.example\.test\.\t300\tIN\tA\t192\.0\.2\.25/);
+  assert.match(mx.stdout, /\(TCP\)/);
+});
+
+test("ferry lookup --json; a truncated answer is asked again over TCP", () => {
+  const r = lookup("nope.example.test", "AAAA", "--server", `127.0.0.1:${port}`, "--json");
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.rcode, "NXDOMAIN");
+  assert.deepEqual(j.flags, ["qr", "aa", "rd"]);
+  assert.equal(j.authority[0].type, "SOA");
+  assert.equal(j.authority[0].ttl, 60);
+  assert.equal(j.edns.udpPayload, 1232);
+  const big = JSON.parse(
+    lookup("big.example.test", "AAAA", "--server", `127.0.0.1:${port}`, "--json").stdout,
+  );
+  assert.equal(big.retriedOverTcp, true);
+  assert.equal(big.transport, "tcp");
+  assert.equal(big.answer.length, 60);
+});
+
+test("ferry lookup: usage errors exit 2, no answer exits 1 (ERR_DNS_LOOKUP)", async () => {
+  assert.equal(lookup().status, 2);
+  assert.equal(lookup("x.test", "BOGUS", "--server", "127.0.0.1:53").status, 2);
+  const silent = dgram.createSocket("udp4");
+  await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+  const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+    const c = spawn(
+      process.execPath,
+      [bin, "lookup", "x.test", "--server", `127.0.0.1:${silent.address().port}`],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let err = "";
+    c.stderr!.on("data", (d: Buffer) => (err += d));
+    c.on("exit", (code) => resolve({ code, err }));
+  });
+  silent.close();
+  assert.equal(r.code, 1);
+  assert.match(r.err, /no answer from 127\.0\.0\.1:\d+ within 3000 ms \(ERR_DNS_LOOKUP\)/);
 });

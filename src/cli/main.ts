@@ -5,13 +5,15 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, FerryError, UsageError } from "../core/errors.js";
 import { check, checkHelp } from "./commands/check.js";
+import { lookupCommand, lookupHelp } from "./commands/lookup.js";
 import { serve, serveHelp } from "./commands/serve.js";
 
 const HELP = `Usage: ferry <command> [options]
 
 Commands:
-  serve [ROOT]     serve a folder or a config (HTTP)
+  serve [ROOT]     serve a folder, zones, or a config (HTTP, DNS)
   check            validate a config file
+  lookup NAME      ask a DNS server one question (like dig)
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -45,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
         if (wantsHelp) return help(checkHelp);
         check(args);
         return 0;
+      case "lookup":
+        if (wantsHelp) return help(lookupHelp);
+        return await lookupCommand(args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
     "A zone file is not a valid RFC 1035 master file; the message names the file and line.",
   ERR_DNS_ZONE_INVALID:
     "A zone parses but breaks a rule (no SOA at the apex, data outside the zone, CNAME beside other data).",
+  ERR_DNS_LOOKUP:
+    "`ferry lookup` got no usable answer (timeout, unreachable server, or an answer that does not match).",
   ERR_RELOAD:
     "A reload (SIGHUP) was refused because the new configuration is invalid; the old one keeps serving.",
 } as const;

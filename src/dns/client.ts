@@ -1,0 +1,144 @@
+/**
+ * A DNS stub client: one question to one server over UDP (retrying over TCP
+ * when the answer is truncated) or TCP. Random IDs; an answer is accepted
+ * only when its ID and question match what was asked.
+ */
+import { randomInt } from "node:crypto";
+import dgram from "node:dgram";
+import net, { isIPv6 } from "node:net";
+import { Flag, RRType } from "./wire/constants.js";
+import type { Message } from "./wire/message.js";
+import { decodeMessage } from "./wire/reader.js";
+import { encodeMessage } from "./wire/writer.js";
+
+export interface LookupOptions {
+  server: { host: string; port: number };
+  tcp?: boolean;
+  timeoutMs?: number;
+  /** Send EDNS0 with this payload size (default 1232); 0 sends no OPT. */
+  ednsPayload?: number;
+  recursion?: boolean;
+}
+
+export interface LookupResult {
+  message: Message;
+  transport: "udp" | "tcp";
+  bytes: number;
+  ms: number;
+  /** Whether a truncated UDP answer was retried over TCP. */
+  retriedOverTcp: boolean;
+}
+
+function build(name: string, type: number, opts: LookupOptions): Message {
+  const payload = opts.ednsPayload ?? 1232;
+  return {
+    id: randomInt(0, 0x10000),
+    flags: opts.recursion === false ? 0 : Flag.RD,
+    opcode: 0,
+    rcode: 0,
+    questions: [{ name, type, klass: 1 }],
+    answers: [],
+    authority: [],
+    additional:
+      payload > 0
+        ? [{ name: "", type: RRType.OPT, klass: payload, ttl: 0, data: { type: "opt", options: [] } }]
+        : [],
+  };
+}
+
+function matches(q: Message, a: Message): boolean {
+  const x = q.questions[0]!;
+  const y = a.questions[0];
+  return (
+    a.id === q.id &&
+    (a.flags & Flag.QR) !== 0 &&
+    y !== undefined &&
+    y.type === x.type &&
+    y.name.toLowerCase() === x.name.toLowerCase()
+  );
+}
+
+function overUdp(wire: Buffer, query: Message, opts: LookupOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket(isIPv6(opts.server.host) ? "udp6" : "udp4");
+    const timer = setTimeout(() => {
+      s.close();
+      reject(
+        new Error(
+          `no answer from ${opts.server.host}:${opts.server.port} within ${opts.timeoutMs ?? 3000} ms`,
+        ),
+      );
+    }, opts.timeoutMs ?? 3000);
+    s.on("message", (m, rinfo) => {
+      // Anti-spoofing: only the server we asked, with our ID and question.
+      if (rinfo.port !== opts.server.port) return;
+      try {
+        if (!matches(query, decodeMessage(m))) return;
+      } catch {
+        return;
+      }
+      clearTimeout(timer);
+      s.close();
+      resolve(m);
+    });
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      s.close();
+      reject(e);
+    });
+    s.send(wire, opts.server.port, opts.server.host);
+  });
+}
+
+function overTcp(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(opts.server.port, opts.server.host);
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(
+        new Error(
+          `no answer from ${opts.server.host}:${opts.server.port} (tcp) within ${opts.timeoutMs ?? 3000} ms`,
+        ),
+      );
+    }, opts.timeoutMs ?? 3000);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(wire.length);
+    c.write(Buffer.concat([len, wire]));
+    let buf = Buffer.alloc(0);
+    c.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        clearTimeout(timer);
+        c.destroy();
+        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      }
+    });
+    c.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    c.on("end", () => {
+      clearTimeout(timer);
+      reject(new Error("the server closed the connection without an answer"));
+    });
+  });
+}
+
+/** Asks one question. Throws on timeout, network errors, or an answer that does not decode. */
+export async function lookup(name: string, type: number, opts: LookupOptions): Promise<LookupResult> {
+  const query = build(name, type, opts);
+  const wire = encodeMessage(query);
+  const started = performance.now();
+  let transport: "udp" | "tcp" = opts.tcp ? "tcp" : "udp";
+  let raw = transport === "tcp" ? await overTcp(wire, opts) : await overUdp(wire, query, opts);
+  let message = decodeMessage(raw);
+  let retried = false;
+  if (transport === "udp" && (message.flags & Flag.TC) !== 0) {
+    transport = "tcp";
+    retried = true;
+    raw = await overTcp(wire, opts);
+    message = decodeMessage(raw);
+  }
+  if (!matches(query, message)) throw new Error("the answer does not match the question");
+  return { message, transport, bytes: raw.length, ms: performance.now() - started, retriedOverTcp: retried };
+}
