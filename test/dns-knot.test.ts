@@ -4,20 +4,18 @@
  * a broad set of names and types, with and without EDNS, over UDP and TCP.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
-import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DnsService } from "../src/dns/service.js";
-import { Flag, RRType, typeName, typeNumber } from "../src/dns/wire/constants.js";
-import type { Message, Record } from "../src/dns/wire/message.js";
+import { RRType, typeNumber } from "../src/dns/wire/constants.js";
+import type { Message } from "../src/dns/wire/message.js";
 import { decodeMessage } from "../src/dns/wire/reader.js";
 import { encodeMessage } from "../src/dns/wire/writer.js";
 import { needTool } from "./helpers.js";
+import { ask, hasKnot, must, query, startKnot, summary } from "./knot.js";
 
 const zoneFile = fileURLToPath(new URL("../../test/fixtures/dns/example.test.zone", import.meta.url));
 let knot: ChildProcess | null = null;
@@ -25,170 +23,20 @@ let knotPort = 0;
 let ferry: DnsService | null = null;
 let ferryPort = 0;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Sends one query over UDP or TCP; resolves to the answer, or null when none came within `wait` ms (or TCP closed). */
-export function ask(port: number, wire: Buffer, tcp: boolean, wait = 1500): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    if (!tcp) {
-      const s = dgram.createSocket("udp4");
-      const timer = setTimeout(() => {
-        s.close();
-        resolve(null);
-      }, wait);
-      s.on("message", (m) => {
-        clearTimeout(timer);
-        s.close();
-        resolve(m);
-      });
-      s.send(wire, port, "127.0.0.1");
-      return;
-    }
-    const c = net.connect(port, "127.0.0.1");
-    const done = (v: Buffer | null) => {
-      clearTimeout(timer);
-      c.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(null), wait);
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(wire.length);
-    c.write(Buffer.concat([len, wire]));
-    let buf = Buffer.alloc(0);
-    c.on("data", (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0))
-        done(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-    });
-    c.on("close", () => done(null));
-    c.on("error", () => done(null));
-  });
-}
-
-/** Asks and insists on an answer. */
-async function must(port: number, wire: Buffer, tcp: boolean): Promise<Buffer> {
-  const a = await ask(port, wire, tcp);
-  if (a === null) throw new Error(`no answer from port ${port} (${tcp ? "tcp" : "udp"})`);
-  return a;
-}
-
-export function query(
-  name: string,
-  type: number,
-  opts: { edns?: boolean; payload?: number; version?: number; id?: number } = {},
-): Buffer {
-  const msg: Message = {
-    id: opts.id ?? 4242,
-    flags: Flag.RD,
-    opcode: 0,
-    rcode: 0,
-    questions: [{ name, type, klass: 1 }],
-    answers: [],
-    authority: [],
-    additional: opts.edns
-      ? [
-          {
-            name: "",
-            type: RRType.OPT,
-            klass: opts.payload ?? 1232,
-            ttl: (opts.version ?? 0) << 16,
-            data: { type: "opt", options: [] },
-          },
-        ]
-      : [],
-  };
-  return encodeMessage(msg);
-}
-
-function show(r: Record): string {
-  const d = r.data;
-  const data = JSON.stringify(d, (_k, v) =>
-    v && typeof v === "object" && v.type === "Buffer"
-      ? Buffer.from(v.data).toString("hex")
-      : typeof v === "string"
-        ? v.toLowerCase()
-        : v,
-  );
-  return `${r.name.toLowerCase()} ${r.ttl} ${typeName(r.type)} ${data}`;
-}
-
-/** What must agree: rcode, header flags, question, and each section as a sorted list. */
-export function summary(wire: Buffer) {
-  const m = decodeMessage(wire);
-  const opt = m.additional.find((r) => r.type === RRType.OPT);
-  const ext = opt ? (opt.ttl >>> 24) << 4 : 0;
-  return {
-    rcode: m.rcode | ext,
-    flags: ["QR", "AA", "TC", "RD", "RA"].filter((f) => m.flags & Flag[f as keyof typeof Flag]).join(" "),
-    question: m.questions.map((q) => `${q.name} ${typeName(q.type)}`),
-    answer: m.answers.map(show).sort(),
-    authority: m.authority.map(show).sort(),
-    additional: m.additional
-      .filter((r) => r.type !== RRType.OPT)
-      .map(show)
-      .sort(),
-    opt: opt ? { payload: opt.klass, version: (opt.ttl >>> 16) & 0xff } : null,
-  };
-}
-
 before(async () => {
-  if (
-    process.env.CI !== "true" &&
-    !(await import("node:child_process")).spawnSync("sh", ["-c", "command -v knotd"]).stdout.length
-  )
-    return;
-  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-knot-"));
-  copyFileSync(zoneFile, path.join(dir, "example.test.zone"));
-  knotPort = await freePort();
-  writeFileSync(
-    path.join(dir, "knot.conf"),
-    `server:
-    listen: 127.0.0.1@${knotPort}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    rundir: ${dir}
-    user: root:root
-database:
-    storage: ${dir}/db
-log:
-  - target: stderr
-    any: error
-template:
-  - id: default
-    storage: ${dir}
-    semantic-checks: off
-    journal-content: none
-    zonefile-sync: -1
-zone:
-  - domain: example.test
-    file: ${dir}/example.test.zone
-`,
-  );
-  knot = spawn("knotd", ["-c", path.join(dir, "knot.conf")], { stdio: ["ignore", "ignore", "inherit"] });
+  if (process.env.CI !== "true" && !hasKnot()) return;
+  const k = await startKnot(zoneFile, "example.test");
+  knot = k.child;
+  knotPort = k.port;
   ferry = await DnsService.start({
     listen: [{ host: "127.0.0.1", port: 0 }],
     zones: [{ file: zoneFile, origin: "example.test" }],
+    forward: [],
+    forwardTimeout: 1000,
+    cacheSize: 100,
     tcpIdleTimeout: 2000,
   });
   ferryPort = ferry.addresses[0]!.port;
-  // Wait until Knot has loaded the zone.
-  for (let i = 0; i < 50; i++) {
-    try {
-      const r = await ask(knotPort, query("example.test", RRType.SOA), true, 300);
-      if (r && summary(r).answer.length === 1) break;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 });
 
 after(async () => {

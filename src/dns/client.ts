@@ -71,7 +71,7 @@ function overUdp(wire: Buffer, query: Message, opts: LookupOptions): Promise<Buf
     }, opts.timeoutMs ?? 3000);
     s.on("message", (m, rinfo) => {
       // Anti-spoofing: only the server we asked, with our ID and question.
-      if (rinfo.port !== opts.server.port) return;
+      if (rinfo.port !== opts.server.port || rinfo.address !== opts.server.host) return;
       try {
         if (!matches(query, decodeMessage(m))) return;
       } catch {

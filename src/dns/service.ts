@@ -8,6 +8,7 @@ import type dgram from "node:dgram";
 import diagnostics from "node:diagnostics_channel";
 import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
+import { Forwarder } from "./forwarder.js";
 import { PacketCache } from "./server/packet-cache.js";
 import { type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
@@ -72,6 +73,17 @@ function loadZones(
   return { zones, reports };
 }
 
+function forwarderFor(config: DnsConfig): Forwarder | null {
+  if (config.forward.length === 0) return null;
+  return new Forwarder({
+    upstreams: config.forward,
+    timeoutMs: config.forwardTimeout,
+    attempts: 2,
+    maxEntries: config.cacheSize,
+    maxTtl: 86_400,
+  });
+}
+
 export class DnsService {
   private readonly state: DnsServerState;
   private byFile: Map<string, Zone>;
@@ -89,6 +101,7 @@ export class DnsService {
     this.state = {
       zones: new ZoneSet([...zones.values()]),
       cache: new PacketCache(),
+      forwarder: forwarderFor(config),
       tcpIdleTimeout: config.tcpIdleTimeout,
       onQuery: null,
     };
@@ -134,6 +147,7 @@ export class DnsService {
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
     this.state.tcpIdleTimeout = config.tcpIdleTimeout;
+    this.state.forwarder = forwarderFor(config);
     this.reports = reports;
     return reports;
   }

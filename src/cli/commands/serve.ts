@@ -4,7 +4,7 @@ import { UsageError } from "../../core/errors.js";
 import { Runtime } from "../../core/lifecycle.js";
 import { createLogger } from "../../core/log.js";
 
-export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]...
+export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -14,6 +14,7 @@ config; SIGINT/SIGTERM stop gracefully.
   --http HOST:PORT      listen address (repeatable)        config: http.listen
   --dns HOST:PORT       answer DNS on UDP and TCP (alone: DNS only) config: dns.listen
   --zone FILE           zone file to serve (repeatable)     config: dns.zones
+  --forward IP[:PORT]   upstream for other names (repeatable) config: dns.forward
   --config FILE         YAML config file (see docs/config.md)
   --access-log FORMAT   json (default), combined, or off   config: log.access
   --log-level LEVEL     fatal|error|warn|info|debug|trace   config: log.level
@@ -32,6 +33,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       "log-level": { type: "string" },
       dns: { type: "string", multiple: true },
       zone: { type: "string", multiple: true },
+      forward: { type: "string", multiple: true },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -47,6 +49,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     logLevel: values["log-level"],
     dns: values.dns ?? [],
     zones: values.zone ?? [],
+    forward: values.forward ?? [],
   };
 }
 

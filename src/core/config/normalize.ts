@@ -210,7 +210,21 @@ function normalizeDns(
       problems.push({ path: ["dns", "zones", i, "file"], message: `zone file ${file} does not exist` });
     return { file, origin: (z.origin ?? defaultOrigin(file)).replace(/\.$/, "") };
   });
-  return { listen, zones, tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout ?? "10s") };
+  const forward: ListenAddress[] = [];
+  (dns.forward ?? []).forEach((text, i) => {
+    const addr =
+      parseListen(text) ?? parseListen(text.startsWith("[") || !text.includes(":") ? `${text}:53` : text);
+    if (addr) forward.push(addr);
+    else problems.push({ path: ["dns", "forward", i], message: `${text} is not IP[:PORT]` });
+  });
+  return {
+    listen,
+    zones,
+    forward,
+    forwardTimeout: parseDuration(dns.forwardTimeout ?? "2s"),
+    cacheSize: dns.cacheSize ?? 10_000,
+    tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout ?? "10s"),
+  };
 }
 
 /**

@@ -52,6 +52,9 @@ export interface UserConfig {
   dns?: {
     listen?: string[];
     zones?: { file: string; origin?: string }[];
+    forward?: string[];
+    forwardTimeout?: DurationInput;
+    cacheSize?: number;
     tcpIdleTimeout?: DurationInput;
   };
   log?: {
@@ -121,6 +124,12 @@ export interface DnsConfig {
   listen: ListenAddress[];
   /** Absolute zone file paths with their origins. */
   zones: { file: string; origin: string }[];
+  /** Upstreams for names outside the zones (empty: REFUSED). */
+  forward: ListenAddress[];
+  /** How long to wait for one upstream answer, in ms. */
+  forwardTimeout: number;
+  /** Most entries in the forwarder's cache. */
+  cacheSize: number;
   tcpIdleTimeout: number;
 }
 

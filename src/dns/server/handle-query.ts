@@ -3,9 +3,10 @@
  * query at all). The same function serves UDP, TCP and DNS-over-HTTPS.
  */
 import { answerFromZone } from "../authority.js";
+import type { Forwarder } from "../forwarder.js";
 import { Flag, Opcode, Rcode, RRClass, RRType } from "../wire/constants.js";
 import { DnsFormatError } from "../wire/errors.js";
-import type { Message, Record } from "../wire/message.js";
+import type { Message, Question, Record } from "../wire/message.js";
 import { readName } from "../wire/names.js";
 import { decodeMessage, readHeader } from "../wire/reader.js";
 import { encodeMessage } from "../wire/writer.js";
@@ -22,6 +23,8 @@ export interface QueryOutcome {
   flags: number;
   answers: number;
   truncated: boolean;
+  /** Where the answer came from: a zone (or a refusal), the forwarder's cache, or an upstream. */
+  source: "zone" | "cache" | "upstream";
 }
 
 function reply(id: number, flags: number, opcode: number, rcode: number): Message {
@@ -47,7 +50,8 @@ export function handleQuery(
   zones: ZoneSet,
   udp: boolean,
   outcome?: (o: QueryOutcome) => void,
-): Buffer | null {
+  forwarder: Forwarder | null = null,
+): Buffer | null | Promise<Buffer | null> {
   const h = readHeader(buf);
   if (h === null || (h.flags & Flag.QR) !== 0) return null;
   let msg: Message;
@@ -97,7 +101,11 @@ export function handleQuery(
   }
   const q = msg.questions[0]!;
   const zone = q.klass === RRClass.IN || q.klass === RRClass.ANY ? zones.find(q.name.toLowerCase()) : null;
-  if (zone === null || q.type === RRType.AXFR || q.type === 251 /* IXFR */) {
+  const transfer = q.type === RRType.AXFR || q.type === 251; /* IXFR */
+  if (zone === null && forwarder !== null && !transfer && q.klass === RRClass.IN) {
+    return forward(forwarder, res, q, maxSize, outcome);
+  }
+  if (zone === null || transfer) {
     res.rcode = Rcode.REFUSED;
   } else {
     const a = answerFromZone(zone, q.name, q.type);
@@ -107,6 +115,16 @@ export function handleQuery(
     res.authority = a.authority;
     res.additional = [...a.additional, ...res.additional];
   }
+  return finishAnswer(res, q, maxSize, "zone", outcome);
+}
+
+function finishAnswer(
+  res: Message,
+  q: Question,
+  maxSize: number,
+  source: QueryOutcome["source"],
+  outcome?: (o: QueryOutcome) => void,
+): Buffer {
   const out = encodeMessage(res, maxSize);
   outcome?.({
     name: q.name,
@@ -115,8 +133,32 @@ export function handleQuery(
     flags: out.readUInt16BE(2),
     answers: out.readUInt16BE(6),
     truncated: (out.readUInt16BE(2) & Flag.TC) !== 0,
+    source,
   });
   return out;
+}
+
+/** A name outside every zone, with a forwarder: its answer (RA set, AA clear), or SERVFAIL when no upstream answered. */
+async function forward(
+  forwarder: Forwarder,
+  res: Message,
+  q: Question,
+  maxSize: number,
+  outcome?: (o: QueryOutcome) => void,
+): Promise<Buffer> {
+  res.flags |= Flag.RA;
+  const opt = res.additional;
+  try {
+    const f = await forwarder.resolve(q);
+    res.rcode = f.rcode;
+    res.answers = f.answers;
+    res.authority = f.authority;
+    res.additional = [...f.additional, ...opt];
+    return finishAnswer(res, q, maxSize, f.cache === "hit" ? "cache" : "upstream", outcome);
+  } catch {
+    res.rcode = Rcode.SERVFAIL;
+    return finishAnswer(res, q, maxSize, "upstream", outcome);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { encodeMessage } from "../wire/writer.js";
 import { parseMasterFile } from "../zone/master-file.js";
 import { Zone } from "../zone/zone.js";
 import { ZoneSet } from "../zone/zone-set.js";
+import type { QueryOutcome } from "./handle-query.js";
 import { PacketCache } from "./packet-cache.js";
 import { answerQuery, type DnsServerState, setZones } from "./state.js";
 
@@ -15,6 +16,13 @@ function zones(address: string): ZoneSet {
   return new ZoneSet([
     new Zone("example.test", parseMasterFile(text, { file: "t.zone", origin: "example.test" }), "t.zone"),
   ]);
+}
+
+/** Zone answers are synchronous. */
+function sync(buf: Buffer, state: DnsServerState, udp: boolean, report?: (o: QueryOutcome) => void): Buffer {
+  const out = answerQuery(buf, state, udp, report);
+  assert.ok(Buffer.isBuffer(out));
+  return out;
 }
 
 function q(id: number, name: string): Buffer {
@@ -35,17 +43,18 @@ test("a cached answer carries each query's own ID and letter case", () => {
   const state: DnsServerState = {
     zones: zones("192.0.2.10"),
     cache: new PacketCache(),
+    forwarder: null,
     tcpIdleTimeout: 1000,
     onQuery: null,
   };
   const seen: string[] = [];
-  const a = answerQuery(q(1, "www.example.test"), state, true, (o) => seen.push(o.name))!;
-  const b = answerQuery(q(2, "www.example.test"), state, true, (o) => seen.push(o.name))!;
+  const a = sync(q(1, "www.example.test"), state, true, (o) => seen.push(o.name));
+  const b = sync(q(2, "www.example.test"), state, true, (o) => seen.push(o.name));
   assert.equal(a.readUInt16BE(0), 1);
   assert.equal(b.readUInt16BE(0), 2);
   assert.deepEqual(a.subarray(2), b.subarray(2));
   assert.deepEqual(seen, ["www.example.test", "www.example.test"], "cached answers are reported too");
-  const c = decodeMessage(answerQuery(q(3, "WWW.example.test"), state, true)!);
+  const c = decodeMessage(sync(q(3, "WWW.example.test"), state, true)!);
   assert.equal(c.questions[0]!.name, "WWW.example.test");
 });
 
@@ -53,12 +62,13 @@ test("new zones bring a new cache: no stale answers after a reload", () => {
   const state: DnsServerState = {
     zones: zones("192.0.2.10"),
     cache: new PacketCache(),
+    forwarder: null,
     tcpIdleTimeout: 1000,
     onQuery: null,
   };
-  answerQuery(q(1, "www.example.test"), state, true);
+  sync(q(1, "www.example.test"), state, true);
   setZones(state, zones("192.0.2.11"));
-  const m = decodeMessage(answerQuery(q(1, "www.example.test"), state, true)!);
+  const m = decodeMessage(sync(q(1, "www.example.test"), state, true)!);
   assert.deepEqual(m.answers[0]!.data, { type: "a", address: "192.0.2.11" });
 });
 
@@ -73,11 +83,12 @@ test("broken input is never cached", () => {
   const state: DnsServerState = {
     zones: zones("192.0.2.10"),
     cache: new PacketCache(),
+    forwarder: null,
     tcpIdleTimeout: 1000,
     onQuery: null,
   };
   const bad = Buffer.concat([q(7, "www.example.test"), Buffer.from([9])]);
-  const first = decodeMessage(answerQuery(bad, state, true)!);
+  const first = decodeMessage(sync(bad, state, true)!);
   assert.equal(first.rcode, 1);
   assert.equal(state.cache.get(PacketCache.key(bad)!, true, 7), null);
 });

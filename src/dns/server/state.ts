@@ -1,3 +1,4 @@
+import type { Forwarder } from "../forwarder.js";
 import type { ZoneSet } from "../zone/zone-set.js";
 import { handleQuery, type QueryOutcome } from "./handle-query.js";
 import { PacketCache } from "./packet-cache.js";
@@ -6,6 +7,8 @@ import { PacketCache } from "./packet-cache.js";
 export interface DnsServerState {
   zones: ZoneSet;
   cache: PacketCache;
+  /** Where names outside the zones go; null answers them REFUSED. */
+  forwarder: Forwarder | null;
   tcpIdleTimeout: number;
   onQuery: ((o: QueryOutcome, client: string, transport: "udp" | "tcp", ms: number) => void) | null;
 }
@@ -17,15 +20,15 @@ export function setZones(state: DnsServerState, zones: ZoneSet): void {
 }
 
 /**
- * Answers one query through the packet cache. `report` sees the outcome of
- * every answered query, cached or not.
+ * Answers one query through the packet cache (zone answers only: forwarded
+ * answers age with their TTLs). `report` sees the outcome of every answered query.
  */
 export function answerQuery(
   buf: Buffer,
   state: DnsServerState,
   udp: boolean,
   report?: (o: QueryOutcome) => void,
-): Buffer | null {
+): Buffer | null | Promise<Buffer | null> {
   const key = PacketCache.key(buf);
   if (key !== null) {
     const hit = state.cache.get(key, udp, buf.readUInt16BE(0));
@@ -35,11 +38,19 @@ export function answerQuery(
     }
   }
   let outcome: QueryOutcome | null = null;
-  const out = handleQuery(buf, state.zones, udp, (o) => {
-    outcome = o;
-  });
-  if (outcome && report) report(outcome);
-  // Only well-formed queries that got an answer are cached (never drops or FORMERR of broken input).
-  if (out !== null && key !== null && outcome !== null) state.cache.set(key, udp, out, outcome);
+  const out = handleQuery(
+    buf,
+    state.zones,
+    udp,
+    (o) => {
+      outcome = o;
+      report?.(o);
+    },
+    state.forwarder,
+  );
+  if (out instanceof Promise) return out;
+  // Only well-formed queries answered from a zone are cached (never drops or FORMERR of broken input).
+  const o = outcome as QueryOutcome | null;
+  if (out !== null && key !== null && o !== null && o.source === "zone") state.cache.set(key, udp, out, o);
   return out;
 }

@@ -66,20 +66,25 @@ function onData(this: DnsSocket, chunk: Buffer): void {
       const started = performance.now();
       report = (o) => c.state.onQuery!(o, this.remoteAddress ?? "", "tcp", performance.now() - started);
     }
-    let out: Buffer | null = null;
+    let out: Buffer | null | Promise<Buffer | null> = null;
     try {
       out = answerQuery(query, c.state, false, report);
     } catch {
       out = null;
     }
+    if (out instanceof Promise) {
+      // Forwarded answers may come back out of order, which RFC 7766 §6.2.1.1 allows.
+      out.then(
+        (b) => (b === null ? this.destroy() : sendFramed(this, b)),
+        () => this.destroy(),
+      );
+      continue;
+    }
     if (out === null) {
       this.destroy();
       return;
     }
-    const prefix = Buffer.allocUnsafe(2);
-    prefix.writeUInt16BE(out.length, 0);
-    this.write(prefix);
-    this.write(out);
+    sendFramed(this, out);
   }
   process.nextTick(uncork, this);
   // A client that sends queries but reads no answers: stop reading until it catches up.
@@ -91,6 +96,14 @@ function onData(this: DnsSocket, chunk: Buffer): void {
 
 function resume(this: net.Socket): void {
   this.resume();
+}
+
+function sendFramed(s: net.Socket, out: Buffer): void {
+  if (s.destroyed) return;
+  const prefix = Buffer.allocUnsafe(2);
+  prefix.writeUInt16BE(out.length, 0);
+  s.write(prefix);
+  s.write(out);
 }
 
 function uncork(s: net.Socket): void {

@@ -18,13 +18,18 @@ export function listenUdp(
       const started = performance.now();
       report = (o) => state.onQuery!(o, rinfo.address, "udp", performance.now() - started);
     }
-    let out: Buffer | null;
+    let out: Buffer | null | Promise<Buffer | null>;
     try {
       out = answerQuery(msg, state, true, report);
     } catch {
       out = null; // A bug must not take the listener down; the client times out and retries.
     }
-    if (out) socket.send(out, rinfo.port, rinfo.address);
+    if (out instanceof Promise) {
+      out.then(
+        (b) => b && socket.send(b, rinfo.port, rinfo.address),
+        () => {},
+      );
+    } else if (out) socket.send(out, rinfo.port, rinfo.address);
   });
   return new Promise((resolve, reject) => {
     socket.once("error", (err: NodeJS.ErrnoException) => {

@@ -21,13 +21,16 @@ export interface ServeFlags {
   dns?: string[];
   /** `--zone FILE` (repeatable) */
   zones?: string[];
+  /** `--forward HOST[:PORT]` (repeatable) */
+  forward?: string[];
 }
 
 /** Applies flags onto a user config (a copy); flags win over the file. */
 export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd: string): UserConfig {
   const out: UserConfig = structuredClone(user ?? {});
   const root = flags.root !== undefined ? path.resolve(cwd, flags.root) : undefined;
-  const dnsFlags = (flags.dns?.length ?? 0) > 0 || (flags.zones?.length ?? 0) > 0;
+  const dnsFlags =
+    (flags.dns?.length ?? 0) > 0 || (flags.zones?.length ?? 0) > 0 || (flags.forward?.length ?? 0) > 0;
   if (dnsFlags) {
     const dns = { ...out.dns };
     if (flags.dns?.length) dns.listen = flags.dns;
