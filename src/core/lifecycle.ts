@@ -30,11 +30,11 @@ export class Runtime {
   static async start(config: Config, log: Logger): Promise<Runtime> {
     const rt = new Runtime(config, log);
     try {
-      if (config.http) rt.http = await HttpService.start(config.http);
       if (config.dns) {
         rt.dns = await DnsService.start(config.dns);
         rt.logZones(rt.dns.reports);
       }
+      if (config.http) rt.http = await HttpService.start(config.http, rt.dns ? rt.dns.answerHttp : null);
     } catch (err) {
       await rt.stop();
       throw err;

@@ -10,7 +10,7 @@ import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
 import { Forwarder } from "./forwarder.js";
 import { PacketCache } from "./server/packet-cache.js";
-import { type DnsServerState, setZones } from "./server/state.js";
+import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { typeName } from "./wire/constants.js";
@@ -22,7 +22,7 @@ import { ZoneSet } from "./zone/zone-set.js";
 export interface DnsQueryEvent {
   time: number;
   client: string;
-  transport: "udp" | "tcp";
+  transport: "udp" | "tcp" | "doh";
   name: string;
   type: string;
   rcode: number;
@@ -122,6 +122,18 @@ export class DnsService {
       dnsQueryChannel.publish(event);
     };
   }
+
+  /** Answers a DNS message that came over HTTP (DoH): TCP size rules, reported as transport "doh". */
+  readonly answerHttp = (query: Buffer): Buffer | null | Promise<Buffer | null> => {
+    const started = performance.now();
+    const onQuery = this.state.onQuery;
+    return answerQuery(
+      query,
+      this.state,
+      false,
+      onQuery ? (o) => onQuery(o, "", "doh", performance.now() - started) : undefined,
+    );
+  };
 
   /** Loads the zones and listens on UDP and TCP at every address. */
   static async start(config: DnsConfig): Promise<DnsService> {

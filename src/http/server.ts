@@ -4,6 +4,7 @@
  * and open connections stay up.
  */
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
+import type { DnsAnswer } from "../dns/doh.js";
 import { NodeHttpEngine } from "./engine/node-http.js";
 import { SiteHandler } from "./site-handler.js";
 
@@ -23,15 +24,18 @@ export class HttpService {
   /** Where it listens (actual ports when 0 was asked for). */
   readonly addresses: ListenAddress[] = [];
 
-  private constructor(config: HttpConfig) {
+  private readonly dns: DnsAnswer | null;
+
+  private constructor(config: HttpConfig, dns: DnsAnswer | null) {
     this.config = config;
-    this.site = new SiteHandler(config);
+    this.dns = dns;
+    this.site = new SiteHandler(config, dns);
     this.engine = new NodeHttpEngine(config.limits, this.site.handle);
   }
 
   /** Builds the service and listens on every configured address. */
-  static async start(config: HttpConfig): Promise<HttpService> {
-    const svc = new HttpService(config);
+  static async start(config: HttpConfig, dns: DnsAnswer | null = null): Promise<HttpService> {
+    const svc = new HttpService(config, dns);
     try {
       for (const addr of config.listen) svc.addresses.push(await svc.engine.listen(addr));
     } catch (err) {
@@ -54,7 +58,7 @@ export class HttpService {
     const warnings: string[] = [];
     if (!same(config.listen, this.config.listen))
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
-    this.site = new SiteHandler(config);
+    this.site = new SiteHandler(config, this.dns);
     this.engine.handler = this.site.handle;
     this.engine.applyLimits(config.limits);
     this.config = config;

@@ -5,6 +5,7 @@
  */
 import { realpath, stat } from "node:fs/promises";
 import type { HttpConfig } from "../core/config/types.js";
+import { type DnsAnswer, DOH_PATH, dohReply } from "../dns/doh.js";
 import { plainReply as plain } from "./plain-reply.js";
 import { type Location, type Route, type Site, SiteTable } from "./site-table.js";
 import { type EntryOptions, FileCache, type FileEntry } from "./static/file-cache.js";
@@ -27,7 +28,10 @@ export class SiteHandler {
   /** The handler function for the engine (one closure per config load, not per request). */
   readonly handle: Handler;
 
-  constructor(config: HttpConfig) {
+  private readonly dns: DnsAnswer | null;
+
+  constructor(config: HttpConfig, dns: DnsAnswer | null = null) {
+    this.dns = dns;
     this.table = new SiteTable(config.sites);
     this.cache = new FileCache(config.fileCache);
     this.compression = config.compression;
@@ -59,6 +63,8 @@ export class SiteHandler {
 
   private dispatch(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
+    if (site.config.dnsOverHttps && this.dns !== null && req.rawPath === DOH_PATH)
+      return dohReply(req, this.dns, site.name);
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") {
       if (method === "OPTIONS")

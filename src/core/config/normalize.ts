@@ -116,6 +116,7 @@ function normalizeSite(
   for (const [status, page] of Object.entries(site.errorPages ?? {})) errorPages[Number(status)] = page;
   return {
     hosts: (site.hosts ?? []).map((h) => h.toLowerCase()),
+    dnsOverHttps: site.dnsOverHttps ?? false,
     default: site.default ?? false,
     errorPages,
     locations,
@@ -250,5 +251,14 @@ export function normalizeConfig(
     },
     shutdown: { grace: parseDuration(user.shutdown?.grace ?? "10s") },
   };
+  if (config.http && !config.dns) {
+    config.http.sites.forEach((s, i) => {
+      if (s.dnsOverHttps)
+        problems.push({
+          path: ["http", "sites", i, "dnsOverHttps"],
+          message: "DNS over HTTPS needs a dns section (zones or forward)",
+        });
+    });
+  }
   return { config, problems };
 }

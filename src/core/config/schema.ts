@@ -117,6 +117,11 @@ const site = {
       description:
         "Host names, exact (`example.test`) or wildcard (`*.example.test`). Exact names win over wildcards.",
     },
+    dnsOverHttps: {
+      type: "boolean",
+      description:
+        "Answer DNS over HTTPS (RFC 8484) on `/dns-query` of this site, from the `dns` section's zones and forwarder. Default `false`.",
+    },
     default: {
       type: "boolean",
       description:

@@ -26,6 +26,7 @@ export interface UserLocation extends UserServing {
 
 export interface UserSite extends UserServing {
   hosts?: string[];
+  dnsOverHttps?: boolean;
   default?: boolean;
   errorPages?: Record<string, string>;
   locations?: UserLocation[];
@@ -105,6 +106,8 @@ export interface LocationConfig {
 
 export interface SiteConfig {
   hosts: string[];
+  /** Answers DNS over HTTPS on `/dns-query`. */
+  dnsOverHttps: boolean;
   default: boolean;
   errorPages: Record<number, string>;
   /** Always holds a `/` location; sorted longest path first. */

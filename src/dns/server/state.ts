@@ -10,7 +10,7 @@ export interface DnsServerState {
   /** Where names outside the zones go; null answers them REFUSED. */
   forwarder: Forwarder | null;
   tcpIdleTimeout: number;
-  onQuery: ((o: QueryOutcome, client: string, transport: "udp" | "tcp", ms: number) => void) | null;
+  onQuery: ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh", ms: number) => void) | null;
 }
 
 /** Swaps in new zones with a fresh packet cache. */

@@ -17,6 +17,7 @@ import { plainReply } from "../plain-reply.js";
 import type { FerryRequest, FileBody, Handler, Reply } from "../types.js";
 
 const kEngine = Symbol("ferry.engine");
+const kIncoming = Symbol("ferry.incoming");
 type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
 
 /** Runs HTTP/1.1 on any number of addresses (one node server each), all with the same handler and limits. */
@@ -136,7 +137,7 @@ function precheck(req: IncomingMessage, limits: HttpLimits): number {
 }
 
 /** Builds Ferry's request from node's; null when the target or host is malformed. */
-function toFerryRequest(req: IncomingMessage): FerryRequest | null {
+function toFerryRequest(req: IncomingMessage): (FerryRequest & { [kIncoming]: IncomingMessage }) | null {
   const url = req.url ?? "";
   const headers = req.headers;
   // Request target: origin-form (/path?q), absolute-form (http://host/path) or asterisk-form (*).
@@ -162,7 +163,31 @@ function toFerryRequest(req: IncomingMessage): FerryRequest | null {
     headers,
     httpVersion: req.httpVersion,
     remoteAddress: req.socket.remoteAddress ?? "",
+    [kIncoming]: req,
   };
+}
+
+/**
+ * Reads a request's whole body, up to `limit` bytes (and never more than the
+ * listener's maxBodySize). Rejects with status 413 when it is larger.
+ */
+export function readBody(request: FerryRequest, limit: number): Promise<Buffer> {
+  const req = (request as FerryRequest & { [kIncoming]: IncomingMessage })[kIncoming];
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.pause();
+        reject(Object.assign(new Error("body too large"), { status: 413 }));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
 }
 
 const hostCache = new Map<string, string | null>();
