@@ -179,3 +179,40 @@ test("ferry lookup: usage errors exit 2, no answer exits 1 (ERR_DNS_LOOKUP)", as
   assert.equal(r.code, 1);
   assert.match(r.err, /no answer from 127\.0\.0\.1:\d+ within 3000 ms \(ERR_DNS_LOOKUP\)/);
 });
+
+test("a zone file change is picked up without a signal, and the serial is logged", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  const text = readFileSync(zone, "utf8").replace(/\nbroken IN A not-an-address\n/, "\n");
+  // The file holds the fixture as the SIGHUP test left it: serial 2026112801, www at 192.0.2.10.
+  writeFileSync(zone, text.replace("2026112801", "2026112803").replace("192.0.2.10", "192.0.2.12"));
+  let answer = "";
+  for (let i = 0; i < 40 && !/192\.0\.2\.12/.test(answer); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    answer = await dig("www.example.test", "+short");
+  }
+  assert.match(answer, /^192\.0\.2\.12$/m);
+  assert.match(stderr, /serial 2026112803/);
+});
+
+test("zones written inline in ferry.yaml; their mistakes name the zone and the line", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-inline-"));
+  const yaml = (records: string) =>
+    `dns:\n  zones:\n    - origin: inline.test\n      records: |\n${records
+      .split("\n")
+      .map((l) => `        ${l}`)
+      .join("\n")}\n`;
+  writeFileSync(path.join(dir, "ok.yaml"), yaml("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1"));
+  const ok = spawnSync(process.execPath, [bin, "check", "--config", "ok.yaml"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /zone inline\.test: serial 1, 3 records/);
+  writeFileSync(path.join(dir, "bad.yaml"), yaml("$TTL 60\n@ SOA ns hm 1 2 3 4 5\nns A 999.0.0.1"));
+  const bad = spawnSync(process.execPath, [bin, "check", "--config", "bad.yaml"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad\.yaml \(dns\.zones\[0\], inline\.test\):3: not an IPv4 address/);
+});

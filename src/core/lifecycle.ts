@@ -33,6 +33,7 @@ export class Runtime {
       if (config.dns) {
         rt.dns = await DnsService.start(config.dns);
         rt.logZones(rt.dns.reports);
+        rt.dns.watch((reports) => rt.logZones(reports));
       }
       if (config.http) rt.http = await HttpService.start(config.http, rt.dns ? rt.dns.answerHttp : null);
     } catch (err) {

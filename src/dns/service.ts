@@ -6,6 +6,7 @@
 
 import type dgram from "node:dgram";
 import diagnostics from "node:diagnostics_channel";
+import { unwatchFile, watchFile } from "node:fs";
 import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
 import { Forwarder } from "./forwarder.js";
@@ -14,7 +15,7 @@ import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { typeName } from "./wire/constants.js";
-import { loadZoneFile } from "./zone/load.js";
+import { loadZoneFile, loadZoneText } from "./zone/load.js";
 import type { Zone } from "./zone/zone.js";
 import { ZoneSet } from "./zone/zone-set.js";
 
@@ -50,7 +51,8 @@ function loadZones(
   const reports: ZoneReport[] = [];
   for (const z of config.zones) {
     try {
-      const zone = loadZoneFile(z.file, z.origin);
+      const zone =
+        z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);
       zones.set(z.file, zone);
       const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
       reports.push({
@@ -93,8 +95,12 @@ export class DnsService {
   readonly addresses: ListenAddress[] = [];
   /** What the last load said about each zone. */
   reports: ZoneReport[];
+  private config: DnsConfig;
+  private watched: string[] = [];
+  private onChange: ((reports: ZoneReport[]) => void) | null = null;
 
   private constructor(config: DnsConfig) {
+    this.config = config;
     const { zones, reports } = loadZones(config, new Map());
     this.byFile = zones;
     this.reports = reports;
@@ -155,6 +161,8 @@ export class DnsService {
 
   /** Reads the zones again; returns what each load said. */
   reload(config: DnsConfig): ZoneReport[] {
+    this.config = config;
+    if (this.onChange) this.watch(this.onChange);
     const { zones, reports } = loadZones(config, this.byFile);
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
@@ -164,7 +172,31 @@ export class DnsService {
     return reports;
   }
 
+  /**
+   * Reloads the zones whenever a zone file changes on disk (checked every
+   * `intervalMs`; polling also catches editors that replace the file), and
+   * hands the reports to `onChange`.
+   */
+  watch(onChange: (reports: ZoneReport[]) => void, intervalMs = 1000): void {
+    this.unwatch();
+    this.onChange = onChange;
+    for (const z of this.config.zones) {
+      if (z.records !== undefined) continue;
+      watchFile(z.file, { interval: intervalMs, persistent: false }, (curr, prev) => {
+        if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino)
+          onChange(this.reload(this.config));
+      });
+      this.watched.push(z.file);
+    }
+  }
+
+  private unwatch(): void {
+    for (const f of this.watched) unwatchFile(f);
+    this.watched = [];
+  }
+
   close(): Promise<void> {
+    this.unwatch();
     for (const u of this.udp) u.close();
     return Promise.all(
       this.tcp.map(

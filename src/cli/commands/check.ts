@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { configFromFlags } from "../../core/config/adapters/flags.js";
 import { FerryError, UsageError } from "../../core/errors.js";
-import { loadZoneFile } from "../../dns/zone/load.js";
+import { loadZoneFile, loadZoneText } from "../../dns/zone/load.js";
 
 export const checkHelp = `Usage: ferry check --config FILE [--json]
 
@@ -25,7 +25,8 @@ export function check(args: string[]): void {
   const zoneErrors: string[] = [];
   for (const z of config.dns?.zones ?? []) {
     try {
-      const zone = loadZoneFile(z.file, z.origin);
+      const zone =
+        z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);
       const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
       zoneLines.push(`  zone ${zone.origin}: serial ${serial}, ${zone.size} records`);
     } catch (err) {

@@ -206,7 +206,11 @@ function normalizeDns(
       });
   });
   const zones = (dns.zones ?? []).map((z, i) => {
-    const file = path.resolve(ctx.baseDir, z.file);
+    if (z.records !== undefined) {
+      const origin = (z.origin ?? "").replace(/\.$/, "");
+      return { file: `${ctx.source ?? "config"} (dns.zones[${i}], ${origin})`, origin, records: z.records };
+    }
+    const file = path.resolve(ctx.baseDir, z.file!);
     if (!existsSync(file))
       problems.push({ path: ["dns", "zones", i, "file"], message: `zone file ${file} does not exist` });
     return { file, origin: (z.origin ?? defaultOrigin(file)).replace(/\.$/, "") };

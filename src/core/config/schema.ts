@@ -256,12 +256,17 @@ export const configSchema = {
           items: {
             type: "object",
             additionalProperties: false,
-            required: ["file"],
+            oneOf: [{ required: ["file"] }, { required: ["records", "origin"] }],
             properties: {
               file: {
                 type: "string",
                 minLength: 1,
                 description: "Zone file, relative to the config file's folder.",
+              },
+              records: {
+                type: "string",
+                description:
+                  "The zone written inline in master-file syntax, instead of `file` (needs `origin`).",
               },
               origin: {
                 type: "string",

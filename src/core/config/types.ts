@@ -52,7 +52,7 @@ export interface UserConfig {
   };
   dns?: {
     listen?: string[];
-    zones?: { file: string; origin?: string }[];
+    zones?: { file?: string; origin?: string; records?: string }[];
     forward?: string[];
     forwardTimeout?: DurationInput;
     cacheSize?: number;
@@ -125,8 +125,11 @@ export interface HttpConfig {
 /** The DNS server: addresses (UDP and TCP each) and zones. */
 export interface DnsConfig {
   listen: ListenAddress[];
-  /** Absolute zone file paths with their origins. */
-  zones: { file: string; origin: string }[];
+  /**
+   * Zones with their origins: from a file (absolute path), or inline master-file
+   * text (`records`, with `file` naming the config file for messages).
+   */
+  zones: { file: string; origin: string; records?: string }[];
   /** Upstreams for names outside the zones (empty: REFUSED). */
   forward: ListenAddress[];
   /** How long to wait for one upstream answer, in ms. */

@@ -10,6 +10,11 @@ export function defaultOrigin(file: string): string {
   return path.basename(file).replace(/\.(zone|db)$/i, "");
 }
 
+/** Parses and checks a zone given as text (inline in the config). */
+export function loadZoneText(text: string, origin: string, source: string): Zone {
+  return new Zone(origin, parseMasterFile(text, { file: source, origin }), source);
+}
+
 /** Reads and checks one zone file. Throws `ERR_DNS_ZONE_SYNTAX` / `ERR_DNS_ZONE_INVALID` / `ERR_CONFIG_READ`. */
 export function loadZoneFile(file: string, origin?: string): Zone {
   let text: string;
