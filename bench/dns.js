@@ -3,16 +3,15 @@
 // Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, has, median, onCore, pinned } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const has = (tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 for (const [tool, pkg] of [
   ["dnsperf", "dnsperf"],
   ["knotd", "knot"],
@@ -22,8 +21,6 @@ for (const [tool, pkg] of [
     process.exit(2);
   }
 }
-const pin = os.cpus().length >= 2 && has("taskset");
-const onCore = (core, cmd, args) => (pin ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args]);
 
 const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-dns-"));
 chmodSync(work, 0o755);
@@ -46,15 +43,6 @@ const lines = [];
 for (const [q, n] of mix) for (let i = 0; i < n; i++) lines.push(q);
 const queries = path.join(work, "queries.txt");
 writeFileSync(queries, `${lines.join("\n")}\n`);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitDns(port) {
   for (let i = 0; i < 100; i++) {
@@ -146,7 +134,7 @@ function dnsperf(port, seconds) {
 }
 
 console.log(
-  `bench:dns — ${os.cpus().length} cores, ${rounds} rounds of ${duration}s per server (dnsperf -c 8 -q 200)${pin ? ", server on core 0, dnsperf on core 1" : ""}`,
+  `bench:dns — ${os.cpus().length} cores, ${rounds} rounds of ${duration}s per server (dnsperf -c 8 -q 200)${pinned ? ", server on core 0, dnsperf on core 1" : ""}`,
 );
 console.log(`answer mix: ${mix.map(([q, n]) => `${n}% ${q}`).join(", ")}`);
 for (const s of servers) dnsperf(s.port, 1); // warm-up
@@ -160,10 +148,6 @@ for (let r = 0; r < rounds; r++) {
   }
   console.log(`round ${r + 1}/${rounds} done`);
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const f = median(results.ferry);
 const k = median(results.knot);
 console.log(`\n  ferry  ${f.toFixed(0).padStart(8)} qps`);

@@ -8,6 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, has, median, onCore, pinned } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -15,11 +16,9 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 // On a machine with two or more cores every server gets core 0 and wrk core 1, so the two never
 // share a core (unpinned, the scheduler sometimes stacks them and runs differ by 2×).
-const pin = os.cpus().length >= 2 && spawnSync("sh", ["-c", "command -v taskset"]).status === 0;
-const onCore = (core, cmd, args) => (pin ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args]);
 
 for (const tool of ["wrk", "nginx"]) {
-  if (spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0) {
+  if (!has(tool)) {
     console.error(`bench:http needs ${tool}: apt-get install ${tool === "nginx" ? "nginx-light" : tool}`);
     process.exit(2);
   }
@@ -32,15 +31,6 @@ mkdirSync(site);
 const fill = (n) => Buffer.from("Ferry benchmark payload. ".repeat(Math.ceil(n / 25)).slice(0, n));
 writeFileSync(path.join(site, "1k.txt"), fill(1024));
 writeFileSync(path.join(site, "100k.txt"), fill(100 * 1024));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitPort(port) {
   for (let i = 0; i < 100; i++) {
@@ -151,7 +141,7 @@ process.on("exit", () => {
 });
 
 console.log(
-  `bench:http — ${os.cpus().length} cores, ${rounds} rounds of ${duration}s per server and case (wrk -t1)${pin ? ", server on core 0, wrk on core 1" : ""}`,
+  `bench:http — ${os.cpus().length} cores, ${rounds} rounds of ${duration}s per server and case (wrk -t1)${pinned ? ", server on core 0, wrk on core 1" : ""}`,
 );
 for (const s of servers) {
   s.port = await freePort();
@@ -175,11 +165,6 @@ for (let r = 0; r < rounds; r++) {
   }
   console.log(`round ${r + 1}/${rounds} done`);
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 for (const c of cases) {
   console.log(`\n${c.file} (${c.conns} connections): median req/s, ratio to nginx`);

@@ -123,21 +123,23 @@ function normalizeSite(
   };
 }
 
+/** Parses a list of `HOST:PORT`, reporting each bad one at its own key. */
+function listenList(texts: string[], at: KeyPath, problems: RawProblem[]): ListenAddress[] {
+  const out: ListenAddress[] = [];
+  texts.forEach((text, i) => {
+    const addr = parseListen(text);
+    if (addr) out.push(addr);
+    else problems.push({ path: [...at, i], message: `${text} is not HOST:PORT with a port up to 65535` });
+  });
+  return out;
+}
+
 function normalizeHttp(
   http: NonNullable<UserConfig["http"]>,
   ctx: NormalizeContext,
   problems: RawProblem[],
 ): HttpConfig {
-  const listen: ListenAddress[] = [];
-  (http.listen ?? ["127.0.0.1:8080"]).forEach((text, i) => {
-    const addr = parseListen(text);
-    if (addr) listen.push(addr);
-    else
-      problems.push({
-        path: ["http", "listen", i],
-        message: `${text} is not HOST:PORT with a port up to 65535`,
-      });
-  });
+  const listen = listenList(http.listen ?? ["127.0.0.1:8080"], ["http", "listen"], problems);
   const l = http.limits ?? {};
   const sites = (http.sites ?? [{ root: "." }]).map((s, i) => normalizeSite(s, i, ctx, problems));
   const owner = new Map<string, number>();
@@ -195,16 +197,7 @@ function normalizeDns(
   ctx: NormalizeContext,
   problems: RawProblem[],
 ): DnsConfig {
-  const listen: ListenAddress[] = [];
-  (dns.listen ?? ["127.0.0.1:8053"]).forEach((text, i) => {
-    const addr = parseListen(text);
-    if (addr) listen.push(addr);
-    else
-      problems.push({
-        path: ["dns", "listen", i],
-        message: `${text} is not HOST:PORT with a port up to 65535`,
-      });
-  });
+  const listen = listenList(dns.listen ?? ["127.0.0.1:8053"], ["dns", "listen"], problems);
   const zones = (dns.zones ?? []).map((z, i) => {
     if (z.records !== undefined) {
       const origin = (z.origin ?? "").replace(/\.$/, "");

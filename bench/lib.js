@@ -1,0 +1,32 @@
+// Helpers shared by the benchmarks: free ports, medians, and pinning server and load generator to separate cores.
+import { spawnSync } from "node:child_process";
+import net from "node:net";
+import os from "node:os";
+
+/** Whether a command is on PATH (or in /usr/sbin). */
+export function has(tool) {
+  return spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0;
+}
+
+/** With two or more cores, servers run on core 0 and the load generator on core 1, so they never share one. */
+export const pinned = os.cpus().length >= 2 && has("taskset");
+
+/** The command line that runs `cmd` on `core` (unchanged when not pinning). */
+export function onCore(core, cmd, args) {
+  return pinned ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args];
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
