@@ -144,6 +144,12 @@ test("ferry lookup answers like dig: flags, sections, TTLs, server, time", () =>
   assert.match(mx.stdout, /\(TCP\)/);
 });
 
+test("ferry lookup --server with a host name (regression: answers were matched against the name, not its address)", () => {
+  const r = lookup("www.example.test", "--server", `localhost:${port}`, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).rcode, "NOERROR");
+});
+
 test("ferry lookup --json; a truncated answer is asked again over TCP", () => {
   const r = lookup("nope.example.test", "AAAA", "--server", `127.0.0.1:${port}`, "--json");
   const j = JSON.parse(r.stdout);

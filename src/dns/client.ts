@@ -5,7 +5,8 @@
  */
 import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
-import net, { isIPv6 } from "node:net";
+import { lookup as dnsLookup } from "node:dns/promises";
+import net, { isIP, isIPv6 } from "node:net";
 import { Flag, RRType } from "./wire/constants.js";
 import type { Message } from "./wire/message.js";
 import { decodeMessage } from "./wire/reader.js";
@@ -126,6 +127,11 @@ function overTcp(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
 
 /** Asks one question. Throws on timeout, network errors, or an answer that does not decode. */
 export async function lookup(name: string, type: number, opts: LookupOptions): Promise<LookupResult> {
+  if (!isIP(opts.server.host)) {
+    // Answers are matched by source address, so a server given by name is resolved first (IPv4 preferred).
+    const found = await dnsLookup(opts.server.host, { family: 4 }).catch(() => dnsLookup(opts.server.host));
+    opts = { ...opts, server: { host: found.address, port: opts.server.port } };
+  }
   const query = build(name, type, opts);
   const wire = encodeMessage(query);
   const started = performance.now();
