@@ -178,3 +178,17 @@ test("SIGTERM lets an in-flight download finish, refuses new connections, exits 
   assert.ok(got > size, `download cut short at ${got} of ${size}`);
   sock.destroy();
 });
+
+test("requests refused by the listener limits are logged with their stable codes", async () => {
+  const dir = tmpSite({ "index.html": "x" });
+  const s = await serve([dir, "--http", "127.0.0.1:0", "--log-level", "debug", "--access-log", "off"]);
+  const { rawExchange } = await import("./helpers.js");
+  await rawExchange(s.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", {
+    waitClose: true,
+  });
+  await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", { waitClose: true });
+  s.child.kill("SIGTERM");
+  assert.equal(await exited(s.child), 0);
+  assert.match(s.stderr(), /"code":"ERR_HTTP_BODY_TOO_LARGE","status":413/);
+  assert.match(s.stderr(), /"code":"ERR_HTTP_BAD_REQUEST","status":400/);
+});

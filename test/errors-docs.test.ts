@@ -15,3 +15,26 @@ test("docs/config.md is the rendering of the current schema (run npm run docs)",
   const doc = readFileSync(new URL("../../docs/config.md", import.meta.url), "utf8");
   assert.equal(doc, renderConfigDocs());
 });
+
+test("every ERR_ code the source emits is in the table and documented", async () => {
+  const { readdirSync } = await import("node:fs");
+  const path = await import("node:path");
+  const root = new URL("../../src/", import.meta.url).pathname;
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) files.push(p);
+    }
+  };
+  walk(root);
+  const used = new Set<string>();
+  for (const f of files) {
+    for (const m of readFileSync(f, "utf8").matchAll(/"(ERR_[A-Z_]+)"/g)) used.add(m[1]!);
+  }
+  // Node's own code for parseArgs errors, matched by prefix in the CLI.
+  used.delete("ERR_PARSE_ARGS");
+  const table = new Set(Object.keys(ERROR_CODES));
+  assert.deepEqual([...used].filter((c) => !table.has(c)).sort(), []);
+});

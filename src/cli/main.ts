@@ -77,7 +77,7 @@ function report(err: unknown): number {
   if (err instanceof FerryError) {
     process.stderr.write(`ferry: ${err.message} (${err.code})\n`);
     // A zone that does not load is a config mistake (2); a listener that cannot bind is a runtime failure (1).
-    return err.code.startsWith("ERR_DNS_ZONE") ? 2 : 1;
+    return err.code === "ERR_DNS_ZONE_SYNTAX" || err.code === "ERR_DNS_ZONE_INVALID" ? 2 : 1;
   }
   process.stderr.write(`ferry: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   return 1;

@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   ERR_HTTP_REQUEST_TIMEOUT:
     "A client did not send its headers within `http.limits.headerTimeout`, or its whole request within `requestTimeout`; it got 408.",
   ERR_HTTP_BODY_TOO_LARGE: "A request body exceeded `http.limits.maxBodySize`; the client got 413.",
+  ERR_HTTP_INTERNAL:
+    "A handler failed unexpectedly (a bug); the client got 500 and a warning names the cause.",
+  ERR_DNS_FORMAT:
+    "A DNS message broke the wire format; the server answered FORMERR, or dropped it when not even the question was readable.",
   ERR_HTTP_FILE_READ: "A file under a site root could not be read although it exists; the client got 500.",
   ERR_DNS_ZONE_SYNTAX:
     "A zone file is not a valid RFC 1035 master file; the message names the file and line.",

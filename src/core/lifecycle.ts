@@ -90,7 +90,7 @@ export class Runtime {
   private logZones(reports: ZoneReport[]): void {
     for (const r of reports) {
       if (r.ok) this.log.info({ zone: r.origin, file: r.file }, r.message);
-      else this.log.error({ code: "ERR_DNS_ZONE", zone: r.origin, file: r.file }, r.message);
+      else this.log.error({ code: r.code, zone: r.origin, file: r.file }, r.message);
     }
   }
 

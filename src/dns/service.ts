@@ -9,6 +9,7 @@ import diagnostics from "node:diagnostics_channel";
 import { unwatchFile, watchFile } from "node:fs";
 import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
+import { FerryError } from "../core/errors.js";
 import { Forwarder } from "./forwarder.js";
 import { PacketCache } from "./server/packet-cache.js";
 import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
@@ -40,6 +41,8 @@ export interface ZoneReport {
   file: string;
   origin: string;
   ok: boolean;
+  /** The stable code of the failure (ERR_DNS_ZONE_SYNTAX, ERR_DNS_ZONE_INVALID, ERR_CONFIG_READ), or null. */
+  code: string | null;
   message: string;
 }
 
@@ -59,6 +62,7 @@ function loadZones(
         file: z.file,
         origin: zone.origin,
         ok: true,
+        code: null,
         message: `zone ${zone.origin} loaded: serial ${serial}, ${zone.size} records`,
       });
     } catch (err) {
@@ -68,6 +72,7 @@ function loadZones(
         file: z.file,
         origin: z.origin,
         ok: false,
+        code: err instanceof FerryError ? err.code : "ERR_DNS_ZONE_INVALID",
         message: `${(err as Error).message}${old ? " (still serving the last good copy)" : " (zone not served)"}`,
       });
     }

@@ -106,8 +106,3 @@ export function nameToLabels(name: string): Buffer[] {
   if (wire > MAX_NAME) throw new RangeError(`name longer than 255 octets: ${name}`);
   return labels;
 }
-
-/** Canonical comparison key: lower-case ASCII (DNS names compare case-insensitively). */
-export function nameKey(name: string): string {
-  return name.toLowerCase();
-}

@@ -210,7 +210,14 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
   const refused = precheck(req, limits);
   const request = refused === 0 ? toFerryRequest(req) : null;
   if (request === null) {
-    finish(engine, req, res, plainReply(refused || 400), started, true);
+    const status = refused || 400;
+    publishClientError(
+      req.socket,
+      status,
+      REFUSAL_CODES[status] ?? "ERR_HTTP_BAD_REQUEST",
+      `refused with ${status}`,
+    );
+    finish(engine, req, res, plainReply(status), started, true);
     return;
   }
   let reply: Reply | Promise<Reply>;
@@ -237,7 +244,7 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 function internalError(err: unknown): Reply {
-  process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_FERRY_HANDLER" });
+  process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_HTTP_INTERNAL" });
   return plainReply(500);
 }
 
@@ -369,13 +376,24 @@ function onClientError(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
   );
-  if (httpClientErrorChannel.hasSubscribers) {
-    httpClientErrorChannel.publish({
-      time: Date.now(),
-      remoteAddress: (socket as net.Socket).remoteAddress ?? "",
-      code,
-      status,
-      message: err.message,
-    });
-  }
+  publishClientError(socket as net.Socket, status, code, err.message);
+}
+
+/** Stable codes of the statuses the engine's own checks answer with. */
+const REFUSAL_CODES: Record<number, string> = {
+  400: "ERR_HTTP_BAD_REQUEST",
+  413: "ERR_HTTP_BODY_TOO_LARGE",
+  414: "ERR_HTTP_URI_TOO_LONG",
+  431: "ERR_HTTP_HEADERS_TOO_LARGE",
+};
+
+function publishClientError(socket: net.Socket, status: number, code: string, message: string): void {
+  if (!httpClientErrorChannel.hasSubscribers) return;
+  httpClientErrorChannel.publish({
+    time: Date.now(),
+    remoteAddress: socket.remoteAddress ?? "",
+    code,
+    status,
+    message,
+  });
 }
