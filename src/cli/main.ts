@@ -7,6 +7,7 @@ import { ConfigError, FerryError, UsageError } from "../core/errors.js";
 import { check, checkHelp } from "./commands/check.js";
 import { lookupCommand, lookupHelp } from "./commands/lookup.js";
 import { serve, serveHelp } from "./commands/serve.js";
+import { wsCommand, wsHelp } from "./commands/ws.js";
 
 const HELP = `Usage: ferry <command> [options]
 
@@ -14,6 +15,7 @@ Commands:
   serve [ROOT]     serve a folder, zones, or a config (HTTP, DNS)
   check            validate a config file
   lookup NAME      ask a DNS server one question (like dig)
+  ws URL           talk to a WebSocket (like wscat), e.g. Ferry's realtime
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -50,6 +52,9 @@ export async function main(argv: string[]): Promise<number> {
       case "lookup":
         if (wantsHelp) return help(lookupHelp);
         return await lookupCommand(args);
+      case "ws":
+        if (wantsHelp) return help(wsHelp);
+        return await wsCommand(args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

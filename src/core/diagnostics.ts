@@ -37,3 +37,57 @@ export interface HttpClientErrorEvent {
 
 export const httpRequestChannel = diagnostics.channel("ferry:http:request");
 export const httpClientErrorChannel = diagnostics.channel("ferry:http:client-error");
+
+/** A WebSocket session opened or closed. */
+export interface WsSessionEvent {
+  kind: "open" | "close";
+  time: number;
+  /** Unique per process. */
+  id: number;
+  remoteAddress: string;
+  site: string;
+  path: string;
+  /** Channels subscribed at that moment. */
+  channels: string[];
+  /** Close code (1006 when the connection died without one) and reason; 0 and "" on open. */
+  code: number;
+  reason: string;
+  durationMs: number;
+  compressed: boolean;
+}
+
+/** One frame in or out of a session (published only while someone listens). */
+export interface WsFrameEvent {
+  time: number;
+  id: number;
+  direction: "in" | "out";
+  opcode: number;
+  length: number;
+  /** The start of a text payload (up to 512 characters), or "" for binary and control frames. */
+  text: string;
+}
+
+/** A message published to a channel (over HTTP or by a client). */
+export interface WsPublishEvent {
+  time: number;
+  site: string;
+  path: string;
+  channel: string;
+  offset: number;
+  bytes: number;
+  subscribers: number;
+  /** `http` or `client`. */
+  source: "http" | "client";
+}
+
+/** A connection closed because its send queue passed the limit. */
+export interface WsDropEvent {
+  time: number;
+  id: number;
+  reason: "slow-consumer" | "idle";
+}
+
+export const wsSessionChannel = diagnostics.channel("ferry:ws:session");
+export const wsFrameChannel = diagnostics.channel("ferry:ws:frame");
+export const wsPublishChannel = diagnostics.channel("ferry:ws:publish");
+export const wsDropChannel = diagnostics.channel("ferry:ws:drop");

@@ -5,6 +5,7 @@
  */
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
 import type { DnsAnswer } from "../dns/doh.js";
+import { RealtimeService } from "../realtime/service.js";
 import { NodeHttpEngine } from "./engine/node-http.js";
 import { SiteHandler } from "./site-handler.js";
 
@@ -25,12 +26,15 @@ export class HttpService {
   readonly addresses: ListenAddress[] = [];
 
   private readonly dns: DnsAnswer | null;
+  /** The realtime endpoints; they outlive reloads. */
+  readonly realtime = new RealtimeService();
 
   private constructor(config: HttpConfig, dns: DnsAnswer | null) {
     this.config = config;
     this.dns = dns;
-    this.site = new SiteHandler(config, dns);
-    this.engine = new NodeHttpEngine(config.limits, this.site.handle);
+    this.realtime.configure(config);
+    this.site = new SiteHandler(config, dns, this.realtime);
+    this.engine = new NodeHttpEngine(config.limits, this.site.handle, this.site.upgrade);
   }
 
   /** Builds the service and listens on every configured address. */
@@ -58,8 +62,10 @@ export class HttpService {
     const warnings: string[] = [];
     if (!same(config.listen, this.config.listen))
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
-    this.site = new SiteHandler(config, this.dns);
+    this.realtime.configure(config);
+    this.site = new SiteHandler(config, this.dns, this.realtime);
     this.engine.handler = this.site.handle;
+    this.engine.upgrade = this.site.upgrade;
     this.engine.applyLimits(config.limits);
     this.config = config;
     return warnings;
@@ -67,6 +73,8 @@ export class HttpService {
 
   /** Stops accepting and waits for in-flight requests, up to `graceMs`. */
   close(graceMs: number): Promise<void> {
-    return this.engine.close(graceMs);
+    const closing = this.engine.close(graceMs);
+    this.realtime.close();
+    return closing;
   }
 }

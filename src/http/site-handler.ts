@@ -4,15 +4,20 @@
  * fallback. Built once per config load; swapped whole on reload.
  */
 import { realpath, stat } from "node:fs/promises";
+import type net from "node:net";
 import type { HttpConfig } from "../core/config/types.js";
 import { type DnsAnswer, DOH_PATH, dohReply } from "../dns/doh.js";
+import { checkHandshake } from "../realtime/handshake.js";
+import type { Hub } from "../realtime/hub.js";
+import { realtimeHttpReply } from "../realtime/publish-api.js";
+import type { RealtimeService } from "../realtime/service.js";
 import { plainReply as plain } from "./plain-reply.js";
 import { type Location, type Route, type Site, SiteTable } from "./site-table.js";
 import { type EntryOptions, FileCache, type FileEntry } from "./static/file-cache.js";
 import { readListing, renderListingHtml, renderListingJson } from "./static/listing.js";
 import { encodePath, resolvePath } from "./static/resolve-path.js";
 import { replyForEntry } from "./static/respond.js";
-import type { FerryRequest, Handler, Reply } from "./types.js";
+import type { FerryRequest, Handler, Reply, UpgradeHandler } from "./types.js";
 
 const ALLOW = "GET, HEAD, OPTIONS";
 const ROUTES_MAX = 10_000;
@@ -28,14 +33,61 @@ export class SiteHandler {
   /** The handler function for the engine (one closure per config load, not per request). */
   readonly handle: Handler;
 
-  private readonly dns: DnsAnswer | null;
+  /** The handler for upgrade requests (WebSocket on realtime paths). */
+  readonly upgrade: UpgradeHandler;
 
-  constructor(config: HttpConfig, dns: DnsAnswer | null = null) {
+  private readonly dns: DnsAnswer | null;
+  /** Each site's realtime hubs by path. */
+  private readonly hubs = new Map<Site, Map<string, Hub>>();
+
+  constructor(config: HttpConfig, dns: DnsAnswer | null = null, realtime: RealtimeService | null = null) {
     this.dns = dns;
     this.table = new SiteTable(config.sites);
     this.cache = new FileCache(config.fileCache);
     this.compression = config.compression;
+    if (realtime !== null) {
+      for (const site of this.table.sites) {
+        const byPath = new Map<string, Hub>();
+        for (const r of site.config.realtime) {
+          const hub = realtime.find(site.name, r.path);
+          if (hub) byPath.set(r.path, hub);
+        }
+        if (byPath.size > 0) this.hubs.set(site, byPath);
+      }
+    }
     this.handle = (req) => this.dispatch(req);
+    this.upgrade = (req, socket, head) => this.upgradeRequest(req, socket, head);
+  }
+
+  /** A WebSocket handshake on a realtime path; anything else is answered as a plain request. */
+  private upgradeRequest(req: FerryRequest, socket: net.Socket, head: Buffer): Reply | Promise<Reply> {
+    const site = this.table.find(req.host);
+    const hub = this.hubs.get(site)?.get(req.rawPath);
+    if (hub === undefined) return this.dispatch(req);
+    const c = hub.config;
+    const shake = checkHandshake(req, {
+      origins: c.origins,
+      protocols: c.protocols,
+      deflate: c.deflate.enabled,
+    });
+    if (!shake.ok) {
+      const body = Buffer.from(`${shake.message}\n`, "utf8");
+      return {
+        status: shake.status,
+        headers: [
+          "Content-Type",
+          "text/plain; charset=utf-8",
+          "Content-Length",
+          String(body.length),
+          ...shake.headers,
+        ],
+        body,
+        site: site.name,
+        location: c.path,
+      };
+    }
+    hub.accept(socket, head, shake, req.query);
+    return { status: 101, headers: [], body: null, site: site.name, location: c.path };
   }
 
   /** The route for a raw path on a site: resolved once, then a single map lookup per request. */
@@ -63,6 +115,10 @@ export class SiteHandler {
 
   private dispatch(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
+    if (this.hubs.size > 0) {
+      const hub = this.hubs.get(site)?.get(req.rawPath);
+      if (hub !== undefined) return realtimeHttpReply(req, hub);
+    }
     if (site.config.dnsOverHttps && this.dns !== null && req.rawPath === DOH_PATH)
       return dohReply(req, this.dns, site.name);
     const method = req.method;

@@ -45,3 +45,14 @@ export interface Reply {
 
 /** Turns a request into a reply; synchronous when it can be (cache hits). */
 export type Handler = (req: FerryRequest) => Reply | Promise<Reply>;
+
+/**
+ * Answers a request that asks to upgrade its connection. A reply with status
+ * 101 means the handler took the socket over; any other reply is written and
+ * the connection closes.
+ */
+export type UpgradeHandler = (
+  req: FerryRequest,
+  socket: import("node:net").Socket,
+  head: Buffer,
+) => Reply | Promise<Reply>;

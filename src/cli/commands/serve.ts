@@ -5,6 +5,7 @@ import { Runtime } from "../../core/lifecycle.js";
 import { createLogger } from "../../core/log.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
+                   [--realtime PATH] [--publish-key KEY]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -15,6 +16,8 @@ config; SIGINT/SIGTERM stop gracefully.
   --dns HOST:PORT       answer DNS on UDP and TCP (alone: DNS only) config: dns.listen
   --zone FILE           zone file to serve (repeatable)     config: dns.zones
   --forward IP[:PORT]   upstream for other names (repeatable) config: dns.forward
+  --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
+  --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
   --config FILE         YAML config file (see docs/config.md)
   --access-log FORMAT   json (default), combined, or off   config: log.access
   --log-level LEVEL     fatal|error|warn|info|debug|trace   config: log.level
@@ -34,6 +37,8 @@ export function parseServeArgs(args: string[]): ServeFlags {
       dns: { type: "string", multiple: true },
       zone: { type: "string", multiple: true },
       forward: { type: "string", multiple: true },
+      realtime: { type: "string" },
+      "publish-key": { type: "string" },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -50,6 +55,8 @@ export function parseServeArgs(args: string[]): ServeFlags {
     dns: values.dns ?? [],
     zones: values.zone ?? [],
     forward: values.forward ?? [],
+    realtime: values.realtime,
+    publishKey: values["publish-key"],
   };
 }
 
@@ -64,6 +71,15 @@ export async function serve(args: string[]): Promise<void> {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
     log.info({ address: `${host}:${a.port}` }, `serving http://${host}:${a.port}/`);
     process.stderr.write(`Ferry serving http://${host}:${a.port}/\n`);
+  }
+  for (const hub of rt.http?.realtime.all() ?? []) {
+    const where = `${hub.site === "default" ? "" : `${hub.site} `}${hub.config.path}`;
+    if (hub.keyGenerated) {
+      log.info({ site: hub.site, path: hub.config.path }, "realtime publish key generated");
+      process.stderr.write(`Ferry realtime on ${where}; publish key (generated): ${hub.key}\n`);
+    } else {
+      process.stderr.write(`Ferry realtime on ${where}\n`);
+    }
   }
   for (const a of rt.dns?.addresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;

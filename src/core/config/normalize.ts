@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { defaultOrigin } from "../../dns/zone/load.js";
+import { normalizeRealtime } from "./normalize-realtime.js";
 import type {
   Config,
   DnsConfig,
@@ -114,8 +115,14 @@ function normalizeSite(
   locations.sort((a, b) => b.path.length - a.path.length);
   const errorPages: Record<number, string> = {};
   for (const [status, page] of Object.entries(site.errorPages ?? {})) errorPages[Number(status)] = page;
+  const realtime = normalizeRealtime(site.realtime ?? [], [...at, "realtime"], problems);
+  for (const r of realtime) {
+    if (site.dnsOverHttps && r.path === "/dns-query")
+      problems.push({ path: [...at, "realtime"], message: "/dns-query is taken by dnsOverHttps" });
+  }
   return {
     hosts: (site.hosts ?? []).map((h) => h.toLowerCase()),
+    realtime,
     dnsOverHttps: site.dnsOverHttps ?? false,
     default: site.default ?? false,
     errorPages,

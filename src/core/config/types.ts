@@ -24,8 +24,33 @@ export interface UserLocation extends UserServing {
   redirect?: { to: string; status?: RedirectStatus };
 }
 
+/** A channel rule as written. */
+export interface UserChannelRule {
+  match: string;
+  publish?: boolean;
+  history?: { size?: number; age?: DurationInput };
+  maxSubscribers?: number;
+}
+
+/** A realtime (WebSocket pub/sub) endpoint as written. */
+export interface UserRealtime {
+  path: string;
+  publishKey?: string;
+  origins?: string[];
+  protocols?: string[];
+  maxMessageSize?: SizeInput;
+  maxBackpressure?: SizeInput;
+  maxSubscriptions?: number;
+  maxChannels?: number;
+  pingInterval?: DurationInput;
+  idleTimeout?: DurationInput;
+  deflate?: boolean | { threshold?: SizeInput };
+  channels?: UserChannelRule[];
+}
+
 export interface UserSite extends UserServing {
   hosts?: string[];
+  realtime?: UserRealtime[];
   dnsOverHttps?: boolean;
   default?: boolean;
   errorPages?: Record<string, string>;
@@ -104,8 +129,42 @@ export interface LocationConfig {
   redirect: { to: string; status: RedirectStatus } | null;
 }
 
+/** Which channels a rule covers and what is allowed on them. */
+export interface ChannelRule {
+  /** Channel name pattern; `*` matches any run of characters. */
+  match: string;
+  /** Clients may publish (the HTTP API always may). */
+  publish: boolean;
+  /** Messages kept for recovery with `since`. */
+  historySize: number;
+  /** How long a kept message stays recoverable, in ms. */
+  historyAge: number;
+  maxSubscribers: number;
+}
+
+/** A realtime endpoint: WebSocket upgrade and HTTP publish on one path. */
+export interface RealtimeConfig {
+  path: string;
+  /** Bearer key of the publish API; null: Ferry generates one at start. */
+  publishKey: string | null;
+  /** Allowed Origin values (lower case); empty allows any. */
+  origins: string[];
+  protocols: string[];
+  maxMessageSize: number;
+  maxBackpressure: number;
+  maxSubscriptions: number;
+  maxChannels: number;
+  pingInterval: number;
+  idleTimeout: number;
+  deflate: { enabled: boolean; threshold: number };
+  /** First match wins. */
+  channels: ChannelRule[];
+}
+
 export interface SiteConfig {
   hosts: string[];
+  /** Realtime endpoints, by path. */
+  realtime: RealtimeConfig[];
   /** Answers DNS over HTTPS on `/dns-query`. */
   dnsOverHttps: boolean;
   default: boolean;

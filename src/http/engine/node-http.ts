@@ -6,7 +6,7 @@
 import { createReadStream } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type net from "node:net";
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import { pipeline } from "node:stream";
 import zlib from "node:zlib";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
@@ -14,7 +14,7 @@ import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } fro
 import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
-import type { FerryRequest, FileBody, Handler, Reply } from "../types.js";
+import type { FerryRequest, FileBody, Handler, Reply, UpgradeHandler } from "../types.js";
 
 const kEngine = Symbol("ferry.engine");
 const kIncoming = Symbol("ferry.incoming");
@@ -27,10 +27,13 @@ export class NodeHttpEngine {
   private closing = false;
   /** The current handler; swapped atomically on reload. */
   handler: Handler;
+  /** Answers requests that ask to upgrade the connection; swapped with `handler`. */
+  upgrade: UpgradeHandler;
 
-  constructor(limits: HttpLimits, handler: Handler) {
+  constructor(limits: HttpLimits, handler: Handler, upgrade: UpgradeHandler) {
     this.limits = limits;
     this.handler = handler;
+    this.upgrade = upgrade;
   }
 
   private createServer(): http.Server {
@@ -47,6 +50,7 @@ export class NodeHttpEngine {
     );
     (server as EngineServer)[kEngine] = this;
     server.on("clientError", onClientError);
+    server.on("upgrade", onUpgrade);
     applyTo(server, limits);
     return server;
   }
@@ -280,7 +284,7 @@ function finish(
 
 function streamFile(
   req: IncomingMessage,
-  res: ServerResponse,
+  res: Writable,
   reply: Reply,
   body: FileBody,
   started: number,
@@ -329,6 +333,83 @@ function publish(
     completed,
   };
   httpRequestChannel.publish(event);
+}
+
+/**
+ * A request that asks to upgrade its connection (e.g. to WebSocket). The
+ * upgrade handler either takes the socket over (status 101) or answers with
+ * an ordinary reply, written here by hand because node hands over the raw
+ * socket; the connection then closes.
+ */
+function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, head: Buffer): void {
+  const engine = NodeHttpEngine.of(this);
+  const started = httpRequestChannel.hasSubscribers ? performance.now() : 0;
+  socket.on("error", destroySelf);
+  const refused = precheck(req, engine.currentLimits);
+  const request = refused === 0 ? toFerryRequest(req) : null;
+  if (request === null) {
+    const status = refused || 400;
+    publishClientError(
+      socket,
+      status,
+      REFUSAL_CODES[status] ?? "ERR_HTTP_BAD_REQUEST",
+      `refused with ${status}`,
+    );
+    writeRawReply(req, socket, plainReply(status), started);
+    return;
+  }
+  if (engine.isClosing) {
+    writeRawReply(req, socket, plainReply(503), started);
+    return;
+  }
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = engine.upgrade(request, socket, head);
+  } catch (err) {
+    reply = internalError(err);
+  }
+  if (reply instanceof Promise) {
+    reply.then(
+      (r) => upgraded(req, socket, r, started),
+      (err) => upgraded(req, socket, internalError(err), started),
+    );
+  } else {
+    upgraded(req, socket, reply, started);
+  }
+}
+
+function destroySelf(this: net.Socket): void {
+  this.destroy();
+}
+
+function upgraded(req: IncomingMessage, socket: net.Socket, reply: Reply, started: number): void {
+  if (reply.status === 101) {
+    socket.removeListener("error", destroySelf);
+    if (started) publish(req, reply, 0, started, true);
+    return;
+  }
+  writeRawReply(req, socket, reply, started);
+}
+
+/** Writes a reply straight to a socket node handed over, then closes it. */
+function writeRawReply(req: IncomingMessage, socket: net.Socket, reply: Reply, started: number): void {
+  if (socket.destroyed) return;
+  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ""}\r\n`;
+  const h = reply.headers;
+  for (let i = 0; i + 1 < h.length; i += 2) {
+    if (h[i]!.toLowerCase() !== "connection") head += `${h[i]}: ${h[i + 1]}\r\n`;
+  }
+  socket.write(`${head}Connection: close\r\n\r\n`);
+  const body = reply.body;
+  if (body === null || req.method === "HEAD") {
+    socket.end();
+    if (started) publish(req, reply, 0, started, true);
+  } else if (Buffer.isBuffer(body)) {
+    socket.end(body);
+    if (started) publish(req, reply, body.length, started, true);
+  } else {
+    streamFile(req, socket, reply, body, started);
+  }
 }
 
 /** A request line still being sent when the header limit hit: 414 rather than 431. */

@@ -23,6 +23,10 @@ export interface ServeFlags {
   zones?: string[];
   /** `--forward HOST[:PORT]` (repeatable) */
   forward?: string[];
+  /** `--realtime PATH`: a realtime endpoint on the default site. */
+  realtime?: string;
+  /** `--publish-key KEY`: the key of that endpoint (or of every endpoint in the file that names none). */
+  publishKey?: string;
 }
 
 /** Applies flags onto a user config (a copy); flags win over the file. */
@@ -50,6 +54,7 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     }
     out.http = http;
   }
+  if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
   if (flags.logLevel !== undefined) out.log = { ...out.log, level: flags.logLevel as never };
   if (flags.accessLog !== undefined) {
     out.log = {
@@ -59,6 +64,28 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     };
   }
   return out;
+}
+
+function applyRealtimeFlags(out: UserConfig, flags: ServeFlags): void {
+  const sites: UserSite[] = out.http?.sites ?? [];
+  if (flags.realtime !== undefined) {
+    if (!out.http) out.http = { sites: [{ root: "." }] };
+    if (!out.http.sites) out.http.sites = [{ root: "." }];
+    const target = out.http.sites.find((s) => s.default) ?? out.http.sites[0]!;
+    const list = [...(target.realtime ?? [])];
+    const existing = list.find((r) => r.path === flags.realtime);
+    if (existing) {
+      if (flags.publishKey !== undefined) existing.publishKey = flags.publishKey;
+    } else {
+      list.push({
+        path: flags.realtime,
+        ...(flags.publishKey !== undefined ? { publishKey: flags.publishKey } : {}),
+      });
+    }
+    target.realtime = list;
+    return;
+  }
+  for (const site of sites) for (const r of site.realtime ?? []) r.publishKey ??= flags.publishKey;
 }
 
 /** Builds the canonical config for `ferry serve` from its flags (and `--config` file when given). */

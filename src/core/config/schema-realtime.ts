@@ -1,0 +1,109 @@
+/** The JSON Schema of a site's realtime endpoint (rendered into docs/config.md). */
+import { duration, size } from "./schema-units.js";
+
+const channelRule = {
+  type: "object",
+  additionalProperties: false,
+  required: ["match"],
+  description: "What is allowed on the channels whose names match. The first matching rule applies.",
+  properties: {
+    match: {
+      type: "string",
+      minLength: 1,
+      description: "Channel name pattern; `*` matches any run of characters, e.g. `ticker:*`.",
+    },
+    publish: {
+      type: "boolean",
+      description:
+        "Clients may publish on these channels over their WebSocket. Default `false` (only the HTTP API may).",
+    },
+    history: {
+      type: "object",
+      additionalProperties: false,
+      description: "Messages kept so that a client can resubscribe with `since` and get what it missed.",
+      properties: {
+        size: { type: "integer", minimum: 0, description: "Most messages kept per channel. Default `100`." },
+        age: { ...duration, description: "How long a message is kept. Default `5m`." },
+      },
+    },
+    maxSubscribers: {
+      type: "integer",
+      minimum: 1,
+      description: "Most subscribers per channel. Default `100000`.",
+    },
+  },
+} as const;
+
+export const realtimeSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["path"],
+  description: "A WebSocket pub/sub endpoint. The same path takes `POST` to publish (see docs/protocol.md).",
+  properties: {
+    path: { type: "string", pattern: "^/", description: "Path of the endpoint, e.g. `/ws`." },
+    publishKey: {
+      type: "string",
+      minLength: 8,
+      description:
+        "Bearer key of the HTTP publish API. Left out, Ferry generates one at start and prints it in its log.",
+    },
+    origins: {
+      type: "array",
+      items: { type: "string", pattern: "^https?://" },
+      description:
+        "Allowed `Origin` values of browser handshakes, e.g. `http://127.0.0.1:8080`. Default: any. Clients that send no Origin are always allowed.",
+    },
+    protocols: {
+      type: "array",
+      items: { type: "string", pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+      description: "Subprotocols offered in `Sec-WebSocket-Protocol`, preferred first. Default: none.",
+    },
+    maxMessageSize: {
+      ...size,
+      description:
+        "Largest message from a client (after decompression) and largest publish body; more closes with 1009 (or 413). Default `1MiB`.",
+    },
+    maxBackpressure: {
+      ...size,
+      description:
+        "Most bytes queued for one connection; a client that reads slower is disconnected (close code 4008). Default `1MiB`.",
+    },
+    maxSubscriptions: {
+      type: "integer",
+      minimum: 1,
+      description: "Most channels one connection may subscribe to. Default `100`.",
+    },
+    maxChannels: {
+      type: "integer",
+      minimum: 1,
+      description: "Most channels the endpoint keeps at once. Default `10000`.",
+    },
+    pingInterval: {
+      ...duration,
+      description: "A connection silent this long is pinged. `0` turns pings off. Default `25s`.",
+    },
+    idleTimeout: {
+      ...duration,
+      description:
+        "A connection silent this long (no data and no answer to pings) is closed with code 4000. `0` turns it off. Default `60s`.",
+    },
+    deflate: {
+      description:
+        "permessage-deflate (RFC 7692): `false` turns it off; `{threshold}` sets the smallest message that is compressed. Default on, threshold `1KiB`.",
+      oneOf: [
+        { type: "boolean" },
+        {
+          type: "object",
+          additionalProperties: false,
+          properties: { threshold: { ...size, description: "Smallest message compressed. Default `1KiB`." } },
+        },
+      ],
+    },
+    channels: {
+      type: "array",
+      items: channelRule,
+      description:
+        "Channel rules, first match wins. Default: one rule `*` (any channel, no client publishing). A channel no rule matches is refused.",
+    },
+  },
+} as const;

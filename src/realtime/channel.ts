@@ -1,0 +1,115 @@
+/**
+ * A channel: its offset counter, its bounded history (count and age) and
+ * its subscribers. A message is serialised and framed once when it is
+ * published; its compressed frame is made at most once, on first need.
+ */
+import { randomBytes } from "node:crypto";
+import type { ChannelRule } from "../core/config/types.js";
+import { Opcode } from "./constants.js";
+import { deflateMessage } from "./deflate.js";
+import { encodeFrame } from "./frame.js";
+
+/** A published message, framed once for every subscriber. */
+export class Message {
+  readonly offset: number;
+  readonly time: number;
+  /** The uncompressed text frame. */
+  readonly frame: Buffer;
+  readonly payloadLength: number;
+  private deflated: Buffer | null = null;
+  private deflatedBits = 0;
+
+  constructor(offset: number, time: number, payload: Buffer) {
+    this.offset = offset;
+    this.time = time;
+    this.payloadLength = payload.length;
+    this.frame = encodeFrame(Opcode.Text, payload);
+  }
+
+  /** The frame compressed without context (RFC 7692), made once per window size. */
+  compressedFrame(windowBits: number): Buffer {
+    if (this.deflated === null || this.deflatedBits !== windowBits) {
+      const head = this.frame.length - this.payloadLength;
+      const payload = this.frame.subarray(head);
+      this.deflated = encodeFrame(Opcode.Text, deflateMessage(payload, windowBits), { rsv1: true });
+      this.deflatedBits = windowBits;
+    }
+    return this.deflated;
+  }
+}
+
+/** Something that can receive a channel's messages. */
+export interface Subscriber {
+  sendMessage(message: Message): void;
+}
+
+export class Channel<S extends Subscriber = Subscriber> {
+  readonly name: string;
+  rule: ChannelRule;
+  /** Changes when the channel is created anew (its offsets restart). */
+  readonly epoch = randomBytes(6).toString("base64url");
+  /** Offset of the newest message; 0 before the first. */
+  offset = 0;
+  readonly subscribers = new Set<S>();
+  /** Oldest first; bounded by the rule's size and age. */
+  private history: Message[] = [];
+  private head = 0;
+  /** When it last had a message or lost its last subscriber. */
+  touched = Date.now();
+
+  constructor(name: string, rule: ChannelRule) {
+    this.name = name;
+    this.rule = rule;
+  }
+
+  /** Serialises and frames a message once; returns it with its new offset. */
+  append(data: string, now: number): Message {
+    const offset = ++this.offset;
+    const payload = Buffer.from(
+      `{"type":"message","channel":${JSON.stringify(this.name)},"offset":${offset},"data":${data}}`,
+      "utf8",
+    );
+    const message = new Message(offset, now, payload);
+    this.touched = now;
+    if (this.rule.historySize > 0) {
+      this.history.push(message);
+      this.trim(now);
+    }
+    return message;
+  }
+
+  /** Drops messages past the rule's count or age. */
+  trim(now: number): void {
+    const h = this.history;
+    const minTime = now - this.rule.historyAge;
+    let head = this.head;
+    while (head < h.length && (h.length - head > this.rule.historySize || h[head]!.time < minTime)) head++;
+    if (head > 64 && head * 2 > h.length) {
+      this.history = h.slice(head);
+      head = 0;
+    }
+    this.head = head;
+  }
+
+  /** Offset of the oldest message still kept, or `offset + 1` when none is. */
+  oldest(now: number): number {
+    this.trim(now);
+    return this.head < this.history.length ? this.history[this.head]!.offset : this.offset + 1;
+  }
+
+  /** The kept messages after `since`, oldest first. */
+  since(since: number, now: number): Message[] {
+    this.trim(now);
+    const out: Message[] = [];
+    for (let i = this.head; i < this.history.length; i++) {
+      const m = this.history[i]!;
+      if (m.offset > since) out.push(m);
+    }
+    return out;
+  }
+
+  /** Number of messages kept. */
+  get retained(): number {
+    return this.history.length - this.head;
+  }
+}

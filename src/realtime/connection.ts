@@ -1,0 +1,248 @@
+/**
+ * One server-side WebSocket connection. Socket listeners are module-level
+ * functions that find their connection through a symbol (no closures per
+ * connection); the connection is the receiver's sink. Writes report
+ * backpressure: past `maxBackpressure` queued bytes the connection is
+ * closed as a slow consumer, so one slow client never holds memory or
+ * delays anyone else.
+ */
+import type net from "node:net";
+import { type WsFrameEvent, wsFrameChannel } from "../core/diagnostics.js";
+import type { Channel, Message, Subscriber } from "./channel.js";
+import { CloseCode, Opcode } from "./constants.js";
+import { type DeflateParams, Inflater } from "./deflate.js";
+import { closePayload, encodeFrame } from "./frame.js";
+import { type FrameSink, Receiver } from "./receiver.js";
+
+/** What a connection needs from its hub. */
+export interface ConnectionOwner {
+  readonly limits: { maxBackpressure: number; deflateThreshold: number };
+  onClientMessage(conn: Connection, data: Buffer, binary: boolean): void;
+  onClosed(conn: Connection): void;
+  onSlow(conn: Connection): void;
+  /** Queues the connection for one uncork at the end of this event-loop turn. */
+  cork(conn: Connection): void;
+}
+
+export const OPEN = 0;
+export const CLOSING = 1;
+export const CLOSED = 2;
+
+const kConnection = Symbol("ferry.ws.connection");
+type OwnedSocket = net.Socket & { [kConnection]: Connection };
+
+/** How long a closing handshake may take before the socket is destroyed. */
+const CLOSE_TIMEOUT = 2000;
+
+let nextId = 1;
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kConnection].onData(chunk);
+}
+
+function onSocketEnd(this: OwnedSocket): void {
+  this.end();
+}
+
+function onSocketError(this: OwnedSocket): void {
+  this.destroy();
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[kConnection].socketClosed();
+}
+
+function destroyLater(socket: net.Socket): void {
+  socket.destroy();
+}
+
+function frameEvent(id: number, direction: "in" | "out", opcode: number, payload: Buffer | null): void {
+  const event: WsFrameEvent = {
+    time: Date.now(),
+    id,
+    direction,
+    opcode,
+    length: payload?.length ?? 0,
+    text: opcode === Opcode.Text && payload !== null ? payload.toString("utf8", 0, 2048).slice(0, 512) : "",
+  };
+  wsFrameChannel.publish(event);
+}
+
+export class Connection implements FrameSink, Subscriber {
+  readonly id = nextId++;
+  readonly socket: net.Socket;
+  readonly receiver: Receiver;
+  readonly owner: ConnectionOwner;
+  readonly deflate: DeflateParams | null;
+  readonly protocol: string | null;
+  readonly remoteAddress: string;
+  readonly opened = Date.now();
+  state = OPEN;
+  /** Channels this connection is subscribed to. */
+  readonly channels = new Set<Channel<Connection>>();
+  lastSeen = this.opened;
+  pingSent = false;
+  corked = false;
+  bytesIn = 0;
+  messagesIn = 0;
+  messagesOut = 0;
+  closeCode: number = CloseCode.Abnormal;
+  closeReason = "";
+
+  constructor(
+    socket: net.Socket,
+    owner: ConnectionOwner,
+    maxPayload: number,
+    deflate: DeflateParams | null,
+    protocol: string | null,
+  ) {
+    this.socket = socket;
+    this.owner = owner;
+    this.deflate = deflate;
+    this.protocol = protocol;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.receiver = new Receiver(this, true, maxPayload);
+    if (deflate !== null) this.receiver.inflater = new Inflater(deflate.clientNoContextTakeover);
+    (socket as OwnedSocket)[kConnection] = this;
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+  }
+
+  /** Bytes from the peer (the socket's, or those that came with the upgrade request). */
+  onData(chunk: Buffer): void {
+    this.lastSeen = Date.now();
+    this.pingSent = false;
+    this.bytesIn += chunk.length;
+    this.receiver.push(chunk);
+  }
+
+  /** Writes bytes; closes the connection when its queue passes the limit. */
+  private write(frame: Buffer): boolean {
+    if (this.state !== OPEN) return false;
+    this.socket.write(frame);
+    if (this.socket.writableLength > this.owner.limits.maxBackpressure) {
+      this.owner.onSlow(this);
+      return false;
+    }
+    return true;
+  }
+
+  /** Sends a text message (a JSON reply to this client only). */
+  sendText(text: string): boolean {
+    const payload = Buffer.from(text, "utf8");
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Text, payload);
+    this.messagesOut++;
+    return this.write(encodeFrame(Opcode.Text, payload));
+  }
+
+  /** Sends a channel message: the shared frame, compressed when agreed and large enough. */
+  sendMessage(message: Message): void {
+    if (this.state !== OPEN) return;
+    const deflate = this.deflate;
+    const frame =
+      deflate !== null && message.payloadLength >= this.owner.limits.deflateThreshold
+        ? message.compressedFrame(deflate.serverMaxWindowBits)
+        : message.frame;
+    if (!this.corked) this.owner.cork(this);
+    this.messagesOut++;
+    if (wsFrameChannel.hasSubscribers)
+      frameEvent(
+        this.id,
+        "out",
+        Opcode.Text,
+        message.frame.subarray(message.frame.length - message.payloadLength),
+      );
+    this.write(frame);
+  }
+
+  /** Sends a ping; the peer's answer (or any byte) marks it alive. */
+  ping(): void {
+    this.pingSent = true;
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Ping, null);
+    this.write(encodeFrame(Opcode.Ping, Buffer.alloc(0)));
+  }
+
+  /** Starts the closing handshake; the socket is destroyed if the peer does not answer in time. */
+  close(code: number, reason: string): void {
+    if (this.state !== OPEN) return;
+    this.closeCode = code;
+    this.closeReason = reason;
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Close, null);
+    this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
+    this.state = CLOSING;
+    this.owner.onClosed(this);
+    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+  }
+
+  /** Ends the connection at once (no closing handshake). */
+  terminate(code: number, reason: string): void {
+    if (this.state === OPEN) {
+      this.closeCode = code;
+      this.closeReason = reason;
+      this.state = CLOSED;
+      this.owner.onClosed(this);
+    }
+    this.socket.destroy();
+  }
+
+  onMessage(data: Buffer, binary: boolean): void {
+    this.messagesIn++;
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", binary ? Opcode.Binary : Opcode.Text, data);
+    if (this.state === OPEN) this.owner.onClientMessage(this, data, binary);
+  }
+
+  onPing(data: Buffer): void {
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", Opcode.Ping, data);
+    this.write(encodeFrame(Opcode.Pong, data));
+  }
+
+  onPong(data: Buffer): void {
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", Opcode.Pong, data);
+  }
+
+  onCloseFrame(code: number, reason: string): void {
+    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", Opcode.Close, null);
+    if (this.state === OPEN) {
+      // Echo the code (RFC 6455 §5.5.1), then the server closes the TCP connection first.
+      this.closeCode = code;
+      this.closeReason = reason;
+      this.state = CLOSED;
+      this.socket.write(
+        encodeFrame(Opcode.Close, closePayload(code === CloseCode.NoStatus ? 1005 : code, "")),
+      );
+      this.owner.onClosed(this);
+    }
+    this.state = CLOSED;
+    this.socket.end();
+    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+  }
+
+  onProtocolError(code: number, reason: string): void {
+    if (this.state === OPEN) {
+      this.closeCode = code;
+      this.closeReason = reason;
+      if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Close, null);
+      this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
+      this.state = CLOSED;
+      this.owner.onClosed(this);
+    }
+    this.state = CLOSED;
+    this.socket.end();
+    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+  }
+
+  /** @internal the socket is gone. */
+  socketClosed(): void {
+    this.receiver.stop();
+    (this.receiver.inflater as Inflater | null)?.close();
+    if (this.state === OPEN) {
+      this.state = CLOSED;
+      this.owner.onClosed(this);
+    }
+    this.state = CLOSED;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The HTTP side of a realtime path: `POST` publishes (`Authorization:
+ * Bearer KEY`, body `{"channel","data"}` → `{"offset":N}`), a plain `GET`
+ * is told to upgrade (426), anything else gets 405.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { readBody } from "../http/engine/node-http.js";
+import type { FerryRequest, Reply } from "../http/types.js";
+import type { Hub } from "./hub.js";
+import { isChannelName } from "./rules.js";
+
+const ALLOW = "GET, POST, OPTIONS";
+
+function jsonReply(status: number, body: unknown, hub: Hub, extra: string[] = []): Reply {
+  const bytes = Buffer.from(`${JSON.stringify(body)}\n`, "utf8");
+  return {
+    status,
+    headers: [
+      "Content-Type",
+      "application/json; charset=utf-8",
+      "Content-Length",
+      String(bytes.length),
+      "Cache-Control",
+      "no-store",
+      ...extra,
+    ],
+    body: bytes,
+    site: hub.site,
+    location: hub.config.path,
+  };
+}
+
+function problem(status: number, code: string, message: string, hub: Hub, extra: string[] = []): Reply {
+  return jsonReply(status, { error: code, message }, hub, extra);
+}
+
+/** True when the request carries the hub's key (compared in constant time). */
+function authorized(req: FerryRequest, hub: Hub): boolean {
+  const auth = req.headers.authorization;
+  if (typeof auth !== "string") return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  if (!m) return false;
+  const given = Buffer.from(m[1]!, "utf8");
+  const want = Buffer.from(hub.key, "utf8");
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/** Answers a plain (not upgraded) HTTP request on a realtime path. */
+export async function realtimeHttpReply(req: FerryRequest, hub: Hub): Promise<Reply> {
+  const method = req.method;
+  const upgrade = req.headers.upgrade;
+  if (typeof upgrade === "string" && /\bwebsocket\b/i.test(upgrade))
+    return problem(400, "bad_handshake", "a WebSocket handshake needs Connection: Upgrade", hub);
+  if (method === "GET" || method === "HEAD")
+    return problem(
+      426,
+      "upgrade_required",
+      "this path speaks WebSocket: send an upgrade request, or POST to publish",
+      hub,
+      ["Upgrade", "websocket", "Sec-WebSocket-Version", "13"],
+    );
+  if (method === "OPTIONS")
+    return { status: 204, headers: ["Allow", ALLOW], body: null, site: hub.site, location: hub.config.path };
+  if (method !== "POST")
+    return problem(405, "method_not_allowed", "use POST to publish", hub, ["Allow", ALLOW]);
+  if (!authorized(req, hub))
+    return problem(401, "unauthorized", "send Authorization: Bearer <publish key>", hub, [
+      "WWW-Authenticate",
+      'Bearer realm="ferry"',
+    ]);
+  let body: Buffer;
+  try {
+    body = await readBody(req, hub.config.maxMessageSize);
+  } catch (err) {
+    if ((err as { status?: number }).status === 413)
+      return problem(413, "too_large", `messages are limited to ${hub.config.maxMessageSize} bytes`, hub);
+    return problem(400, "bad_request", "could not read the body", hub);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return problem(400, "bad_json", "the body is not valid JSON", hub);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    return problem(400, "bad_request", 'the body is {"channel": NAME, "data": VALUE}', hub);
+  const { channel, data } = parsed as { channel?: unknown; data?: unknown };
+  if (!isChannelName(channel)) return problem(400, "bad_channel", "channel must be a channel name", hub);
+  if (!("data" in parsed)) return problem(400, "bad_request", "the body needs data", hub);
+  const result = hub.publish(channel, JSON.stringify(data), "http");
+  if (result === "forbidden") return problem(403, "forbidden", `no channel rule allows ${channel}`, hub);
+  if (result === "too_many_channels")
+    return problem(503, "too_many_channels", "the channel limit is reached", hub);
+  if (result === "bad_channel") return problem(400, "bad_channel", "channel must be a channel name", hub);
+  return jsonReply(200, { offset: result }, hub);
+}
