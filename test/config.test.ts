@@ -91,6 +91,27 @@ test("a host served by two sites is refused at the second", () => {
   assert.equal(err.problems[0]!.position?.line, 5);
 });
 
+test("realtime endpoints: a path declared twice and an idle timeout shorter than the ping interval", () => {
+  const err = problemsOf("realtime.yaml");
+  const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p]));
+  assert.equal(
+    byKey["http.sites[0].realtime[0].idleTimeout"]?.position?.line,
+    7,
+    JSON.stringify(err.problems),
+  );
+  assert.match(byKey["http.sites[0].realtime[0].idleTimeout"]!.message, /longer than pingInterval/);
+  assert.equal(byKey["http.sites[0].realtime[1].path"]?.position?.line, 8);
+});
+
+test("flags: --realtime adds an endpoint to the default site, --publish-key sets its key", () => {
+  const config = configFromFlags({ http: [], root: ".", realtime: "/live", publishKey: "flag-key-123" });
+  const rt = config.http!.sites[0]!.realtime;
+  assert.deepEqual(
+    rt.map((r) => [r.path, r.publishKey]),
+    [["/live", "flag-key-123"]],
+  );
+});
+
 test("a missing file is ERR_CONFIG_READ", () => {
   assert.throws(() => configFromFlags({ http: [], config: "/no/such/ferry.yaml" }), {
     code: "ERR_CONFIG_READ",

@@ -166,15 +166,20 @@ export class Connection implements FrameSink, Subscriber {
     this.write(encodeFrame(Opcode.Ping, Buffer.alloc(0)));
   }
 
-  /** Starts the closing handshake; the socket is destroyed if the peer does not answer in time. */
-  close(code: number, reason: string): void {
+  /**
+   * Starts the closing handshake; the socket is destroyed if the peer does
+   * not answer in time. `hangUp` ends TCP right after the close frame (for a
+   * peer that no longer answers).
+   */
+  close(code: number, reason: string, hangUp = false): void {
     if (this.state !== OPEN) return;
     this.closeCode = code;
     this.closeReason = reason;
     if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Close, null);
     this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
-    this.state = CLOSING;
+    this.state = hangUp ? CLOSED : CLOSING;
     this.owner.onClosed(this);
+    if (hangUp) this.socket.end();
     setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
   }
 

@@ -378,7 +378,7 @@ export class Hub implements ConnectionOwner {
         this.stats.idleClosed++;
         if (wsDropChannel.hasSubscribers)
           wsDropChannel.publish({ time: now, id: conn.id, reason: "idle" } satisfies WsDropEvent);
-        conn.close(CloseCode.IdleTimeout, "idle timeout");
+        conn.close(CloseCode.IdleTimeout, "idle timeout", true);
       } else if (pingInterval > 0 && silent >= pingInterval && !conn.pingSent) {
         conn.ping();
       }
