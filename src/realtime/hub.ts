@@ -18,7 +18,7 @@ import {
   wsSessionChannel,
 } from "../core/diagnostics.js";
 import { Channel } from "./channel.js";
-import { CLOSING, Connection, type ConnectionOwner, OPEN } from "./connection.js";
+import { CLOSING, Connection, type ConnectionOwner, clock, OPEN } from "./connection.js";
 import { CloseCode } from "./constants.js";
 import type { Handshake } from "./handshake.js";
 import { type CompiledRule, compileRules, isChannelName, ruleFor } from "./rules.js";
@@ -46,7 +46,7 @@ function uncorkAll(hub: Hub): void {
 }
 
 function sweep(hub: Hub): void {
-  hub.sweep(Date.now());
+  hub.sweep(clock(), Date.now());
 }
 
 export class Hub implements ConnectionOwner {
@@ -237,8 +237,9 @@ export class Hub implements ConnectionOwner {
       this.error(conn, ch, ch === "forbidden" ? `no channel rule allows ${name}` : "too many channels", id);
       return;
     }
-    if (!conn.channels.has(ch)) {
-      if (conn.channels.size >= this.config.maxSubscriptions) {
+    const already = conn.isSubscribed(ch);
+    if (!already) {
+      if (conn.subscriptionCount >= this.config.maxSubscriptions) {
         this.error(
           conn,
           "too_many_subscriptions",
@@ -269,13 +270,15 @@ export class Hub implements ConnectionOwner {
     }
     this.reply(conn, reply, id);
     if (replay !== null) for (const m of replay) conn.sendMessage(m);
-    ch.subscribers.add(conn);
-    conn.channels.add(ch);
+    if (!already) {
+      ch.subscribers.add(conn);
+      conn.addChannel(ch);
+    }
   }
 
   private leave(conn: Connection, ch: Channel<Connection>): void {
     ch.subscribers.delete(conn);
-    conn.channels.delete(ch);
+    conn.removeChannel(ch);
     if (ch.subscribers.size === 0) ch.touched = Date.now();
   }
 
@@ -341,12 +344,12 @@ export class Hub implements ConnectionOwner {
   }
 
   onClosed(conn: Connection): void {
-    for (const ch of conn.channels) {
+    for (const ch of conn.channelList()) {
       ch.subscribers.delete(conn);
       if (ch.subscribers.size === 0) ch.touched = Date.now();
     }
     if (wsSessionChannel.hasSubscribers) this.sessionEvent(conn, "close");
-    conn.channels.clear();
+    conn.clearChannels();
     this.connections.delete(conn);
     this.stats.connections = this.connections.size;
   }
@@ -359,21 +362,21 @@ export class Hub implements ConnectionOwner {
       remoteAddress: conn.remoteAddress,
       site: this.site,
       path: this.config.path,
-      channels: [...conn.channels].map((c) => c.name),
+      channels: conn.channelList().map((c) => c.name),
       code: kind === "open" ? 0 : conn.closeCode,
       reason: kind === "open" ? "" : conn.closeReason,
-      durationMs: Date.now() - conn.opened,
+      durationMs: clock() - conn.opened,
       compressed: conn.deflate !== null,
     };
     wsSessionChannel.publish(event);
   }
 
-  /** @internal heartbeats, closing deadlines and channel cleanup. */
-  sweep(now: number): void {
+  /** @internal heartbeats (on the connections' `clock()`) and channel cleanup (wall time). */
+  sweep(tick: number, now: number): void {
     const { pingInterval, idleTimeout } = this.config;
     for (const conn of this.connections) {
       if (conn.state !== OPEN) continue;
-      const silent = now - conn.lastSeen;
+      const silent = tick - conn.lastSeen;
       if (idleTimeout > 0 && silent >= idleTimeout) {
         this.stats.idleClosed++;
         if (wsDropChannel.hasSubscribers)

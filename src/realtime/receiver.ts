@@ -44,9 +44,9 @@ export class Receiver {
   /** Set when permessage-deflate was negotiated. */
   inflater: MessageInflater | null = null;
 
-  private buffers: Buffer[] = [];
+  private buffers: Buffer[] | null = null;
   private buffered = 0;
-  private state = HEADER;
+  private step = HEADER;
 
   private fin = false;
   private rsv1 = false;
@@ -62,52 +62,57 @@ export class Receiver {
   private compressed = false;
   private utf8: Utf8Stream | null = null;
 
-  constructor(sink: FrameSink, server: boolean, maxPayload: number) {
-    this.sink = sink;
+  /** `sink` null: the receiver is its own sink (a subclass implements FrameSink). */
+  constructor(sink: FrameSink | null, server: boolean, maxPayload: number) {
+    this.sink = sink ?? (this as unknown as FrameSink);
     this.server = server;
     this.maxPayload = maxPayload;
   }
 
   /** Feeds bytes from the socket. */
   push(chunk: Buffer): void {
-    if (this.state === STOPPED) return;
-    this.buffers.push(chunk);
+    if (this.step === STOPPED) return;
+    if (this.buffers === null) this.buffers = [chunk];
+    else this.buffers.push(chunk);
     this.buffered += chunk.length;
-    if (this.state !== INFLATING) this.run();
+    if (this.step !== INFLATING) this.run();
+    // An idle connection keeps no list (nor the list's grown backing store).
+    if (this.buffered === 0) this.buffers = null;
   }
 
   /** Stops parsing for good (after a close frame or an error). */
   stop(): void {
-    this.state = STOPPED;
-    this.buffers = [];
+    this.step = STOPPED;
+    this.buffers = null;
     this.buffered = 0;
     this.fragments = null;
   }
 
   private consume(n: number): Buffer {
     this.buffered -= n;
-    const first = this.buffers[0]!;
-    if (first.length === n) return this.buffers.shift()!;
+    const buffers = this.buffers!;
+    const first = buffers[0]!;
+    if (first.length === n) return buffers.shift()!;
     if (first.length > n) {
-      this.buffers[0] = first.subarray(n);
+      buffers[0] = first.subarray(n);
       return first.subarray(0, n);
     }
     const out = Buffer.allocUnsafe(n);
     let o = 0;
     while (o < n) {
-      const b = this.buffers[0]!;
+      const b = buffers[0]!;
       const take = Math.min(b.length, n - o);
       b.copy(out, o, 0, take);
       o += take;
-      if (take === b.length) this.buffers.shift();
-      else this.buffers[0] = b.subarray(take);
+      if (take === b.length) buffers.shift();
+      else buffers[0] = b.subarray(take);
     }
     return out;
   }
 
   private run(): void {
     for (;;) {
-      switch (this.state) {
+      switch (this.step) {
         case HEADER:
           if (this.buffered < 2 || !this.header()) return;
           break;
@@ -131,7 +136,7 @@ export class Receiver {
         case MASK:
           if (this.buffered < 4) return;
           this.mask = this.consume(4);
-          this.state = PAYLOAD;
+          this.step = PAYLOAD;
           break;
         case PAYLOAD:
           if (this.buffered < this.length) return;
@@ -181,8 +186,8 @@ export class Receiver {
         CloseCode.ProtocolError,
         this.server ? "client frames must be masked" : "server frames must not be masked",
       );
-    if (this.length === 126) this.state = LENGTH_16;
-    else if (this.length === 127) this.state = LENGTH_64;
+    if (this.length === 126) this.step = LENGTH_16;
+    else if (this.length === 127) this.step = LENGTH_64;
     else return this.checkLength();
     return true;
   }
@@ -194,14 +199,16 @@ export class Receiver {
       this.fragmentsLength + this.length > this.maxPayload
     )
       return this.fail(CloseCode.TooBig, `message over ${this.maxPayload} bytes`);
-    this.state = this.masked ? MASK : PAYLOAD;
+    this.step = this.masked ? MASK : PAYLOAD;
     return true;
   }
 
   private payload(): boolean {
     const data = this.length > 0 ? this.consume(this.length) : EMPTY;
     if (this.masked && this.length > 0) unmask(data, this.mask!);
-    this.state = HEADER;
+    // Drop the view so an idle connection does not keep its last socket chunk alive.
+    this.mask = null;
+    this.step = HEADER;
     const op = this.opcode;
     if (op >= Opcode.Close) return this.control(op, data);
     if (this.length > 0) {
@@ -224,7 +231,7 @@ export class Receiver {
     this.fragments = null;
     this.fragmentsLength = 0;
     if (this.compressed) {
-      this.state = INFLATING;
+      this.step = INFLATING;
       this.inflater!.inflate(message, this.maxPayload, this);
       return false;
     }
@@ -233,13 +240,14 @@ export class Receiver {
 
   /** Called by the inflater with the message or the close code of its failure. */
   inflated(data: Buffer | null, code: number, reason: string): void {
-    if (this.state !== INFLATING) return;
-    this.state = HEADER;
+    if (this.step !== INFLATING) return;
+    this.step = HEADER;
     if (data === null) {
       this.fail(code, reason);
       return;
     }
     if (this.deliver(data)) this.run();
+    if (this.buffered === 0 && this.step !== STOPPED) this.buffers = null;
   }
 
   private deliver(message: Buffer): boolean {
@@ -254,7 +262,7 @@ export class Receiver {
       }
     }
     this.sink.onMessage(message, binary);
-    return this.state !== STOPPED;
+    return this.step !== STOPPED;
   }
 
   private control(op: number, data: Buffer): boolean {
@@ -277,7 +285,7 @@ export class Receiver {
       this.sink.onCloseFrame(code, reason.toString("utf8"));
       return false;
     }
-    return this.state !== STOPPED;
+    return this.step !== STOPPED;
   }
 
   private fail(code: number, reason: string): false {

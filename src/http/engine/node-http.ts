@@ -116,7 +116,9 @@ function applyTo(s: http.Server, limits: HttpLimits): void {
   s.headersTimeout = limits.headerTimeout;
   s.requestTimeout = Math.max(limits.requestTimeout, limits.headerTimeout);
   s.keepAliveTimeout = limits.idleTimeout;
-  s.timeout = limits.sendTimeout;
+  // The send timeout is armed per socket on its first request (see onRequest), so a connection
+  // whose first request is a WebSocket upgrade never carries a timer it would keep after the upgrade.
+  s.timeout = 0;
   s.maxHeadersCount = limits.maxHeaderCount + 1;
   s.maxConnections = limits.maxConnections;
 }
@@ -211,6 +213,8 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
   const engine = NodeHttpEngine.of(this);
   const limits = engine.currentLimits;
   const started = httpRequestChannel.hasSubscribers ? performance.now() : 0;
+  const socket = req.socket;
+  if (socket.timeout !== limits.sendTimeout) socket.setTimeout(limits.sendTimeout);
   const refused = precheck(req, limits);
   const request = refused === 0 ? toFerryRequest(req) : null;
   if (request === null) {
