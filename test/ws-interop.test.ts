@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import WebSocket, { WebSocketServer } from "ws";
 import { connectWebSocket, HandshakeError } from "../src/realtime/client.js";
 import { needTool } from "./helpers.js";
-import { startRealtime } from "./ws-raw.js";
+import { RawPeer, startRealtime } from "./ws-raw.js";
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
@@ -140,11 +140,22 @@ test("ferry ws sends typed lines and expands /pub", async () => {
   }
 });
 
-test("ferry serve --realtime prints a generated key that curl can publish with", async (t) => {
+test("ferry serve --realtime prints a generated key that curl can publish with; sessions and protocol errors are logged", async (t) => {
   if (!needTool(t, "curl", "curl")) return;
   const child = spawn(
     process.execPath,
-    [bin, "serve", "--http", "127.0.0.1:0", "--realtime", "/live", "--access-log", "off"],
+    [
+      bin,
+      "serve",
+      "--http",
+      "127.0.0.1:0",
+      "--realtime",
+      "/live",
+      "--access-log",
+      "off",
+      "--log-level",
+      "debug",
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -177,6 +188,18 @@ test("ferry serve --realtime prints a generated key that curl can publish with",
       url,
     ]);
     assert.equal(denied.stdout, "401");
+    const peer = await RawPeer.connect(Number(port), "/live");
+    peer.send({ opcode: 1, payload: "{}", mask: false });
+    assert.equal((await peer.closing()).code, 1002);
+    while (!err.includes('"msg":"websocket closed"')) await new Promise((r) => setTimeout(r, 20));
+    const closed = JSON.parse(err.split("\n").find((l) => l.includes('"msg":"websocket closed"'))!) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(
+      [closed.code, closed.close, closed.reason],
+      ["ERR_WS_PROTOCOL", 1002, "client frames must be masked"],
+    );
   } finally {
     child.kill("SIGTERM");
     await once(child, "exit");

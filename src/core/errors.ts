@@ -29,6 +29,12 @@ export const ERROR_CODES = {
     "A zone parses but breaks a rule (no SOA at the apex, data outside the zone, CNAME beside other data).",
   ERR_DNS_LOOKUP:
     "`ferry lookup` got no usable answer (timeout, unreachable server, or an answer that does not match).",
+  ERR_WS_PROTOCOL:
+    "A WebSocket client broke RFC 6455 (or sent a message over the limit); Ferry closed it with 1002, 1007 or 1009.",
+  ERR_WS_SLOW_CONSUMER:
+    "A WebSocket client read slower than its messages arrived; past `maxBackpressure` queued bytes it was disconnected.",
+  ERR_WS_IDLE_TIMEOUT:
+    "A WebSocket client sent nothing, not even a pong, for `idleTimeout`; it was closed with 4000.",
   ERR_RELOAD:
     "A reload (SIGHUP) was refused because the new configuration is invalid; the old one keeps serving.",
 } as const;

@@ -7,7 +7,7 @@ import { DnsService, type ZoneReport } from "../dns/service.js";
 import { HttpService } from "../http/server.js";
 import type { Config } from "./config/types.js";
 import { ConfigError, type FerryError } from "./errors.js";
-import { AccessLog, type Logger, logClientErrors } from "./log.js";
+import { AccessLog, type Logger, logClientErrors, logRealtime } from "./log.js";
 
 /** The services of one running Ferry. */
 export class Runtime {
@@ -23,7 +23,12 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.access = config.log.access ? new AccessLog(config.log.access) : null;
-    this.stopClientErrors = logClientErrors(log);
+    const stopClient = logClientErrors(log);
+    const stopRealtime = logRealtime(log);
+    this.stopClientErrors = () => {
+      stopClient();
+      stopRealtime();
+    };
   }
 
   /** Starts every service the config names. Throws `FerryError` (e.g. ERR_LISTEN) when one cannot start. */

@@ -6,7 +6,7 @@
 import diagnostics from "node:diagnostics_channel";
 import { pino } from "pino";
 import type { Config, LogLevel } from "./config/types.js";
-import type { HttpClientErrorEvent, HttpRequestEvent } from "./diagnostics.js";
+import type { HttpClientErrorEvent, HttpRequestEvent, WsDropEvent, WsSessionEvent } from "./diagnostics.js";
 
 /** Ferry's server logger. */
 export type Logger = pino.Logger;
@@ -101,4 +101,44 @@ export function logClientErrors(log: Logger): () => void {
   };
   diagnostics.subscribe("ferry:http:client-error", on);
   return () => diagnostics.unsubscribe("ferry:http:client-error", on);
+}
+
+/**
+ * Logs realtime events: dropped slow consumers (warn) and idle closes (info)
+ * always; every session's open and close at debug level (protocol errors with
+ * ERR_WS_PROTOCOL). Returns the unsubscribe function.
+ */
+export function logRealtime(log: Logger): () => void {
+  const onDrop = (msg: unknown) => {
+    const e = msg as WsDropEvent;
+    if (e.reason === "slow-consumer")
+      log.warn({ code: "ERR_WS_SLOW_CONSUMER", session: e.id }, "websocket client too slow: disconnected");
+    else log.info({ code: "ERR_WS_IDLE_TIMEOUT", session: e.id }, "websocket client idle: closed");
+  };
+  const onSession = (msg: unknown) => {
+    const e = msg as WsSessionEvent;
+    const fields = { session: e.id, remote: e.remoteAddress, site: e.site, path: e.path };
+    if (e.kind === "open") log.debug({ ...fields, compressed: e.compressed }, "websocket opened");
+    else {
+      const protocol = e.code === 1002 || e.code === 1007 || e.code === 1009;
+      log.debug(
+        {
+          ...fields,
+          ...(protocol ? { code: "ERR_WS_PROTOCOL" } : {}),
+          close: e.code,
+          reason: e.reason,
+          channels: e.channels,
+          duration_ms: e.durationMs,
+        },
+        "websocket closed",
+      );
+    }
+  };
+  const sessions = log.isLevelEnabled("debug");
+  diagnostics.subscribe("ferry:ws:drop", onDrop);
+  if (sessions) diagnostics.subscribe("ferry:ws:session", onSession);
+  return () => {
+    diagnostics.unsubscribe("ferry:ws:drop", onDrop);
+    if (sessions) diagnostics.unsubscribe("ferry:ws:session", onSession);
+  };
 }
