@@ -112,6 +112,15 @@ test("flags: --realtime adds an endpoint to the default site, --publish-key sets
   );
 });
 
+test("the admin listener must be loopback unless allowRemote says otherwise; --admin sets it", () => {
+  const err = problemsOf("admin.yaml");
+  assert.equal(err.problems[0]!.key, "admin.listen");
+  assert.equal(err.problems[0]!.position?.line, 5);
+  assert.match(err.problems[0]!.message, /not a loopback address/);
+  const config = configFromFlags({ http: [], root: ".", admin: "127.0.0.1:9191" });
+  assert.deepEqual(config.admin, { listen: { host: "127.0.0.1", port: 9191 }, events: 1000, frames: 200 });
+});
+
 test("a missing file is ERR_CONFIG_READ", () => {
   assert.throws(() => configFromFlags({ http: [], config: "/no/such/ferry.yaml" }), {
     code: "ERR_CONFIG_READ",

@@ -9,29 +9,13 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { configFromFlags } from "../src/core/config/adapters/flags.js";
 import { HttpService } from "../src/http/server.js";
+import { launchChromium } from "./chromium.js";
 import { needTool } from "./helpers.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const output = path.join(root, "test-output");
-
-/** Headless Chromium as the machine runs it: no sandbox as root, no background traffic. */
-export function launchChromium() {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
 
 test("the market page streams prices, and recovers after a drop without duplicates or gaps", async (t) => {
   if (!needTool(t, "chromium", "chromium")) return;

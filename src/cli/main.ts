@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, FerryError, UsageError } from "../core/errors.js";
 import { check, checkHelp } from "./commands/check.js";
+import { fetchCommand, fetchHelp } from "./commands/fetch.js";
 import { lookupCommand, lookupHelp } from "./commands/lookup.js";
 import { serve, serveHelp } from "./commands/serve.js";
 import { wsCommand, wsHelp } from "./commands/ws.js";
@@ -15,6 +16,7 @@ Commands:
   serve [ROOT]     serve a folder, zones, or a config (HTTP, DNS)
   check            validate a config file
   lookup NAME      ask a DNS server one question (like dig)
+  fetch URL        GET a URL and show the trip: DNS, connect, TLS, first byte, download
   ws URL           talk to a WebSocket (like wscat), e.g. Ferry's realtime
 
 Run 'ferry <command> --help' for a command's options.
@@ -52,6 +54,9 @@ export async function main(argv: string[]): Promise<number> {
       case "lookup":
         if (wantsHelp) return help(lookupHelp);
         return await lookupCommand(args);
+      case "fetch":
+        if (wantsHelp) return help(fetchHelp);
+        return await fetchCommand(args);
       case "ws":
         if (wantsHelp) return help(wsHelp);
         return await wsCommand(args);

@@ -24,6 +24,10 @@ export interface HttpRequestEvent {
   userAgent: string;
   /** False when the connection closed before the response was complete. */
   completed: boolean;
+  /** Request headers as received, flat `[name, value, …]` (node's rawHeaders; not copied). */
+  requestHeaders: readonly string[];
+  /** Response headers Ferry set, flat `[name, value, …]` (not copied). */
+  responseHeaders: readonly string[];
 }
 
 /** Published when a client sends something that is not a valid HTTP request. */

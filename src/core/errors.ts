@@ -35,6 +35,8 @@ export const ERROR_CODES = {
     "A WebSocket client read slower than its messages arrived; past `maxBackpressure` queued bytes it was disconnected.",
   ERR_WS_IDLE_TIMEOUT:
     "A WebSocket client sent nothing, not even a pong, for `idleTimeout`; it was closed with 4000.",
+  ERR_FETCH:
+    "`ferry fetch` could not complete the trip: the name did not resolve, the connection or TLS handshake failed, or the answer broke off.",
   ERR_RELOAD:
     "A reload (SIGHUP) was refused because the new configuration is invalid; the old one keeps serving.",
 } as const;

@@ -5,6 +5,7 @@
  */
 import { DnsService, type ZoneReport } from "../dns/service.js";
 import { HttpService } from "../http/server.js";
+import { AdminService } from "../inspect/admin-server.js";
 import type { Config } from "./config/types.js";
 import { ConfigError, type FerryError } from "./errors.js";
 import { AccessLog, type Logger, logClientErrors, logRealtime } from "./log.js";
@@ -17,6 +18,7 @@ export class Runtime {
   private readonly stopClientErrors: () => void;
   http: HttpService | null = null;
   dns: DnsService | null = null;
+  admin: AdminService | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(config: Config, log: Logger) {
@@ -35,6 +37,11 @@ export class Runtime {
   static async start(config: Config, log: Logger): Promise<Runtime> {
     const rt = new Runtime(config, log);
     try {
+      // The admin listener first, so the inspector sees the first queries and requests.
+      if (config.admin)
+        rt.admin = await AdminService.start(config.admin, () =>
+          (rt.http?.realtime.all() ?? []).map((h) => ({ site: h.site, path: h.config.path, ...h.stats })),
+        );
       if (config.dns) {
         rt.dns = await DnsService.start(config.dns);
         rt.logZones(rt.dns.reports);
@@ -76,6 +83,8 @@ export class Runtime {
     if (next.dns && this.dns) this.logZones(this.dns.reload(next.dns));
     else if (Boolean(next.dns) !== Boolean(this.dns))
       this.log.warn("adding or removing the dns section needs a restart");
+    if (JSON.stringify(next.admin) !== JSON.stringify(this.config.admin))
+      this.log.warn("admin changed: restart Ferry to apply it");
     this.log.level = next.log.level;
     this.config = next;
     this.log.info({ source: next.source }, "configuration reloaded");
@@ -85,7 +94,11 @@ export class Runtime {
   /** Stops accepting, lets in-flight work finish within the grace period, then closes. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.all([this.http?.close(this.config.shutdown.grace), this.dns?.close()]);
+      await Promise.all([
+        this.http?.close(this.config.shutdown.grace),
+        this.dns?.close(),
+        this.admin?.close(),
+      ]);
       this.stopClientErrors();
       this.access?.close();
     })();

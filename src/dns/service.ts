@@ -16,6 +16,7 @@ import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { typeName } from "./wire/constants.js";
+import type { Record } from "./wire/message.js";
 import { loadZoneFile, loadZoneText } from "./zone/load.js";
 import type { Zone } from "./zone/zone.js";
 import { ZoneSet } from "./zone/zone-set.js";
@@ -32,6 +33,10 @@ export interface DnsQueryEvent {
   answers: number;
   truncated: boolean;
   durationMs: number;
+  /** zone (authoritative or refused), cache (forwarder cache hit) or upstream (a miss, asked upstream). */
+  source: "zone" | "cache" | "upstream";
+  /** The answer records (shared with the packet cache; do not change them). */
+  records: readonly Record[];
 }
 
 export const dnsQueryChannel = diagnostics.channel("ferry:dns:query");
@@ -129,6 +134,8 @@ export class DnsService {
         answers: o.answers,
         truncated: o.truncated,
         durationMs: ms,
+        source: o.source,
+        records: o.records,
       };
       dnsQueryChannel.publish(event);
     };

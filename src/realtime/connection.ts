@@ -24,6 +24,8 @@ export function clock(): number {
 
 /** What a connection needs from its hub. */
 export interface ConnectionOwner {
+  /** True for Ferry's own endpoints (the inspector's): their traffic publishes no diagnostics events. */
+  readonly quiet: boolean;
   readonly limits: { maxBackpressure: number; deflateThreshold: number };
   onClientMessage(conn: Connection, data: Buffer, binary: boolean): void;
   onClosed(conn: Connection): void;
@@ -181,7 +183,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   /** Sends a text message (a JSON reply to this client only). */
   sendText(text: string): boolean {
     const payload = Buffer.from(text, "utf8");
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Text, payload);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Text, payload);
     return this.write(encodeFrame(Opcode.Text, payload));
   }
 
@@ -194,7 +196,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
         ? message.compressedFrame(deflate.serverMaxWindowBits)
         : message.frame;
     if (!this.corked) this.owner.cork(this);
-    if (wsFrameChannel.hasSubscribers)
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet)
       frameEvent(
         this.id,
         "out",
@@ -207,7 +209,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   /** Sends a ping; the peer's answer (or any byte) marks it alive. */
   ping(): void {
     this.pingSent = true;
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Ping, null);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Ping, null);
     this.write(encodeFrame(Opcode.Ping, Buffer.alloc(0)));
   }
 
@@ -220,7 +222,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
     if (this.state !== OPEN) return;
     this.closeCode = code;
     this.closeReason = reason;
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Close, null);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Close, null);
     this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
     this.state = hangUp ? CLOSED : CLOSING;
     this.owner.onClosed(this);
@@ -240,21 +242,22 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   }
 
   onMessage(data: Buffer, binary: boolean): void {
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", binary ? Opcode.Binary : Opcode.Text, data);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet)
+      frameEvent(this.id, "in", binary ? Opcode.Binary : Opcode.Text, data);
     if (this.state === OPEN) this.owner.onClientMessage(this, data, binary);
   }
 
   onPing(data: Buffer): void {
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", Opcode.Ping, data);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "in", Opcode.Ping, data);
     this.write(encodeFrame(Opcode.Pong, data));
   }
 
   onPong(data: Buffer): void {
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", Opcode.Pong, data);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "in", Opcode.Pong, data);
   }
 
   onCloseFrame(code: number, reason: string): void {
-    if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "in", Opcode.Close, null);
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "in", Opcode.Close, null);
     if (this.state === OPEN) {
       // Echo the code (RFC 6455 §5.5.1), then the server closes the TCP connection first.
       this.closeCode = code;
@@ -274,7 +277,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
     if (this.state === OPEN) {
       this.closeCode = code;
       this.closeReason = reason;
-      if (wsFrameChannel.hasSubscribers) frameEvent(this.id, "out", Opcode.Close, null);
+      if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Close, null);
       this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
       this.state = CLOSED;
       this.owner.onClosed(this);

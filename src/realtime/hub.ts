@@ -73,8 +73,12 @@ export class Hub implements ConnectionOwner {
     idleClosed: 0,
   };
 
-  constructor(site: string, config: RealtimeConfig) {
+  /** True for Ferry's own endpoints (the inspector's live feed): no diagnostics events, or it would watch itself. */
+  readonly quiet: boolean;
+
+  constructor(site: string, config: RealtimeConfig, quiet = false) {
     this.site = site;
+    this.quiet = quiet;
     this.config = config;
     this.key = config.publishKey ?? randomBytes(18).toString("base64url");
     this.keyGenerated = config.publishKey === null;
@@ -114,7 +118,7 @@ export class Hub implements ConnectionOwner {
     );
     this.connections.add(conn);
     this.stats.connections = this.connections.size;
-    if (wsSessionChannel.hasSubscribers) this.sessionEvent(conn, "open");
+    if (wsSessionChannel.hasSubscribers && !this.quiet) this.sessionEvent(conn, "open");
     const wanted = new URLSearchParams(query).get("subscribe");
     if (wanted)
       for (const name of wanted.split(","))
@@ -294,7 +298,7 @@ export class Hub implements ConnectionOwner {
     this.stats.published++;
     for (const conn of ch.subscribers) conn.sendMessage(message);
     this.stats.messagesOut += ch.subscribers.size;
-    if (wsPublishChannel.hasSubscribers) {
+    if (wsPublishChannel.hasSubscribers && !this.quiet) {
       const event: WsPublishEvent = {
         time: message.time,
         site: this.site,
@@ -335,7 +339,7 @@ export class Hub implements ConnectionOwner {
 
   onSlow(conn: Connection): void {
     this.stats.slowConsumers++;
-    if (wsDropChannel.hasSubscribers) {
+    if (wsDropChannel.hasSubscribers && !this.quiet) {
       const event: WsDropEvent = { time: Date.now(), id: conn.id, reason: "slow-consumer" };
       wsDropChannel.publish(event);
     }
@@ -348,7 +352,7 @@ export class Hub implements ConnectionOwner {
       ch.subscribers.delete(conn);
       if (ch.subscribers.size === 0) ch.touched = Date.now();
     }
-    if (wsSessionChannel.hasSubscribers) this.sessionEvent(conn, "close");
+    if (wsSessionChannel.hasSubscribers && !this.quiet) this.sessionEvent(conn, "close");
     conn.clearChannels();
     this.connections.delete(conn);
     this.stats.connections = this.connections.size;
@@ -379,7 +383,7 @@ export class Hub implements ConnectionOwner {
       const silent = tick - conn.lastSeen;
       if (idleTimeout > 0 && silent >= idleTimeout) {
         this.stats.idleClosed++;
-        if (wsDropChannel.hasSubscribers)
+        if (wsDropChannel.hasSubscribers && !this.quiet)
           wsDropChannel.publish({ time: now, id: conn.id, reason: "idle" } satisfies WsDropEvent);
         conn.close(CloseCode.IdleTimeout, "idle timeout", true);
       } else if (pingInterval > 0 && silent >= pingInterval && !conn.pingSent) {

@@ -5,7 +5,7 @@ import { Runtime } from "../../core/lifecycle.js";
 import { createLogger } from "../../core/log.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
-                   [--realtime PATH] [--publish-key KEY]
+                   [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -18,6 +18,7 @@ config; SIGINT/SIGTERM stop gracefully.
   --forward IP[:PORT]   upstream for other names (repeatable) config: dns.forward
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
+  --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
   --config FILE         YAML config file (see docs/config.md)
   --access-log FORMAT   json (default), combined, or off   config: log.access
   --log-level LEVEL     fatal|error|warn|info|debug|trace   config: log.level
@@ -39,6 +40,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       forward: { type: "string", multiple: true },
       realtime: { type: "string" },
       "publish-key": { type: "string" },
+      admin: { type: "string" },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -57,6 +59,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     forward: values.forward ?? [],
     realtime: values.realtime,
     publishKey: values["publish-key"],
+    admin: values.admin,
   };
 }
 
@@ -80,6 +83,11 @@ export async function serve(args: string[]): Promise<void> {
     } else {
       process.stderr.write(`Ferry realtime on ${where}\n`);
     }
+  }
+  for (const a of rt.admin?.addresses ?? []) {
+    const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+    log.info({ address: `${host}:${a.port}` }, `inspector on http://${host}:${a.port}/`);
+    process.stderr.write(`Ferry inspector on http://${host}:${a.port}/ (metrics: /metrics)\n`);
   }
   for (const a of rt.dns?.addresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;

@@ -3,6 +3,7 @@ import path from "node:path";
 import { defaultOrigin } from "../../dns/zone/load.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
 import type {
+  AdminConfig,
   Config,
   DnsConfig,
   HttpConfig,
@@ -232,6 +233,28 @@ function normalizeDns(
   };
 }
 
+/** True for 127.0.0.0/8, ::1 and localhost. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function normalizeAdmin(admin: NonNullable<UserConfig["admin"]>, problems: RawProblem[]): AdminConfig | null {
+  const listen = parseListen(admin.listen ?? "127.0.0.1:9090");
+  if (listen === null) {
+    problems.push({
+      path: ["admin", "listen"],
+      message: `${admin.listen} is not HOST:PORT with a port up to 65535`,
+    });
+    return null;
+  }
+  if (!isLoopback(listen.host) && !admin.allowRemote)
+    problems.push({
+      path: ["admin", "listen"],
+      message: `${admin.listen} is not a loopback address; the inspector shows every request, so set allowRemote: true to mean it`,
+    });
+  return { listen, events: admin.events ?? 1000, frames: admin.frames ?? 200 };
+}
+
 /**
  * Turns a schema-valid user config into the canonical `Config`: defaults
  * applied, units parsed, paths absolute, sites' settings pushed down into
@@ -249,6 +272,7 @@ export function normalizeConfig(
     source: ctx.source,
     http: user.http ? normalizeHttp(user.http, ctx, problems) : null,
     dns: user.dns ? normalizeDns(user.dns, ctx, problems) : null,
+    admin: user.admin ? normalizeAdmin(user.admin, problems) : null,
     log: {
       level: user.log?.level ?? "info",
       access: access === false ? null : { format: access?.format ?? "json", output },

@@ -264,6 +264,37 @@ export const configSchema = {
         },
       },
     },
+    admin: {
+      type: "object",
+      additionalProperties: false,
+      description:
+        "The admin listener: the live inspector (DNS, HTTP and WebSocket traffic) and `/metrics`. Left out, there is none.",
+      properties: {
+        listen: {
+          ...listenAddress,
+          description:
+            "`HOST:PORT` of the admin listener. Default `127.0.0.1:9090`. Must be loopback unless `allowRemote`.",
+        },
+        allowRemote: {
+          type: "boolean",
+          description:
+            "Allow a non-loopback admin address (the inspector shows every request's headers). Default `false`.",
+        },
+        events: {
+          type: "integer",
+          minimum: 10,
+          maximum: 100000,
+          description:
+            "Recent DNS queries, HTTP exchanges and WebSocket sessions kept, each. Default `1000`.",
+        },
+        frames: {
+          type: "integer",
+          minimum: 10,
+          maximum: 10000,
+          description: "Frames kept per WebSocket session while an inspector watches. Default `200`.",
+        },
+      },
+    },
     log: {
       type: "object",
       additionalProperties: false,

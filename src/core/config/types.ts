@@ -83,6 +83,12 @@ export interface UserConfig {
     cacheSize?: number;
     tcpIdleTimeout?: DurationInput;
   };
+  admin?: {
+    listen?: string;
+    allowRemote?: boolean;
+    events?: number;
+    frames?: number;
+  };
   log?: {
     level?: LogLevel;
     access?: false | { format?: "json" | "combined"; output?: string };
@@ -198,12 +204,22 @@ export interface DnsConfig {
   tcpIdleTimeout: number;
 }
 
+/** The admin listener: inspector and /metrics. */
+export interface AdminConfig {
+  listen: ListenAddress;
+  /** Rows kept per protocol (DNS, HTTP, WebSocket sessions). */
+  events: number;
+  /** Frames kept per watched WebSocket session. */
+  frames: number;
+}
+
 /** The canonical configuration: the only runtime truth. */
 export interface Config {
   /** The file it came from, if any (reloads read it again). */
   source: string | null;
   http: HttpConfig | null;
   dns: DnsConfig | null;
+  admin: AdminConfig | null;
   log: {
     level: LogLevel;
     access: { format: "json" | "combined"; output: string } | null;

@@ -25,6 +25,8 @@ export interface QueryOutcome {
   truncated: boolean;
   /** Where the answer came from: a zone (or a refusal), the forwarder's cache, or an upstream. */
   source: "zone" | "cache" | "upstream";
+  /** The answer section as sent (a reference, nothing copied), for the inspector's summary. */
+  records: readonly Record[];
 }
 
 function reply(id: number, flags: number, opcode: number, rcode: number): Message {
@@ -134,6 +136,7 @@ function finishAnswer(
     answers: out.readUInt16BE(6),
     truncated: (out.readUInt16BE(2) & Flag.TC) !== 0,
     source,
+    records: res.answers,
   });
   return out;
 }

@@ -30,7 +30,11 @@ export class NodeHttpEngine {
   /** Answers requests that ask to upgrade the connection; swapped with `handler`. */
   upgrade: UpgradeHandler;
 
-  constructor(limits: HttpLimits, handler: Handler, upgrade: UpgradeHandler) {
+  /** False for Ferry's own admin listener: its requests publish no diagnostics events. */
+  readonly observed: boolean;
+
+  constructor(limits: HttpLimits, handler: Handler, upgrade: UpgradeHandler, observed = true) {
+    this.observed = observed;
     this.limits = limits;
     this.handler = handler;
     this.upgrade = upgrade;
@@ -212,7 +216,7 @@ function parseHostCached(value: string): string | null {
 function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse): void {
   const engine = NodeHttpEngine.of(this);
   const limits = engine.currentLimits;
-  const started = httpRequestChannel.hasSubscribers ? performance.now() : 0;
+  const started = httpRequestChannel.hasSubscribers && engine.observed ? performance.now() : 0;
   const socket = req.socket;
   if (socket.timeout !== limits.sendTimeout) socket.setTimeout(limits.sendTimeout);
   const refused = precheck(req, limits);
@@ -335,6 +339,8 @@ function publish(
     referer: h.referer ?? "",
     userAgent: h["user-agent"] ?? "",
     completed,
+    requestHeaders: req.rawHeaders,
+    responseHeaders: reply.headers,
   };
   httpRequestChannel.publish(event);
 }
@@ -347,7 +353,7 @@ function publish(
  */
 function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, head: Buffer): void {
   const engine = NodeHttpEngine.of(this);
-  const started = httpRequestChannel.hasSubscribers ? performance.now() : 0;
+  const started = httpRequestChannel.hasSubscribers && engine.observed ? performance.now() : 0;
   socket.on("error", destroySelf);
   const refused = precheck(req, engine.currentLimits);
   const request = refused === 0 ? toFerryRequest(req) : null;

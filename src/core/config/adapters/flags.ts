@@ -27,6 +27,8 @@ export interface ServeFlags {
   realtime?: string;
   /** `--publish-key KEY`: the key of that endpoint (or of every endpoint in the file that names none). */
   publishKey?: string;
+  /** `--admin HOST:PORT`: the inspector and /metrics. */
+  admin?: string;
 }
 
 /** Applies flags onto a user config (a copy); flags win over the file. */
@@ -55,6 +57,7 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     out.http = http;
   }
   if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
+  if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };
   if (flags.logLevel !== undefined) out.log = { ...out.log, level: flags.logLevel as never };
   if (flags.accessLog !== undefined) {
     out.log = {

@@ -1,0 +1,200 @@
+/**
+ * The admin listener: the inspector page, its JSON API, `/metrics`, and the
+ * live feed over Ferry's own WebSocket (a quiet hub, so the inspector never
+ * watches itself). It runs on its own engine, never on the public sites.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import type net from "node:net";
+import type { AdminConfig, HttpLimits, ListenAddress, RealtimeConfig } from "../core/config/types.js";
+import { NodeHttpEngine } from "../http/engine/node-http.js";
+import type { FerryRequest, Reply } from "../http/types.js";
+import { checkHandshake } from "../realtime/handshake.js";
+import { Hub } from "../realtime/hub.js";
+import { Collector, presentRow, type Row } from "./collector.js";
+import type { EndpointStats } from "./metrics.js";
+
+const LIMITS: HttpLimits = {
+  maxRequestLine: 8192,
+  maxHeaderSize: 16384,
+  maxHeaderCount: 100,
+  maxBodySize: 0,
+  headerTimeout: 10_000,
+  requestTimeout: 30_000,
+  idleTimeout: 5000,
+  sendTimeout: 30_000,
+  maxConnections: 256,
+};
+
+const LIVE: RealtimeConfig = {
+  path: "/live",
+  publishKey: null,
+  origins: [],
+  protocols: [],
+  maxMessageSize: 4096,
+  maxBackpressure: 8 * 1024 * 1024,
+  maxSubscriptions: 8,
+  maxChannels: 256,
+  pingInterval: 25_000,
+  idleTimeout: 60_000,
+  deflate: { enabled: true, threshold: 1024 },
+  channels: [{ match: "*", publish: false, historySize: 0, historyAge: 0, maxSubscribers: 64 }],
+};
+
+/** Live rows are sent in batches of at most this many, every FLUSH_MS. */
+const BATCH = 300;
+const FLUSH_MS = 250;
+
+interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+function loadAssets(): Map<string, Asset> {
+  const ui = new URL("./ui/", import.meta.url);
+  const require = createRequire(import.meta.url);
+  const uplot = (f: string) => require.resolve(`uplot/dist/${f}`);
+  const files: [string, string | URL, string][] = [
+    ["/", new URL("index.html", ui), "text/html; charset=utf-8"],
+    ["/app.js", new URL("app.js", ui), "text/javascript; charset=utf-8"],
+    ["/app.css", new URL("app.css", ui), "text/css; charset=utf-8"],
+    ["/vendor/uPlot.iife.min.js", uplot("uPlot.iife.min.js"), "text/javascript; charset=utf-8"],
+    ["/vendor/uPlot.min.css", uplot("uPlot.min.css"), "text/css; charset=utf-8"],
+  ];
+  return new Map(files.map(([p, f, type]) => [p, { type, body: readFileSync(f) }]));
+}
+
+function reply(status: number, type: string, body: Buffer, extra: string[] = []): Reply {
+  return {
+    status,
+    headers: [
+      "Content-Type",
+      type,
+      "Content-Length",
+      String(body.length),
+      "Cache-Control",
+      "no-store",
+      ...extra,
+    ],
+    body,
+    site: "admin",
+    location: "",
+  };
+}
+
+function json(value: unknown, status = 200): Reply {
+  return reply(status, "application/json; charset=utf-8", Buffer.from(JSON.stringify(value)));
+}
+
+/** Where the realtime endpoints' counters come from. */
+export type EndpointSource = () => EndpointStats[];
+
+export class AdminService {
+  readonly collector: Collector;
+  readonly addresses: ListenAddress[] = [];
+  private readonly engine: NodeHttpEngine;
+  private readonly hub = new Hub("admin", LIVE, true);
+  private readonly assets = loadAssets();
+  private pending: Row[] = [];
+  private skipped = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(config: AdminConfig, endpoints: EndpointSource) {
+    this.collector = new Collector(
+      { events: config.events, sessions: 200, frames: config.frames, channels: 1000 },
+      endpoints,
+    );
+    this.engine = new NodeHttpEngine(
+      LIMITS,
+      (req) => this.handle(req),
+      (req, socket, head) => this.upgrade(req, socket, head),
+      false,
+    );
+    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** Starts the admin listener. */
+  static async start(config: AdminConfig, endpoints: EndpointSource): Promise<AdminService> {
+    const svc = new AdminService(config, endpoints);
+    try {
+      svc.addresses.push(await svc.engine.listen(config.listen));
+    } catch (err) {
+      await svc.close();
+      throw err;
+    }
+    return svc;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.collector.close();
+    this.hub.close();
+    await this.engine.close(500);
+  }
+
+  /** Inspectors connected: collect frames and push rows; none: stop both. */
+  private updateWatching(): void {
+    const watching = this.hub.connections.size > 0;
+    this.collector.watch(watching);
+    if (watching && this.collector.live === null) {
+      this.collector.live = (m) => {
+        if (m.type === "point") {
+          this.hub.publish("series", JSON.stringify(m.point), "http");
+        } else if (this.pending.length < BATCH) this.pending.push(m.row);
+        else this.skipped++;
+      };
+    } else if (!watching) {
+      this.collector.live = null;
+      this.pending = [];
+    }
+  }
+
+  private flush(): void {
+    this.updateWatching();
+    if (this.pending.length > 0) {
+      const rows = this.pending.map(presentRow);
+      this.hub.publish("events", JSON.stringify({ rows, skipped: this.skipped }), "http");
+      this.pending = [];
+      this.skipped = 0;
+    }
+    const frames = this.collector.drainLiveFrames();
+    for (const [id, list] of frames) {
+      const ch = this.hub.channels.get(`frames:${id}`);
+      if (ch !== undefined && ch.subscribers.size > 0)
+        this.hub.publish(`frames:${id}`, JSON.stringify(list), "http");
+    }
+  }
+
+  private upgrade(req: FerryRequest, socket: net.Socket, head: Buffer): Reply {
+    if (req.rawPath !== "/live") return json({ error: "not_found" }, 404);
+    const shake = checkHandshake(req, { origins: [], protocols: [], deflate: true });
+    if (!shake.ok) return json({ error: shake.message }, shake.status);
+    this.hub.accept(socket, head, shake, req.query);
+    this.updateWatching();
+    return { status: 101, headers: [], body: null, site: "admin", location: "/live" };
+  }
+
+  private handle(req: FerryRequest): Reply {
+    if (req.method !== "GET" && req.method !== "HEAD") return json({ error: "method_not_allowed" }, 405);
+    const path = req.rawPath;
+    const asset = this.assets.get(path === "/index.html" ? "/" : path);
+    if (asset) return reply(200, asset.type, asset.body);
+    const c = this.collector;
+    if (path === "/metrics")
+      return reply(200, "text/plain; version=0.0.4; charset=utf-8", Buffer.from(c.metrics.render()));
+    if (path === "/api/events") {
+      const limit = Math.min(5000, Number(new URLSearchParams(req.query).get("limit") ?? 1000) || 1000);
+      return json({
+        rows: c.rows(limit).map(presentRow),
+        series: c.series.all(),
+        channels: c.channelRows(),
+        watching: true,
+      });
+    }
+    if (path === "/api/channels") return json(c.channelRows());
+    const m = /^\/api\/sessions\/(\d+)\/frames$/.exec(path);
+    if (m) return json(c.sessionFrames(Number(m[1])));
+    return json({ error: "not_found" }, 404);
+  }
+}

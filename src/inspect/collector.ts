@@ -1,0 +1,366 @@
+/**
+ * The inspector's collector: subscribes to the protocol code's
+ * diagnostics_channel events and keeps bounded ring buffers of recent DNS
+ * queries, HTTP exchanges and WebSocket sessions, per-session frames (only
+ * while an inspector is watching, frames being the costly events), channel
+ * rates, per-second series and the metrics. Memory is fixed whatever the
+ * traffic.
+ */
+import diagnostics from "node:diagnostics_channel";
+import type {
+  HttpClientErrorEvent,
+  HttpRequestEvent,
+  WsFrameEvent,
+  WsPublishEvent,
+  WsSessionEvent,
+} from "../core/diagnostics.js";
+import type { DnsQueryEvent } from "../dns/service.js";
+import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
+import type { Record as DnsRecord } from "../dns/wire/message.js";
+import { rdataText } from "../dns/wire/present.js";
+import { type EndpointStats, Metrics } from "./metrics.js";
+import { Ring } from "./ring.js";
+import { type Point, Series } from "./series.js";
+
+/** A DNS query as kept (formatted for display only when asked for: see `presentRow`). */
+export interface DnsRow {
+  kind: "dns";
+  seq: number;
+  time: number;
+  client: string;
+  transport: "udp" | "tcp" | "doh";
+  name: string;
+  type: string;
+  rcode: number;
+  flags: number;
+  records: readonly DnsRecord[];
+  durationMs: number;
+  /** For names outside the zones: whether the forwarder's cache answered. */
+  cache: "hit" | "miss" | null;
+}
+
+/** An HTTP exchange. */
+export interface HttpRow {
+  kind: "http";
+  seq: number;
+  time: number;
+  client: string;
+  method: string;
+  host: string;
+  target: string;
+  httpVersion: string;
+  status: number;
+  bytes: number;
+  durationMs: number;
+  site: string;
+  location: string;
+  completed: boolean;
+  /** Flat `[name, value, …]` lists, kept as the engine had them. */
+  requestHeaders: readonly string[];
+  responseHeaders: readonly string[];
+}
+
+/** A WebSocket session opening or closing. */
+export interface WsRow {
+  kind: "ws";
+  seq: number;
+  time: number;
+  event: "open" | "close";
+  session: number;
+  client: string;
+  site: string;
+  path: string;
+  channels: string[];
+  code: number;
+  reason: string;
+  durationMs: number;
+  compressed: boolean;
+}
+
+export type Row = DnsRow | HttpRow | WsRow;
+
+/** A row as the inspector shows it: DNS codes and records as text, headers as pairs. */
+export function presentRow(row: Row): Record<string, unknown> {
+  if (row.kind === "dns") {
+    const { records, flags, rcode, ...rest } = row;
+    return {
+      ...rest,
+      rcode: RCODES.get(rcode) ?? String(rcode),
+      flags: FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n),
+      answers: records.slice(0, 8).map((r) => `${typeName(r.type)} ${rdataText(r)}`),
+    };
+  }
+  if (row.kind === "http")
+    return { ...row, requestHeaders: pairs(row.requestHeaders), responseHeaders: pairs(row.responseHeaders) };
+  return { ...row };
+}
+
+/** One frame of a session, like the devtools Messages tab. */
+export interface FrameRow {
+  time: number;
+  direction: "in" | "out";
+  opcode: number;
+  length: number;
+  text: string;
+}
+
+/** A channel's traffic. */
+export interface ChannelRow {
+  site: string;
+  path: string;
+  channel: string;
+  total: number;
+  /** Messages in the last whole second. */
+  rate: number;
+  subscribers: number;
+  offset: number;
+}
+
+/** What the collector keeps. */
+export interface CollectorLimits {
+  /** Rows kept per protocol. */
+  events: number;
+  /** Sessions whose frames are kept, and frames per session. */
+  sessions: number;
+  frames: number;
+  channels: number;
+}
+
+const RCODES = new Map<number, string>(Object.entries(Rcode).map(([k, v]) => [v, k]));
+const FLAGS: [number, string][] = [
+  [Flag.QR, "qr"],
+  [Flag.AA, "aa"],
+  [Flag.TC, "tc"],
+  [Flag.RD, "rd"],
+  [Flag.RA, "ra"],
+  [Flag.AD, "ad"],
+  [Flag.CD, "cd"],
+];
+
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+/** A row about to be stored: the fields that make it, sequence number to come. */
+type Pending<T> = Omit<T, "seq">;
+
+export class Collector {
+  readonly dns: Ring<DnsRow | Pending<DnsRow>>;
+  readonly http: Ring<HttpRow | Pending<HttpRow>>;
+  readonly ws: Ring<WsRow | Pending<WsRow>>;
+  readonly metrics: Metrics;
+  readonly series = new Series(300);
+  private readonly frames = new Map<number, Ring<FrameRow>>();
+  private readonly channels = new Map<string, ChannelRow & { current: number }>();
+  private readonly limits: CollectorLimits;
+  private seq = 0;
+  private liveFrames = new Map<number, FrameRow[]>();
+  private watching = false;
+  private timer: NodeJS.Timeout;
+  /** Called with each new row and each closed second while an inspector is connected. */
+  live: ((message: { type: "row"; row: Row } | { type: "point"; point: Point }) => void) | null = null;
+
+  private readonly onHttp = (m: unknown) => this.http_(m as HttpRequestEvent);
+  private readonly onRefused = (m: unknown) =>
+    this.metrics.httpRefused.inc({ code: (m as HttpClientErrorEvent).code });
+  private readonly onDns = (m: unknown) => this.dns_(m as DnsQueryEvent);
+  private readonly onSession = (m: unknown) => this.session(m as WsSessionEvent);
+  private readonly onPublish = (m: unknown) => this.publish(m as WsPublishEvent);
+  private readonly onFrame = (m: unknown) => this.frame(m as WsFrameEvent);
+
+  constructor(limits: CollectorLimits, endpoints: () => EndpointStats[]) {
+    this.limits = limits;
+    this.dns = new Ring(limits.events);
+    this.http = new Ring(limits.events);
+    this.ws = new Ring(limits.events);
+    this.metrics = new Metrics(endpoints);
+    diagnostics.subscribe("ferry:http:request", this.onHttp);
+    diagnostics.subscribe("ferry:http:client-error", this.onRefused);
+    diagnostics.subscribe("ferry:dns:query", this.onDns);
+    diagnostics.subscribe("ferry:ws:session", this.onSession);
+    diagnostics.subscribe("ferry:ws:publish", this.onPublish);
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  /** Frames are collected only while someone watches (they are the costly events). */
+  watch(on: boolean): void {
+    if (on === this.watching) return;
+    this.watching = on;
+    if (on) diagnostics.subscribe("ferry:ws:frame", this.onFrame);
+    else {
+      diagnostics.unsubscribe("ferry:ws:frame", this.onFrame);
+      this.frames.clear();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.watch(false);
+    diagnostics.unsubscribe("ferry:http:request", this.onHttp);
+    diagnostics.unsubscribe("ferry:http:client-error", this.onRefused);
+    diagnostics.unsubscribe("ferry:dns:query", this.onDns);
+    diagnostics.unsubscribe("ferry:ws:session", this.onSession);
+    diagnostics.unsubscribe("ferry:ws:publish", this.onPublish);
+  }
+
+  private store<T extends Row>(ring: Ring<T | Pending<T>>, row: Pending<T>): void {
+    (row as T).seq = this.seq++;
+    ring.push(row);
+    this.live?.({ type: "row", row: row as T });
+  }
+
+  private http_(e: HttpRequestEvent): void {
+    const status = e.status;
+    const cls = status === 101 ? "1xx" : `${Math.floor(status / 100)}xx`;
+    this.metrics.httpRequests.inc({ site: e.site, status: cls });
+    this.metrics.httpBytes.inc({ site: e.site }, e.bytes);
+    this.metrics.httpDuration.observe(e.durationMs / 1000, { site: e.site });
+    this.series.httpRequest(e.durationMs);
+    this.store<HttpRow>(this.http, {
+      kind: "http",
+      time: e.time,
+      client: e.remoteAddress,
+      method: e.method,
+      host: e.host,
+      target: e.target,
+      httpVersion: e.httpVersion,
+      status,
+      bytes: e.bytes,
+      durationMs: e.durationMs,
+      site: e.site,
+      location: e.location,
+      completed: e.completed,
+      requestHeaders: e.requestHeaders,
+      responseHeaders: e.responseHeaders,
+    });
+  }
+
+  private dns_(e: DnsQueryEvent): void {
+    const rcode = RCODES.get(e.rcode) ?? String(e.rcode);
+    this.metrics.dnsQueries.inc({ rcode, transport: e.transport });
+    this.metrics.dnsDuration.observe(e.durationMs / 1000, { transport: e.transport });
+    const cache = e.source === "cache" ? "hit" : e.source === "upstream" ? "miss" : null;
+    if (cache !== null) this.metrics.dnsForwarded.inc({ result: cache });
+    this.series.dnsQuery(e.durationMs);
+    this.store<DnsRow>(this.dns, {
+      kind: "dns",
+      time: e.time,
+      client: e.client,
+      transport: e.transport,
+      name: e.name,
+      type: e.type,
+      rcode: e.rcode,
+      flags: e.flags,
+      records: e.records,
+      durationMs: e.durationMs,
+      cache,
+    });
+  }
+
+  private session(e: WsSessionEvent): void {
+    if (e.kind === "close") this.metrics.wsClosed.inc({ code: String(e.code) });
+    this.store<WsRow>(this.ws, {
+      kind: "ws",
+      time: e.time,
+      event: e.kind,
+      session: e.id,
+      client: e.remoteAddress,
+      site: e.site,
+      path: e.path,
+      channels: e.channels,
+      code: e.code,
+      reason: e.reason,
+      durationMs: e.durationMs,
+      compressed: e.compressed,
+    });
+  }
+
+  private publish(e: WsPublishEvent): void {
+    this.series.wsMessages(e.subscribers);
+    const key = `${e.site} ${e.path} ${e.channel}`;
+    let c = this.channels.get(key);
+    if (c === undefined) {
+      if (this.channels.size >= this.limits.channels) {
+        const oldest = this.channels.keys().next().value;
+        if (oldest !== undefined) this.channels.delete(oldest);
+      }
+      c = {
+        site: e.site,
+        path: e.path,
+        channel: e.channel,
+        total: 0,
+        rate: 0,
+        current: 0,
+        subscribers: 0,
+        offset: 0,
+      };
+      this.channels.set(key, c);
+    }
+    c.total++;
+    c.current++;
+    c.subscribers = e.subscribers;
+    c.offset = e.offset;
+  }
+
+  /** Frames recorded since the last call, by session (for the live view of a selected session). */
+  drainLiveFrames(): Map<number, FrameRow[]> {
+    const out = this.liveFrames;
+    this.liveFrames = new Map();
+    return out;
+  }
+
+  private frame(e: WsFrameEvent): void {
+    let ring = this.frames.get(e.id);
+    if (ring === undefined) {
+      if (this.frames.size >= this.limits.sessions) {
+        const oldest = this.frames.keys().next().value;
+        if (oldest !== undefined) this.frames.delete(oldest);
+      }
+      ring = new Ring<FrameRow>(this.limits.frames);
+      this.frames.set(e.id, ring);
+    }
+    const row: FrameRow = {
+      time: e.time,
+      direction: e.direction,
+      opcode: e.opcode,
+      length: e.length,
+      text: e.text,
+    };
+    ring.push(row);
+    let live = this.liveFrames.get(e.id);
+    if (live === undefined) {
+      live = [];
+      this.liveFrames.set(e.id, live);
+    }
+    if (live.length < 100) live.push(row);
+  }
+
+  private tick(): void {
+    for (const c of this.channels.values()) {
+      c.rate = c.current;
+      c.current = 0;
+    }
+    const closed = this.series.tick();
+    if (this.live) for (const point of closed) this.live({ type: "point", point });
+  }
+
+  /** Rows of every protocol, newest first. */
+  rows(limit: number): Row[] {
+    const all = [...this.dns.newest(limit), ...this.http.newest(limit), ...this.ws.newest(limit)] as Row[];
+    return all.sort((a, b) => b.seq - a.seq).slice(0, limit);
+  }
+
+  /** A session's frames, oldest first (empty unless frames were being watched). */
+  sessionFrames(id: number): FrameRow[] {
+    return this.frames.get(id)?.after(-1) ?? [];
+  }
+
+  channelRows(): ChannelRow[] {
+    return [...this.channels.values()]
+      .map(({ current: _, ...row }) => row)
+      .sort((a, b) => b.rate - a.rate || b.total - a.total);
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Counters and histograms for `/metrics`, rendered in the Prometheus text
+ * exposition format (version 0.0.4). Fed by the collector from the
+ * diagnostics events; each update is a few array writes.
+ */
+
+/** One realtime endpoint's counters, as the hub keeps them. */
+export interface EndpointStats {
+  site: string;
+  path: string;
+  connections: number;
+  channels: number;
+  messagesIn: number;
+  messagesOut: number;
+  published: number;
+  slowConsumers: number;
+  idleClosed: number;
+}
+
+/** Label values in a fixed order per metric. */
+type Labels = Record<string, string>;
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function labelText(labels: Labels, extra?: [string, string]): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  if (extra) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function num(v: number): string {
+  if (v === Number.POSITIVE_INFINITY) return "+Inf";
+  return Number.isInteger(v) ? String(v) : v.toPrecision(10).replace(/\.?0+$/, "");
+}
+
+/** A counter family with labels. */
+export class Counter {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = JSON.stringify(labels);
+    const v = this.values.get(key);
+    if (v) v.value += by;
+    else this.values.set(key, { labels, value: by });
+  }
+
+  get(labels: Labels = {}): number {
+    return this.values.get(JSON.stringify(labels))?.value ?? 0;
+  }
+
+  render(type = "counter"): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${type}\n`;
+    for (const { labels, value } of this.values.values())
+      out += `${this.name}${labelText(labels)} ${num(value)}\n`;
+    return out;
+  }
+}
+
+/** A gauge (or a counter kept elsewhere), read when rendered. */
+export class Gauge {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => { labels: Labels; value: number }[],
+    private readonly type: "gauge" | "counter" = "gauge",
+  ) {}
+
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n`;
+    for (const { labels, value } of this.read()) out += `${this.name}${labelText(labels)} ${num(value)}\n`;
+    return out;
+  }
+}
+
+/** A histogram family (cumulative buckets, sum and count) with labels. */
+export class Histogram {
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: number[],
+  ) {}
+
+  observe(value: number, labels: Labels = {}): void {
+    const key = JSON.stringify(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    const b = this.buckets;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= b[i]!) {
+        s.counts[i]!++;
+        break;
+      }
+    }
+    s.sum += value;
+    s.count++;
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += counts[i]!;
+        out += `${this.name}_bucket${labelText(labels, ["le", num(le)])} ${cumulative}\n`;
+      });
+      out += `${this.name}_bucket${labelText(labels, ["le", "+Inf"])} ${count}\n`;
+      out += `${this.name}_sum${labelText(labels)} ${num(sum)}\n`;
+      out += `${this.name}_count${labelText(labels)} ${count}\n`;
+    }
+    return out;
+  }
+}
+
+const LATENCY = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Every metric Ferry exposes. */
+export class Metrics {
+  readonly httpRequests = new Counter(
+    "ferry_http_requests_total",
+    "HTTP requests answered, by site and status class.",
+  );
+  readonly httpBytes = new Counter("ferry_http_response_bytes_total", "Response body bytes sent.");
+  readonly httpDuration = new Histogram(
+    "ferry_http_request_duration_seconds",
+    "Time from request to the end of the response.",
+    LATENCY,
+  );
+  readonly httpRefused = new Counter(
+    "ferry_http_refused_total",
+    "Malformed or over-limit requests refused before any handler, by code.",
+  );
+  readonly dnsQueries = new Counter(
+    "ferry_dns_queries_total",
+    "DNS queries answered, by rcode and transport.",
+  );
+  readonly dnsDuration = new Histogram(
+    "ferry_dns_query_duration_seconds",
+    "Time to answer a DNS query.",
+    LATENCY,
+  );
+  readonly dnsForwarded = new Counter(
+    "ferry_dns_forward_cache_total",
+    "Queries for names outside the zones, by forwarder cache result (hit or miss).",
+  );
+  readonly wsClosed = new Counter(
+    "ferry_ws_connections_closed_total",
+    "WebSocket connections closed, by close code.",
+  );
+  private readonly gauges: Gauge[];
+  private readonly started = Date.now();
+
+  /** `endpoints` reads each realtime endpoint's own counters when the metrics are rendered. */
+  constructor(endpoints: () => EndpointStats[]) {
+    const each = (pick: (s: EndpointStats) => number) => () =>
+      endpoints().map((s) => ({ labels: { site: s.site, path: s.path }, value: pick(s) }));
+    this.gauges = [
+      new Gauge(
+        "ferry_ws_connections",
+        "Open WebSocket connections.",
+        each((s) => s.connections),
+      ),
+      new Gauge(
+        "ferry_ws_channels",
+        "Channels kept (with subscribers or history).",
+        each((s) => s.channels),
+      ),
+      new Gauge(
+        "ferry_ws_messages_in_total",
+        "Messages received from WebSocket clients.",
+        each((s) => s.messagesIn),
+        "counter",
+      ),
+      new Gauge(
+        "ferry_ws_messages_out_total",
+        "Channel messages delivered to WebSocket clients (each delivery counts).",
+        each((s) => s.messagesOut),
+        "counter",
+      ),
+      new Gauge(
+        "ferry_ws_published_total",
+        "Messages published (HTTP API and clients).",
+        each((s) => s.published),
+        "counter",
+      ),
+      new Gauge(
+        "ferry_ws_slow_consumers_total",
+        "Connections dropped because their send queue passed maxBackpressure.",
+        each((s) => s.slowConsumers),
+        "counter",
+      ),
+      new Gauge(
+        "ferry_ws_idle_closed_total",
+        "Connections closed by the idle timeout.",
+        each((s) => s.idleClosed),
+        "counter",
+      ),
+      new Gauge("ferry_dns_forward_cache_hit_ratio", "Share of forwarded queries the cache answered.", () => {
+        const hit = this.dnsForwarded.get({ result: "hit" });
+        const total = hit + this.dnsForwarded.get({ result: "miss" });
+        return [{ labels: {}, value: total === 0 ? 0 : hit / total }];
+      }),
+      new Gauge("ferry_process_resident_memory_bytes", "Resident memory of the process.", () => [
+        { labels: {}, value: process.memoryUsage.rss() },
+      ]),
+      new Gauge("ferry_uptime_seconds", "Seconds since the inspector started.", () => [
+        { labels: {}, value: (Date.now() - this.started) / 1000 },
+      ]),
+    ];
+  }
+
+  /** The whole exposition text. */
+  render(): string {
+    return [
+      this.httpRequests.render(),
+      this.httpBytes.render(),
+      this.httpDuration.render(),
+      this.httpRefused.render(),
+      this.dnsQueries.render(),
+      this.dnsDuration.render(),
+      this.dnsForwarded.render(),
+      this.wsClosed.render(),
+      ...this.gauges.map((g) => g.render()),
+    ].join("");
+  }
+}
