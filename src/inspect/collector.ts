@@ -18,7 +18,7 @@ import type { DnsQueryEvent } from "../dns/service.js";
 import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
 import type { Record as DnsRecord } from "../dns/wire/message.js";
 import { rdataText } from "../dns/wire/present.js";
-import { type EndpointStats, Metrics } from "./metrics.js";
+import { type EndpointStats, type HistogramCell, Metrics } from "./metrics.js";
 import { Ring } from "./ring.js";
 import { type Point, Series } from "./series.js";
 
@@ -212,12 +212,29 @@ export class Collector {
     this.live?.({ type: "row", row: row as T });
   }
 
+  /** Per site and status class: the metric cells, found once (no label serialising per request). */
+  private readonly httpCells = new Map<
+    string,
+    { requests: { value: number }[]; bytes: { value: number }; duration: HistogramCell }
+  >();
+
   private http_(e: HttpRequestEvent): void {
     const status = e.status;
-    const cls = status === 101 ? "1xx" : `${Math.floor(status / 100)}xx`;
-    this.metrics.httpRequests.inc({ site: e.site, status: cls });
-    this.metrics.httpBytes.inc({ site: e.site }, e.bytes);
-    this.metrics.httpDuration.observe(e.durationMs / 1000, { site: e.site });
+    let cells = this.httpCells.get(e.site);
+    if (cells === undefined) {
+      const m = this.metrics;
+      const site = e.site;
+      cells = {
+        requests: ["1xx", "2xx", "3xx", "4xx", "5xx"].map((c) => m.httpRequests.cell({ site, status: c })),
+        bytes: m.httpBytes.cell({ site }),
+        duration: m.httpDuration.cell({ site }),
+      };
+      if (this.httpCells.size < 1000) this.httpCells.set(site, cells);
+    }
+    const cls = Math.min(5, Math.max(1, Math.floor(status / 100))) - 1;
+    cells.requests[cls]!.value++;
+    cells.bytes.value += e.bytes;
+    this.metrics.httpDuration.observeCell(cells.duration, e.durationMs / 1000);
     this.series.httpRequest(e.durationMs);
     this.store<HttpRow>(this.http, {
       kind: "http",
@@ -238,10 +255,22 @@ export class Collector {
     });
   }
 
+  /** Per rcode and transport: the metric cells, found once. */
+  private readonly dnsCells = new Map<string, { queries: { value: number }; duration: HistogramCell }>();
+
   private dns_(e: DnsQueryEvent): void {
-    const rcode = RCODES.get(e.rcode) ?? String(e.rcode);
-    this.metrics.dnsQueries.inc({ rcode, transport: e.transport });
-    this.metrics.dnsDuration.observe(e.durationMs / 1000, { transport: e.transport });
+    const key = `${e.rcode}/${e.transport}`;
+    let cells = this.dnsCells.get(key);
+    if (cells === undefined) {
+      const rcode = RCODES.get(e.rcode) ?? String(e.rcode);
+      cells = {
+        queries: this.metrics.dnsQueries.cell({ rcode, transport: e.transport }),
+        duration: this.metrics.dnsDuration.cell({ transport: e.transport }),
+      };
+      this.dnsCells.set(key, cells);
+    }
+    cells.queries.value++;
+    this.metrics.dnsDuration.observeCell(cells.duration, e.durationMs / 1000);
     const cache = e.source === "cache" ? "hit" : e.source === "upstream" ? "miss" : null;
     if (cache !== null) this.metrics.dnsForwarded.inc({ result: cache });
     this.series.dnsQuery(e.durationMs);

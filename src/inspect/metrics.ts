@@ -44,10 +44,18 @@ export class Counter {
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.cell(labels).value += by;
+  }
+
+  /** The cell of one label set, to be kept by a caller on a hot path (then `cell.value += n`). */
+  cell(labels: Labels): { labels: Labels; value: number } {
     const key = JSON.stringify(labels);
-    const v = this.values.get(key);
-    if (v) v.value += by;
-    else this.values.set(key, { labels, value: by });
+    let v = this.values.get(key);
+    if (v === undefined) {
+      v = { labels, value: 0 };
+      this.values.set(key, v);
+    }
+    return v;
   }
 
   get(labels: Labels = {}): number {
@@ -78,6 +86,14 @@ export class Gauge {
   }
 }
 
+/** One label set of a histogram. */
+export interface HistogramCell {
+  labels: Labels;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 /** A histogram family (cumulative buckets, sum and count) with labels. */
 export class Histogram {
   private readonly series = new Map<
@@ -91,12 +107,21 @@ export class Histogram {
   ) {}
 
   observe(value: number, labels: Labels = {}): void {
+    this.observeCell(this.cell(labels), value);
+  }
+
+  /** The cell of one label set, to be kept by a caller on a hot path. */
+  cell(labels: Labels): HistogramCell {
     const key = JSON.stringify(labels);
     let s = this.series.get(key);
     if (!s) {
       s = { labels, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  observeCell(s: HistogramCell, value: number): void {
     const b = this.buckets;
     for (let i = 0; i < b.length; i++) {
       if (value <= b[i]!) {
