@@ -4,11 +4,10 @@
 // Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, has, median, onCore, pinned } from "./lib.js";
+import { freePort, has, median, onCore, pinned, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -31,21 +30,6 @@ mkdirSync(site);
 const fill = (n) => Buffer.from("Ferry benchmark payload. ".repeat(Math.ceil(n / 25)).slice(0, n));
 writeFileSync(path.join(site, "1k.txt"), fill(1024));
 writeFileSync(path.join(site, "100k.txt"), fill(100 * 1024));
-
-async function waitPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const c = net.connect(port, "127.0.0.1", () => {
-        c.destroy();
-        r(true);
-      });
-      c.on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} never opened`);
-}
 
 function nginxConf(port) {
   const dir = path.join(work, "nginx");

@@ -6,11 +6,10 @@
 // Server on core 0, wrk and the inspector client on core 1. Env: BENCH_DURATION (5), BENCH_ROUNDS (3).
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, has, median, onCore, pinned } from "./lib.js";
+import { freePort, has, median, onCore, pinned, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -22,21 +21,6 @@ if (!has("wrk")) {
 }
 const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-inspector-"));
 writeFileSync(path.join(work, "1k.txt"), Buffer.alloc(1024, "f"));
-
-async function waitPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const c = net.connect(port, "127.0.0.1", () => {
-        c.destroy();
-        r(true);
-      });
-      c.on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} never opened`);
-}
 
 async function start(mode) {
   const port = await freePort();

@@ -30,3 +30,19 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (10 s at most). */
+export async function waitPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const c = net.connect(port, "127.0.0.1", () => {
+        c.destroy();
+        r(true);
+      });
+      c.on("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} never opened`);
+}

@@ -8,11 +8,10 @@
 // BENCH_IDLE (10000), BENCH_ROUNDS (3).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, median, onCore, pinned } from "./lib.js";
+import { freePort, median, onCore, pinned, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -56,21 +55,6 @@ if (process.env.BENCH_FLOOR) {
     [path.join(here, "peers/bare-upgrade.js"), String(port)],
   ];
   servers["bare net"] = (port) => [process.execPath, [path.join(here, "peers/bare-net.js"), String(port)]];
-}
-
-async function waitPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const c = net.connect(port, "127.0.0.1", () => {
-        c.destroy();
-        r(true);
-      });
-      c.on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} never opened`);
 }
 
 async function startServer(name) {

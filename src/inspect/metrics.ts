@@ -3,19 +3,10 @@
  * exposition format (version 0.0.4). Fed by the collector from the
  * diagnostics events; each update is a few array writes.
  */
+import type { HubStats } from "../realtime/hub.js";
 
-/** One realtime endpoint's counters, as the hub keeps them. */
-export interface EndpointStats {
-  site: string;
-  path: string;
-  connections: number;
-  channels: number;
-  messagesIn: number;
-  messagesOut: number;
-  published: number;
-  slowConsumers: number;
-  idleClosed: number;
-}
+/** One realtime endpoint's counters, as its hub keeps them. */
+export type EndpointStats = HubStats & { site: string; path: string };
 
 /** Label values in a fixed order per metric. */
 type Labels = Record<string, string>;
