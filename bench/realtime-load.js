@@ -10,9 +10,13 @@ const [mode, portText] = process.argv.slice(2);
 const port = Number(portText);
 
 /** Opens one subscriber; resolves once its "subscribed" frame arrived. Counts the frames after it. */
+let opened = 0;
 function subscriber(counter) {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: "127.0.0.1", port });
+    // Source addresses spread over 127.0.0.2–127.0.0.41, so repeated rounds of 10,000 connections
+    // never run out of ephemeral ports while earlier ones sit in TIME_WAIT.
+    const localAddress = `127.0.0.${2 + (opened++ % 40)}`;
+    const s = net.connect({ host: "127.0.0.1", port, localAddress });
     s.setNoDelay(true);
     let handshaken = false;
     let buf = Buffer.alloc(0);
