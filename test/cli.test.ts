@@ -79,6 +79,18 @@ test("check: ok, and problems with file:line:column and key (exit 2)", () => {
   assert.equal(JSON.parse(json.stdout).http.sites[0].hosts[0], "a.test");
 });
 
+test("check names realtime endpoints and the admin listener", () => {
+  const dir = tmpSite({ "www/index.html": "x" });
+  writeFileSync(
+    path.join(dir, "rt.yaml"),
+    'http:\n  sites:\n    - root: www\n      realtime:\n        - path: /ws\nadmin:\n  listen: "127.0.0.1:9099"\n',
+  );
+  const r = run(["check", "--config", "rt.yaml"], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /realtime \/ws: 1 channel rule\(s\), publish key generated at start/);
+  assert.match(r.stdout, /admin \(inspector, \/metrics\): 127\.0\.0\.1:9099/);
+});
+
 test("serve on an address in use exits 1 with ERR_LISTEN", async () => {
   const blocker = net.createServer().listen(0, "127.0.0.1");
   await new Promise((r) => blocker.once("listening", r));

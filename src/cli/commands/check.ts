@@ -46,8 +46,14 @@ export function check(args: string[]): void {
       lines.push(
         `  site ${s.hosts.join(", ") || "(any host)"}${s.default ? " [default]" : ""}: ${s.locations.length} location(s)`,
       );
+      for (const r of s.realtime)
+        lines.push(
+          `    realtime ${r.path}: ${r.channels.length} channel rule(s), publish key ${r.publishKey === null ? "generated at start" : "set"}`,
+        );
     }
   }
+  if (config.admin)
+    lines.push(`  admin (inspector, /metrics): ${config.admin.listen.host}:${config.admin.listen.port}`);
   if (config.dns)
     lines.push(`  dns: ${config.dns.listen.map((l) => `${l.host}:${l.port}`).join(", ")}`, ...zoneLines);
   process.stdout.write(`${lines.join("\n")}\n`);
