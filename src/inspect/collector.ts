@@ -16,66 +16,34 @@ import type {
 } from "../core/diagnostics.js";
 import type { DnsQueryEvent } from "../dns/service.js";
 import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
-import type { Record as DnsRecord } from "../dns/wire/message.js";
 import { rdataText } from "../dns/wire/present.js";
 import { type EndpointStats, type HistogramCell, Metrics } from "./metrics.js";
 import { Ring } from "./ring.js";
 import { type Point, Series } from "./series.js";
 
-/** A DNS query as kept (formatted for display only when asked for: see `presentRow`). */
-export interface DnsRow {
+/** A DNS query as kept: the event's fields (formatted for display only when asked: see `presentRow`). */
+export type DnsRow = Omit<DnsQueryEvent, "source" | "answers" | "truncated"> & {
   kind: "dns";
   seq: number;
-  time: number;
-  client: string;
-  transport: "udp" | "tcp" | "doh";
-  name: string;
-  type: string;
-  rcode: number;
-  flags: number;
-  records: readonly DnsRecord[];
-  durationMs: number;
   /** For names outside the zones: whether the forwarder's cache answered. */
   cache: "hit" | "miss" | null;
-}
+};
 
-/** An HTTP exchange. */
-export interface HttpRow {
+/** An HTTP exchange: the event's fields, headers kept as the engine had them. */
+export type HttpRow = Omit<HttpRequestEvent, "remoteAddress" | "referer" | "userAgent"> & {
   kind: "http";
   seq: number;
-  time: number;
   client: string;
-  method: string;
-  host: string;
-  target: string;
-  httpVersion: string;
-  status: number;
-  bytes: number;
-  durationMs: number;
-  site: string;
-  location: string;
-  completed: boolean;
-  /** Flat `[name, value, …]` lists, kept as the engine had them. */
-  requestHeaders: readonly string[];
-  responseHeaders: readonly string[];
-}
+};
 
 /** A WebSocket session opening or closing. */
-export interface WsRow {
+export type WsRow = Omit<WsSessionEvent, "kind" | "id" | "remoteAddress"> & {
   kind: "ws";
   seq: number;
-  time: number;
   event: "open" | "close";
   session: number;
   client: string;
-  site: string;
-  path: string;
-  channels: string[];
-  code: number;
-  reason: string;
-  durationMs: number;
-  compressed: boolean;
-}
+};
 
 export type Row = DnsRow | HttpRow | WsRow;
 
