@@ -9,8 +9,10 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DnsService } from "../src/dns/service.js";
 import { RRType } from "../src/dns/wire/constants.js";
+import { Collector, presentRow, type Row } from "../src/inspect/collector.js";
 import { needTool } from "./helpers.js";
 import { hasKnot, must, query, startKnot, summary } from "./knot.js";
+import { parseExposition } from "./prometheus.js";
 
 const zoneFile = fileURLToPath(new URL("../../test/fixtures/dns/example.test.zone", import.meta.url));
 let knot: ChildProcess | null = null;
@@ -149,4 +151,27 @@ test("a truncated upstream answer is fetched again over TCP", async (t) => {
   const a = summary(await must(p, query("big.example.test", RRType.AAAA), true));
   assert.equal(a.answer.length, 60);
   assert.doesNotMatch(a.flags, /TC/);
+});
+
+test("the inspector sees forwarded names as cache misses, then hits, and /metrics has the ratio", async (t) => {
+  if (!needTool(t, "knotd", "knot")) return;
+  const collector = new Collector({ events: 50, sessions: 1, frames: 10, channels: 10 }, () => []);
+  try {
+    await must(port, query("example.test", RRType.NS), false);
+    await must(port, query("example.test", RRType.NS), false);
+    const rows = collector.dns.newest().map((r) => presentRow(r as Row));
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.type, r.rcode, r.cache]),
+      [
+        ["example.test", "NS", "NOERROR", "hit"],
+        ["example.test", "NS", "NOERROR", "miss"],
+      ],
+    );
+    assert.ok((rows[0]!.flags as string[]).includes("ra"));
+    assert.ok((rows[0]!.answers as string[]).every((a) => a.startsWith("NS ")));
+    const ratio = parseExposition(collector.metrics.render()).get("ferry_dns_forward_cache_hit_ratio")!;
+    assert.equal(ratio.samples[0]!.value, 0.5);
+  } finally {
+    collector.close();
+  }
 });

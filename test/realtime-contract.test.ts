@@ -5,9 +5,11 @@
  * heartbeats, reload and shutdown.
  */
 import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { buildConfig } from "../src/core/config/load.js";
+import type { WsDropEvent } from "../src/core/diagnostics.js";
 import { RawPeer, type RealtimeServer, startRealtime } from "./ws-raw.js";
 
 const KEY = "contract-key-1";
@@ -309,10 +311,18 @@ describe("slow consumers", () => {
     await fast.next();
     const hub = server.service.realtime.all()[0]!;
     const dropped = hub.stats.slowConsumers;
+    const drops: WsDropEvent[] = [];
+    const onDrop = (m: unknown) => drops.push(m as WsDropEvent);
+    diagnostics.subscribe("ferry:ws:drop", onDrop);
     const data = "p".repeat(15_000);
     for (let i = 0; i < 400; i++) assert.equal((await publish("big:feed", { i, data })).status, 200);
     for (let i = 0; i < 400; i++) assert.equal(((await fast.next()).data as { i: number }).i, i);
     assert.equal(hub.stats.slowConsumers, dropped + 1);
+    diagnostics.unsubscribe("ferry:ws:drop", onDrop);
+    assert.deepEqual(
+      drops.map((d) => d.reason),
+      ["slow-consumer"],
+    );
     for (const conn of hub.connections) assert.ok(conn.socket.writableLength <= 256 * 1024 + 16 * 1024);
     slow.destroy();
     fast.close();
@@ -322,6 +332,9 @@ describe("slow consumers", () => {
 describe("heartbeats", () => {
   test("a silent client is pinged, and closed with 4000 when it never answers", async () => {
     const hb = await startRealtime([{ path: "/ws", pingInterval: 100, idleTimeout: 500 }]);
+    const drops: WsDropEvent[] = [];
+    const onDrop = (m: unknown) => drops.push(m as WsDropEvent);
+    diagnostics.subscribe("ferry:ws:drop", onDrop);
     try {
       const p = await RawPeer.connect(hb.port, "/ws");
       const ping = await p.frame(2000);
@@ -329,6 +342,10 @@ describe("heartbeats", () => {
       const started = Date.now();
       const end = await p.closing(3000);
       assert.equal(end.code, 4000);
+      assert.deepEqual(
+        drops.map((d) => d.reason),
+        ["idle"],
+      );
       assert.ok(Date.now() - started < 2000);
       // A client that answers pings (ws does) stays.
       const live = new Client(`${hb.url}/ws`);
@@ -337,6 +354,7 @@ describe("heartbeats", () => {
       assert.equal(live.ws.readyState, WebSocket.OPEN);
       live.close();
     } finally {
+      diagnostics.unsubscribe("ferry:ws:drop", onDrop);
       await hb.close();
     }
   });

@@ -144,6 +144,8 @@ export class Collector {
     this.http = new Ring(limits.events);
     this.ws = new Ring(limits.events);
     this.metrics = new Metrics(endpoints);
+    this.forwardHits = this.metrics.dnsForwarded.cell({ result: "hit" });
+    this.forwardMisses = this.metrics.dnsForwarded.cell({ result: "miss" });
     diagnostics.subscribe("ferry:http:request", this.onHttp);
     diagnostics.subscribe("ferry:http:client-error", this.onRefused);
     diagnostics.subscribe("ferry:dns:query", this.onDns);
@@ -204,24 +206,12 @@ export class Collector {
     cells.bytes.value += e.bytes;
     this.metrics.httpDuration.observeCell(cells.duration, e.durationMs / 1000);
     this.series.httpRequest(e.durationMs);
-    this.store<HttpRow>(this.http, {
-      kind: "http",
-      time: e.time,
-      client: e.remoteAddress,
-      method: e.method,
-      host: e.host,
-      target: e.target,
-      httpVersion: e.httpVersion,
-      status,
-      bytes: e.bytes,
-      durationMs: e.durationMs,
-      site: e.site,
-      location: e.location,
-      completed: e.completed,
-      requestHeaders: e.requestHeaders,
-      responseHeaders: e.responseHeaders,
-    });
+    const { remoteAddress, referer: _referer, userAgent: _agent, ...rest } = e;
+    this.store<HttpRow>(this.http, { kind: "http", client: remoteAddress, ...rest });
   }
+
+  private readonly forwardHits: { value: number };
+  private readonly forwardMisses: { value: number };
 
   /** Per rcode and transport: the metric cells, found once. */
   private readonly dnsCells = new Map<string, { queries: { value: number }; duration: HistogramCell }>();
@@ -240,39 +230,17 @@ export class Collector {
     cells.queries.value++;
     this.metrics.dnsDuration.observeCell(cells.duration, e.durationMs / 1000);
     const cache = e.source === "cache" ? "hit" : e.source === "upstream" ? "miss" : null;
-    if (cache !== null) this.metrics.dnsForwarded.inc({ result: cache });
+    if (cache === "hit") this.forwardHits.value++;
+    else if (cache === "miss") this.forwardMisses.value++;
     this.series.dnsQuery(e.durationMs);
-    this.store<DnsRow>(this.dns, {
-      kind: "dns",
-      time: e.time,
-      client: e.client,
-      transport: e.transport,
-      name: e.name,
-      type: e.type,
-      rcode: e.rcode,
-      flags: e.flags,
-      records: e.records,
-      durationMs: e.durationMs,
-      cache,
-    });
+    const { source: _source, answers: _answers, truncated: _truncated, ...rest } = e;
+    this.store<DnsRow>(this.dns, { kind: "dns", ...rest, cache });
   }
 
   private session(e: WsSessionEvent): void {
     if (e.kind === "close") this.metrics.wsClosed.inc({ code: String(e.code) });
-    this.store<WsRow>(this.ws, {
-      kind: "ws",
-      time: e.time,
-      event: e.kind,
-      session: e.id,
-      client: e.remoteAddress,
-      site: e.site,
-      path: e.path,
-      channels: e.channels,
-      code: e.code,
-      reason: e.reason,
-      durationMs: e.durationMs,
-      compressed: e.compressed,
-    });
+    const { kind, id, remoteAddress, ...rest } = e;
+    this.store<WsRow>(this.ws, { kind: "ws", event: kind, session: id, client: remoteAddress, ...rest });
   }
 
   private publish(e: WsPublishEvent): void {
