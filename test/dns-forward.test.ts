@@ -46,6 +46,8 @@ async function ferry(forward: { host: string; port: number }[]): Promise<number>
     forwardTimeout: 300,
     cacheSize: 1000,
     tcpIdleTimeout: 2000,
+    tcpMessageTimeout: 2000,
+    tcpMaxConnections: 100,
   });
   services.push(svc);
   return svc.addresses[0]!.port;

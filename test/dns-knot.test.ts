@@ -35,6 +35,8 @@ before(async () => {
     forwardTimeout: 1000,
     cacheSize: 100,
     tcpIdleTimeout: 2000,
+    tcpMessageTimeout: 2000,
+    tcpMaxConnections: 100,
   });
   ferryPort = ferry.addresses[0]!.port;
 });

@@ -95,3 +95,17 @@ export const wsSessionChannel = diagnostics.channel("ferry:ws:session");
 export const wsFrameChannel = diagnostics.channel("ferry:ws:frame");
 export const wsPublishChannel = diagnostics.channel("ferry:ws:publish");
 export const wsDropChannel = diagnostics.channel("ferry:ws:drop");
+
+/** A DNS-over-TCP connection Ferry closed on its own (a limit, not the client's choice). */
+export interface DnsTcpDropEvent {
+  time: number;
+  client: string;
+  /**
+   * `message-timeout`: a query did not arrive whole within `dns.tcpMessageTimeout`;
+   * `evicted`: closed to make room for a new connection at `dns.tcpMaxConnections`;
+   * `refused`: a new connection found every slot busy; `internal`: a bug, caught.
+   */
+  reason: "message-timeout" | "evicted" | "refused" | "internal";
+}
+
+export const dnsTcpDropChannel = diagnostics.channel("ferry:dns:tcp-drop");

@@ -29,6 +29,14 @@ export const ERROR_CODES = {
     "A zone parses but breaks a rule (no SOA at the apex, data outside the zone, CNAME beside other data).",
   ERR_DNS_LOOKUP:
     "`ferry lookup` got no usable answer (timeout, unreachable server, or an answer that does not match).",
+  ERR_DNS_TCP_MESSAGE_TIMEOUT:
+    "A DNS-over-TCP query did not arrive whole within `dns.tcpMessageTimeout` of its first byte; the connection was closed.",
+  ERR_DNS_TCP_EVICTED:
+    "At `dns.tcpMaxConnections`, the least recently active idle DNS-over-TCP connection was closed to make room for a new one.",
+  ERR_DNS_TCP_FULL:
+    "A new DNS-over-TCP connection was refused: every connection at `dns.tcpMaxConnections` was waiting for answers.",
+  ERR_DNS_INTERNAL:
+    "Answering a DNS message failed unexpectedly (a bug); that message or connection was dropped, the server kept serving.",
   ERR_WS_PROTOCOL:
     "A WebSocket client broke RFC 6455 (or sent a message over the limit); Ferry closed it with 1002, 1007 or 1009.",
   ERR_WS_SLOW_CONSUMER:

@@ -8,7 +8,7 @@ import { HttpService } from "../http/server.js";
 import { AdminService } from "../inspect/admin-server.js";
 import type { Config } from "./config/types.js";
 import { ConfigError, type FerryError } from "./errors.js";
-import { AccessLog, type Logger, logClientErrors, logRealtime } from "./log.js";
+import { AccessLog, type Logger, logClientErrors, logDnsTcp, logRealtime } from "./log.js";
 
 /** The services of one running Ferry. */
 export class Runtime {
@@ -27,9 +27,11 @@ export class Runtime {
     this.access = config.log.access ? new AccessLog(config.log.access) : null;
     const stopClient = logClientErrors(log);
     const stopRealtime = logRealtime(log);
+    const stopDnsTcp = logDnsTcp(log);
     this.stopClientErrors = () => {
       stopClient();
       stopRealtime();
+      stopDnsTcp();
     };
   }
 

@@ -6,7 +6,13 @@
 import diagnostics from "node:diagnostics_channel";
 import { pino } from "pino";
 import type { Config, LogLevel } from "./config/types.js";
-import type { HttpClientErrorEvent, HttpRequestEvent, WsDropEvent, WsSessionEvent } from "./diagnostics.js";
+import type {
+  DnsTcpDropEvent,
+  HttpClientErrorEvent,
+  HttpRequestEvent,
+  WsDropEvent,
+  WsSessionEvent,
+} from "./diagnostics.js";
 
 /** Ferry's server logger. */
 export type Logger = pino.Logger;
@@ -102,6 +108,30 @@ export function logClientErrors(log: Logger): () => void {
   diagnostics.subscribe("ferry:http:client-error", on);
   return () => diagnostics.unsubscribe("ferry:http:client-error", on);
 }
+
+/**
+ * Logs DNS-over-TCP connections closed on a limit: the message deadline and
+ * evictions at debug level (an attack would flood the log), a refusal and a
+ * caught bug at warn, each with its stable code.
+ */
+export function logDnsTcp(log: Logger): () => void {
+  const on = (msg: unknown) => {
+    const e = msg as DnsTcpDropEvent;
+    const code = DNS_TCP_CODES[e.reason];
+    const fields = { code, remote: e.client, reason: e.reason };
+    if (e.reason === "refused" || e.reason === "internal") log.warn(fields, "dns tcp connection closed");
+    else log.debug(fields, "dns tcp connection closed");
+  };
+  diagnostics.subscribe("ferry:dns:tcp-drop", on);
+  return () => diagnostics.unsubscribe("ferry:dns:tcp-drop", on);
+}
+
+const DNS_TCP_CODES: Record<DnsTcpDropEvent["reason"], string> = {
+  "message-timeout": "ERR_DNS_TCP_MESSAGE_TIMEOUT",
+  evicted: "ERR_DNS_TCP_EVICTED",
+  refused: "ERR_DNS_TCP_FULL",
+  internal: "ERR_DNS_INTERNAL",
+};
 
 /**
  * Logs realtime events: dropped slow consumers (warn) and idle closes (info)

@@ -7,6 +7,7 @@
  * from the server asked, with that ID and question, is accepted (client.ts).
  */
 import { lookup } from "./client.js";
+import { scrub } from "./scrub.js";
 import { Rcode, RRType } from "./wire/constants.js";
 import type { Message, Question, Record } from "./wire/message.js";
 
@@ -36,10 +37,14 @@ export interface ForwarderOptions {
   maxEntries: number;
   /** Longest time anything is cached, in seconds. */
   maxTtl: number;
+  /** True for names at or below one of Ferry's own zones: upstreams never speak for those. */
+  own?: (name: string) => boolean;
 }
 
 const MIN_TTL_OF_ALL = (records: Record[]) =>
   records.reduce((m, r) => Math.min(m, r.ttl), Number.POSITIVE_INFINITY);
+
+const notOwn = (_name: string) => false;
 
 export class Forwarder {
   private readonly cache = new Map<string, Entry>();
@@ -74,6 +79,7 @@ export class Forwarder {
   }
 
   private store(key: string, entry: Entry): void {
+    if (this.options.maxEntries === 0) return;
     if (this.cache.size >= this.options.maxEntries) {
       // Drop the oldest tenth (Map keeps insertion order).
       let drop = Math.ceil(this.options.maxEntries / 10);
@@ -98,7 +104,7 @@ export class Forwarder {
             lastError = new Error(`${server.host}:${server.port} answered rcode ${r.message.rcode}`);
             break;
           }
-          return this.entryOf(r.message);
+          return this.entryOf(q, r.message);
         } catch (err) {
           lastError = err;
         }
@@ -107,22 +113,26 @@ export class Forwarder {
     throw lastError ?? new Error("no upstream");
   }
 
-  private entryOf(m: Message): Entry {
+  private entryOf(q: Question, m: Message): Entry {
     const now = Date.now();
-    const additional = m.additional.filter((r) => r.type !== RRType.OPT);
+    // Only what is about the question reaches the cache or a client (see scrub.ts).
+    const clean = scrub(q, m, this.options.own ?? notOwn);
+    const additional = clean.additional.filter((r) => r.type !== RRType.OPT);
+    const answers = clean.answers;
+    const authority = clean.authority;
     let ttl: number;
-    if (m.answers.length > 0 && m.rcode === Rcode.NOERROR) {
-      ttl = MIN_TTL_OF_ALL(m.answers);
+    if (answers.length > 0 && m.rcode === Rcode.NOERROR) {
+      ttl = MIN_TTL_OF_ALL(answers);
     } else {
       // Negative answer (NXDOMAIN or NODATA): cached for min(SOA TTL, SOA MINIMUM) when there is an SOA.
-      const soa = m.authority.find((r) => r.type === RRType.SOA);
+      const soa = authority.find((r) => r.type === RRType.SOA);
       ttl = soa && soa.data.type === "soa" ? Math.min(soa.ttl, soa.data.minimum) : 0;
     }
     ttl = Math.min(ttl, this.options.maxTtl);
     return {
       rcode: m.rcode,
-      answers: m.answers,
-      authority: m.authority,
+      answers,
+      authority,
       additional,
       storedAt: now,
       expiresAt: now + ttl * 1000,

@@ -85,7 +85,16 @@ function loadZones(
   return { zones, reports };
 }
 
-function forwarderFor(config: DnsConfig): Forwarder | null {
+function tcpLimits(config: DnsConfig): DnsServerState["tcp"] {
+  return {
+    idleTimeout: config.tcpIdleTimeout,
+    messageTimeout: config.tcpMessageTimeout,
+    maxConnections: config.tcpMaxConnections,
+  };
+}
+
+/** The forwarder of a config; `state` tells which names are Ferry's own (read per answer, so reloads apply). */
+function forwarderFor(config: DnsConfig, state: { zones: ZoneSet }): Forwarder | null {
   if (config.forward.length === 0) return null;
   return new Forwarder({
     upstreams: config.forward,
@@ -93,6 +102,7 @@ function forwarderFor(config: DnsConfig): Forwarder | null {
     attempts: 2,
     maxEntries: config.cacheSize,
     maxTtl: 86_400,
+    own: (name) => state.zones.find(name) !== null,
   });
 }
 
@@ -117,10 +127,11 @@ export class DnsService {
     this.state = {
       zones: new ZoneSet([...zones.values()]),
       cache: new PacketCache(),
-      forwarder: forwarderFor(config),
-      tcpIdleTimeout: config.tcpIdleTimeout,
+      forwarder: null,
+      tcp: tcpLimits(config),
       onQuery: null,
     };
+    this.state.forwarder = forwarderFor(config, this.state);
     this.state.onQuery = (o, client, transport, ms) => {
       if (!dnsQueryChannel.hasSubscribers) return;
       const event: DnsQueryEvent = {
@@ -178,8 +189,8 @@ export class DnsService {
     const { zones, reports } = loadZones(config, this.byFile);
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
-    this.state.tcpIdleTimeout = config.tcpIdleTimeout;
-    this.state.forwarder = forwarderFor(config);
+    this.state.tcp = tcpLimits(config);
+    this.state.forwarder = forwarderFor(config, this.state);
     this.reports = reports;
     return reports;
   }

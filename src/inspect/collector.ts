@@ -8,6 +8,7 @@
  */
 import diagnostics from "node:diagnostics_channel";
 import type {
+  DnsTcpDropEvent,
   HttpClientErrorEvent,
   HttpRequestEvent,
   WsFrameEvent,
@@ -134,6 +135,8 @@ export class Collector {
   private readonly onRefused = (m: unknown) =>
     this.metrics.httpRefused.inc({ code: (m as HttpClientErrorEvent).code });
   private readonly onDns = (m: unknown) => this.dns_(m as DnsQueryEvent);
+  private readonly onDnsTcpDrop = (m: unknown) =>
+    this.metrics.dnsTcpDropped.inc({ reason: (m as DnsTcpDropEvent).reason });
   private readonly onSession = (m: unknown) => this.session(m as WsSessionEvent);
   private readonly onPublish = (m: unknown) => this.publish(m as WsPublishEvent);
   private readonly onFrame = (m: unknown) => this.frame(m as WsFrameEvent);
@@ -149,6 +152,7 @@ export class Collector {
     diagnostics.subscribe("ferry:http:request", this.onHttp);
     diagnostics.subscribe("ferry:http:client-error", this.onRefused);
     diagnostics.subscribe("ferry:dns:query", this.onDns);
+    diagnostics.subscribe("ferry:dns:tcp-drop", this.onDnsTcpDrop);
     diagnostics.subscribe("ferry:ws:session", this.onSession);
     diagnostics.subscribe("ferry:ws:publish", this.onPublish);
     this.timer = setInterval(() => this.tick(), 1000);
@@ -172,6 +176,7 @@ export class Collector {
     diagnostics.unsubscribe("ferry:http:request", this.onHttp);
     diagnostics.unsubscribe("ferry:http:client-error", this.onRefused);
     diagnostics.unsubscribe("ferry:dns:query", this.onDns);
+    diagnostics.unsubscribe("ferry:dns:tcp-drop", this.onDnsTcpDrop);
     diagnostics.unsubscribe("ferry:ws:session", this.onSession);
     diagnostics.unsubscribe("ferry:ws:publish", this.onPublish);
   }

@@ -171,6 +171,10 @@ export class Metrics {
     "ferry_dns_forward_cache_total",
     "Queries for names outside the zones, by forwarder cache result (hit or miss).",
   );
+  readonly dnsTcpDropped = new Counter(
+    "ferry_dns_tcp_dropped_total",
+    "DNS-over-TCP connections Ferry closed on a limit, by reason (message-timeout, evicted, refused, internal).",
+  );
   readonly wsClosed = new Counter(
     "ferry_ws_connections_closed_total",
     "WebSocket connections closed, by close code.",
@@ -247,6 +251,7 @@ export class Metrics {
       this.dnsQueries.render(),
       this.dnsDuration.render(),
       this.dnsForwarded.render(),
+      this.dnsTcpDropped.render(),
       this.wsClosed.render(),
       ...this.gauges.map((g) => g.render()),
     ].join("");

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import { defaultOrigin } from "../../dns/zone/load.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
@@ -219,9 +220,13 @@ function normalizeDns(
   const forward: ListenAddress[] = [];
   (dns.forward ?? []).forEach((text, i) => {
     const addr =
-      parseListen(text) ?? parseListen(text.startsWith("[") || !text.includes(":") ? `${text}:53` : text);
-    if (addr) forward.push(addr);
-    else problems.push({ path: ["dns", "forward", i], message: `${text} is not IP[:PORT]` });
+      isIP(text) !== 0 ? { host: text, port: 53 } : (parseListen(text) ?? parseListen(`${text}:53`));
+    if (addr && isIP(addr.host) !== 0) forward.push(addr);
+    else
+      problems.push({
+        path: ["dns", "forward", i],
+        message: `${text} is not IP[:PORT] (an address such as 127.0.0.1:53 or [::1]:53)`,
+      });
   });
   return {
     listen,
@@ -230,6 +235,8 @@ function normalizeDns(
     forwardTimeout: parseDuration(dns.forwardTimeout ?? "2s"),
     cacheSize: dns.cacheSize ?? 10_000,
     tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout ?? "10s"),
+    tcpMessageTimeout: parseDuration(dns.tcpMessageTimeout ?? "2s"),
+    tcpMaxConnections: dns.tcpMaxConnections ?? 1000,
   };
 }
 

@@ -258,9 +258,40 @@ export const configSchema = {
             },
           },
         },
+        forward: {
+          type: "array",
+          items: {
+            type: "string",
+            minLength: 1,
+          },
+          description:
+            "Upstream resolvers (`IP[:PORT]`, port 53 when left out; IPv6 as `[::1]:53`) for names outside the zones, tried in order with failover. Left out, such names get REFUSED.",
+        },
+        forwardTimeout: {
+          ...duration,
+          description: "How long to wait for one upstream answer before trying the next. Default `2s`.",
+        },
+        cacheSize: {
+          type: "integer",
+          minimum: 0,
+          maximum: 10000000,
+          description: "Most answers the forwarder keeps in its cache (0: no cache). Default `10000`.",
+        },
         tcpIdleTimeout: {
           ...duration,
           description: "How long an idle DNS-over-TCP connection stays open. Default `10s`.",
+        },
+        tcpMessageTimeout: {
+          ...duration,
+          description:
+            "A query over TCP must arrive whole within this of its first byte, or the connection closes (a byte now and then does not keep it open). Default `2s`.",
+        },
+        tcpMaxConnections: {
+          type: "integer",
+          minimum: 1,
+          maximum: 1000000,
+          description:
+            "Open DNS-over-TCP connections per listener. At the cap a new connection closes the least recently active idle one (then one stuck mid-query) rather than being refused. Default `1000`.",
         },
       },
     },

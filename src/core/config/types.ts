@@ -82,6 +82,8 @@ export interface UserConfig {
     forwardTimeout?: DurationInput;
     cacheSize?: number;
     tcpIdleTimeout?: DurationInput;
+    tcpMessageTimeout?: DurationInput;
+    tcpMaxConnections?: number;
   };
   admin?: {
     listen?: string;
@@ -201,7 +203,12 @@ export interface DnsConfig {
   forwardTimeout: number;
   /** Most entries in the forwarder's cache. */
   cacheSize: number;
+  /** An idle DNS-over-TCP connection closes after this, in ms. */
   tcpIdleTimeout: number;
+  /** A query over TCP must arrive whole within this of its first byte, in ms. */
+  tcpMessageTimeout: number;
+  /** Open DNS-over-TCP connections per listener; past it the least recently active idle one is closed. */
+  tcpMaxConnections: number;
 }
 
 /** The admin listener: inspector and /metrics. */

@@ -44,7 +44,7 @@ test("a cached answer carries each query's own ID and letter case", () => {
     zones: zones("192.0.2.10"),
     cache: new PacketCache(),
     forwarder: null,
-    tcpIdleTimeout: 1000,
+    tcp: { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 },
     onQuery: null,
   };
   const seen: string[] = [];
@@ -63,7 +63,7 @@ test("new zones bring a new cache: no stale answers after a reload", () => {
     zones: zones("192.0.2.10"),
     cache: new PacketCache(),
     forwarder: null,
-    tcpIdleTimeout: 1000,
+    tcp: { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 },
     onQuery: null,
   };
   sync(q(1, "www.example.test"), state, true);
@@ -84,7 +84,7 @@ test("broken input is never cached", () => {
     zones: zones("192.0.2.10"),
     cache: new PacketCache(),
     forwarder: null,
-    tcpIdleTimeout: 1000,
+    tcp: { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 },
     onQuery: null,
   };
   const bad = Buffer.concat([q(7, "www.example.test"), Buffer.from([9])]);

@@ -9,7 +9,8 @@ export interface DnsServerState {
   cache: PacketCache;
   /** Where names outside the zones go; null answers them REFUSED. */
   forwarder: Forwarder | null;
-  tcpIdleTimeout: number;
+  /** DNS-over-TCP limits (read per connection, so a reload applies to new ones). */
+  tcp: { idleTimeout: number; messageTimeout: number; maxConnections: number };
   onQuery: ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh", ms: number) => void) | null;
 }
 

@@ -1,97 +1,176 @@
 /**
  * DNS over TCP (RFC 7766): two-byte length prefixes, pipelined queries
- * answered in order, an idle timeout, and bounded buffering per connection.
+ * answered as they are ready, and limits a client cannot stretch:
+ * - a whole query must arrive within `tcpMessageTimeout` of its first byte
+ *   (a byte every few seconds does not keep a connection);
+ * - an idle connection closes after `tcpIdleTimeout`;
+ * - at `tcpMaxConnections`, a new connection evicts the least recently
+ *   active idle one (then one stuck mid-query) instead of being refused;
+ * - a client that sends queries but reads no answers is paused.
+ * Nothing a client sends can throw past this module: a failure costs that
+ * connection only.
  */
 import net from "node:net";
 import type { ListenAddress } from "../../core/config/types.js";
+import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
 import type { QueryOutcome } from "./handle-query.js";
 import { answerQuery, type DnsServerState } from "./state.js";
 
-const kState = Symbol("ferry.dns.tcp");
+const kConn = Symbol("ferry.dns.tcp");
 /** Answers queued for a client that is not reading, before Ferry stops reading its queries. */
 const MAX_PENDING_WRITE = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 interface Conn {
-  socket: net.Socket;
+  socket: DnsSocket;
   state: DnsServerState;
+  /** Every open connection of this listener, least recently active first. */
+  all: Set<Conn>;
   chunks: Buffer[];
   buffered: number;
+  /** Forwarded answers not yet written. */
+  inFlight: number;
+  timer: NodeJS.Timeout | null;
+  /** True while the timer is the deadline of a query being received. */
+  receiving: boolean;
 }
 
-type DnsSocket = net.Socket & { [kState]: Conn };
+type DnsSocket = net.Socket & { [kConn]: Conn };
 
 /** Takes `n` bytes off the front of the buffered chunks (copies only across chunk boundaries). */
-function take(c: Conn, n: number): Buffer {
-  const first = c.chunks[0]!;
-  let out: Buffer;
+export function take(chunks: Buffer[], n: number): Buffer {
+  if (n === 0) return EMPTY;
+  const first = chunks[0]!;
   if (first.length >= n) {
-    out = first.subarray(0, n);
-    if (first.length === n) c.chunks.shift();
-    else c.chunks[0] = first.subarray(n);
-  } else {
-    out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const ch = c.chunks[0]!;
-      const k = Math.min(ch.length, n - at);
-      ch.copy(out, at, 0, k);
-      at += k;
-      if (k === ch.length) c.chunks.shift();
-      else c.chunks[0] = ch.subarray(k);
-    }
+    if (first.length === n) chunks.shift();
+    else chunks[0] = first.subarray(n);
+    return first.subarray(0, n);
   }
-  c.buffered -= n;
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  while (at < n) {
+    const ch = chunks[0]!;
+    const k = Math.min(ch.length, n - at);
+    ch.copy(out, at, 0, k);
+    at += k;
+    if (k === ch.length) chunks.shift();
+    else chunks[0] = ch.subarray(k);
+  }
   return out;
 }
 
-function peekLength(c: Conn): number {
-  const first = c.chunks[0]!;
+function peekLength(chunks: Buffer[]): number {
+  const first = chunks[0]!;
   if (first.length >= 2) return first.readUInt16BE(0);
-  return (first[0]! << 8) | c.chunks[1]![0]!;
+  return (first[0]! << 8) | chunks[1]![0]!;
+}
+
+function drop(c: Conn, reason: DnsTcpDropEvent["reason"]): void {
+  if (dnsTcpDropChannel.hasSubscribers) {
+    const event: DnsTcpDropEvent = { time: Date.now(), client: c.socket.remoteAddress ?? "", reason };
+    dnsTcpDropChannel.publish(event);
+  }
+  c.socket.destroy();
+}
+
+function arm(c: Conn, receiving: boolean): void {
+  if (c.timer !== null) clearTimeout(c.timer);
+  c.receiving = receiving;
+  const ms = receiving ? c.state.tcp.messageTimeout : c.state.tcp.idleTimeout;
+  c.timer = setTimeout(onTimer, ms, c);
+}
+
+function onTimer(c: Conn): void {
+  c.timer = null;
+  if (c.socket.destroyed) return;
+  if (c.receiving) {
+    drop(c, "message-timeout");
+  } else if (c.inFlight > 0 || c.socket.writableLength > 0) {
+    arm(c, false); // answers still on their way: idle starts after them
+  } else {
+    c.socket.destroy(); // idle: nothing to send, nothing to wait for
+  }
 }
 
 function onData(this: DnsSocket, chunk: Buffer): void {
-  const c = this[kState];
+  const c = this[kConn];
+  try {
+    receive(c, chunk);
+  } catch {
+    drop(c, "internal");
+  }
+}
+
+function receive(c: Conn, chunk: Buffer): void {
+  const socket = c.socket;
+  // The deadline of a query runs from its first byte; later bytes do not move it.
+  if (c.buffered === 0) arm(c, true);
   c.chunks.push(chunk);
   c.buffered += chunk.length;
-  this.cork();
+  let answered = false;
+  socket.cork();
   while (c.buffered >= 2) {
-    const len = peekLength(c);
+    const len = peekLength(c.chunks);
     if (c.buffered < 2 + len) break;
-    take(c, 2);
-    const query = take(c, len);
-    let report: ((o: QueryOutcome) => void) | undefined;
-    if (c.state.onQuery) {
-      const started = performance.now();
-      report = (o) => c.state.onQuery!(o, this.remoteAddress ?? "", "tcp", performance.now() - started);
-    }
-    let out: Buffer | null | Promise<Buffer | null> = null;
-    try {
-      out = answerQuery(query, c.state, false, report);
-    } catch {
-      out = null;
-    }
-    if (out instanceof Promise) {
-      // Forwarded answers may come back out of order, which RFC 7766 §6.2.1.1 allows.
-      out.then(
-        (b) => (b === null ? this.destroy() : sendFramed(this, b)),
-        () => this.destroy(),
-      );
-      continue;
-    }
-    if (out === null) {
-      this.destroy();
+    take(c.chunks, 2);
+    const query = take(c.chunks, len);
+    c.buffered -= 2 + len;
+    answered = true;
+    if (!answer(c, query)) {
+      socket.uncork();
+      socket.destroy();
       return;
     }
-    sendFramed(this, out);
   }
-  process.nextTick(uncork, this);
+  process.nextTick(uncork, socket);
+  if (answered) {
+    // Most recently active last: eviction looks from the front.
+    c.all.delete(c);
+    c.all.add(c);
+    arm(c, c.buffered > 0);
+  }
   // A client that sends queries but reads no answers: stop reading until it catches up.
-  if (this.writableLength > MAX_PENDING_WRITE) {
-    this.pause();
-    this.once("drain", resume);
+  if (socket.writableLength > MAX_PENDING_WRITE && !socket.isPaused()) {
+    socket.pause();
+    socket.once("drain", resume);
   }
+}
+
+/** Answers one query; false when the connection should close (no answer for that input). */
+function answer(c: Conn, query: Buffer): boolean {
+  const socket = c.socket;
+  let report: ((o: QueryOutcome) => void) | undefined;
+  const onQuery = c.state.onQuery;
+  if (onQuery) {
+    const started = performance.now();
+    report = (o) => onQuery(o, socket.remoteAddress ?? "", "tcp", performance.now() - started);
+  }
+  let out: Buffer | null | Promise<Buffer | null> = null;
+  try {
+    out = answerQuery(query, c.state, false, report);
+  } catch {
+    out = null;
+  }
+  if (out instanceof Promise) {
+    // Forwarded answers may come back out of order, which RFC 7766 §6.2.1.1 allows.
+    c.inFlight++;
+    out.then(
+      (b) => {
+        c.inFlight--;
+        if (b === null) socket.destroy();
+        else sendFramed(socket, b);
+      },
+      () => {
+        c.inFlight--;
+        socket.destroy();
+      },
+    );
+    return true;
+  }
+  if (out === null) return false;
+  sendFramed(socket, out);
+  return true;
 }
 
 function resume(this: net.Socket): void {
@@ -110,8 +189,38 @@ function uncork(s: net.Socket): void {
   s.uncork();
 }
 
-function onTimeout(this: net.Socket): void {
-  this.end();
+function onClose(this: DnsSocket): void {
+  const c = this[kConn];
+  if (c.timer !== null) clearTimeout(c.timer);
+  c.timer = null;
+  c.chunks.length = 0;
+  c.all.delete(c);
+}
+
+function onError(this: net.Socket): void {
+  this.destroy();
+}
+
+/**
+ * Makes room for one more connection: closes the least recently active idle
+ * one, else the one longest stuck mid-query. False when every connection is
+ * waiting for answers (the new one is refused).
+ */
+function evictOne(all: Set<Conn>): boolean {
+  let partial: Conn | null = null;
+  for (const c of all) {
+    if (c.inFlight > 0 || c.socket.writableLength > 0) continue;
+    if (c.buffered === 0) {
+      drop(c, "evicted");
+      all.delete(c);
+      return true;
+    }
+    partial ??= c;
+  }
+  if (partial === null) return false;
+  drop(partial, "evicted");
+  all.delete(partial);
+  return true;
 }
 
 /** Listens for DNS over TCP. */
@@ -119,14 +228,30 @@ export function listenTcp(
   addr: ListenAddress,
   state: DnsServerState,
 ): Promise<{ server: net.Server; port: number }> {
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    (socket as DnsSocket)[kState] = { socket, state, chunks: [], buffered: 0 };
-    socket.setTimeout(state.tcpIdleTimeout);
+  const all = new Set<Conn>();
+  const server = net.createServer({ noDelay: true }, (raw) => {
+    const socket = raw as DnsSocket;
+    const c: Conn = {
+      socket,
+      state,
+      all,
+      chunks: [],
+      buffered: 0,
+      inFlight: 0,
+      timer: null,
+      receiving: false,
+    };
+    socket[kConn] = c;
+    socket.on("error", onError);
+    if (all.size >= state.tcp.maxConnections && !evictOne(all)) {
+      drop(c, "refused");
+      return;
+    }
+    all.add(c);
     socket.on("data", onData);
-    socket.on("timeout", onTimeout);
-    socket.on("error", () => socket.destroy());
+    socket.on("close", onClose);
+    arm(c, false);
   });
-  server.maxConnections = 1000;
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;

@@ -42,6 +42,7 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     if (flags.dns?.length) dns.listen = flags.dns;
     if (flags.zones?.length)
       dns.zones = [...(dns.zones ?? []), ...flags.zones.map((f) => ({ file: path.resolve(cwd, f) }))];
+    if (flags.forward?.length) dns.forward = flags.forward;
     out.dns = dns;
   }
   // Flags alone start HTTP unless they name only DNS.
