@@ -39,6 +39,8 @@ export const ERROR_CODES = {
     "Answering a DNS message failed unexpectedly (a bug); that message or connection was dropped, the server kept serving.",
   ERR_WS_PROTOCOL:
     "A WebSocket client broke RFC 6455 (or sent a message over the limit); Ferry closed it with 1002, 1007 or 1009.",
+  ERR_WS_INTERNAL:
+    "Handling a WebSocket client's message failed unexpectedly (a bug); that connection was closed with 1011, the server kept serving.",
   ERR_WS_SLOW_CONSUMER:
     "A WebSocket client read slower than its messages arrived; past `maxBackpressure` queued bytes it was disconnected.",
   ERR_WS_IDLE_TIMEOUT:

@@ -35,6 +35,7 @@ const LIVE: RealtimeConfig = {
   maxBackpressure: 8 * 1024 * 1024,
   maxSubscriptions: 8,
   maxChannels: 256,
+  maxJsonDepth: 8,
   pingInterval: 25_000,
   idleTimeout: 60_000,
   deflate: { enabled: true, threshold: 1024 },

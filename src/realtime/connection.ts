@@ -47,7 +47,12 @@ const CLOSE_TIMEOUT = 2000;
 let nextId = 1;
 
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConnection].onData(chunk);
+  const conn = this[kConnection];
+  try {
+    conn.onData(chunk);
+  } catch (err) {
+    conn.internalError(err);
+  }
 }
 
 function onSocketError(this: OwnedSocket): void {
@@ -244,7 +249,31 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   onMessage(data: Buffer, binary: boolean): void {
     if (wsFrameChannel.hasSubscribers && !this.owner.quiet)
       frameEvent(this.id, "in", binary ? Opcode.Binary : Opcode.Text, data);
-    if (this.state === OPEN) this.owner.onClientMessage(this, data, binary);
+    if (this.state !== OPEN) return;
+    try {
+      this.owner.onClientMessage(this, data, binary);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  /** Inflated messages arrive from zlib's callback: guarded like socket data. */
+  override inflated(data: Buffer | null, code: number, reason: string): void {
+    try {
+      super.inflated(data, code, reason);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  /**
+   * A bug met while handling this client's bytes: it costs this connection
+   * (closed with 1011), never the server. The warning names the cause.
+   */
+  internalError(err: unknown): void {
+    process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_WS_INTERNAL" });
+    if (this.state === OPEN) this.close(CloseCode.InternalError, "internal error", true);
+    else this.socket.destroy();
   }
 
   onPing(data: Buffer): void {

@@ -21,6 +21,7 @@ import { Channel } from "./channel.js";
 import { CLOSING, Connection, type ConnectionOwner, clock, OPEN } from "./connection.js";
 import { CloseCode } from "./constants.js";
 import type { Handshake } from "./handshake.js";
+import { jsonDepthWithin } from "./json-depth.js";
 import { type CompiledRule, compileRules, isChannelName, ruleFor } from "./rules.js";
 
 /** Why a publish was refused (the HTTP API maps these to statuses). */
@@ -135,6 +136,10 @@ export class Hub implements ConnectionOwner {
       this.error(conn, "bad_message", "messages are JSON text frames", undefined);
       return;
     }
+    if (!jsonDepthWithin(data, this.config.maxJsonDepth)) {
+      this.error(conn, "bad_request", `JSON nests deeper than ${this.config.maxJsonDepth} levels`, undefined);
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(data.toString("utf8"));
@@ -236,12 +241,9 @@ export class Hub implements ConnectionOwner {
       this.error(conn, "bad_channel", "channel must be a channel name", id);
       return;
     }
-    const ch = this.channel(name, true);
-    if (typeof ch === "string") {
-      this.error(conn, ch, ch === "forbidden" ? `no channel rule allows ${name}` : "too many channels", id);
-      return;
-    }
-    const already = conn.isSubscribed(ch);
+    // Every limit is checked before the channel is created: a refused subscription creates nothing.
+    const existing = this.channels.get(name);
+    const already = existing !== undefined && conn.isSubscribed(existing);
     if (!already) {
       if (conn.subscriptionCount >= this.config.maxSubscriptions) {
         this.error(
@@ -252,10 +254,15 @@ export class Hub implements ConnectionOwner {
         );
         return;
       }
-      if (ch.subscribers.size >= ch.rule.maxSubscribers) {
+      if (existing !== undefined && existing.subscribers.size >= existing.rule.maxSubscribers) {
         this.error(conn, "too_many_subscribers", `${name} has its maximum of subscribers`, id);
         return;
       }
+    }
+    const ch = existing ?? this.channel(name, true);
+    if (typeof ch === "string") {
+      this.error(conn, ch, ch === "forbidden" ? `no channel rule allows ${name}` : "too many channels", id);
+      return;
     }
     const now = Date.now();
     const reply: Record<string, unknown> = {

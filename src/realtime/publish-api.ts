@@ -3,10 +3,12 @@
  * Bearer KEY`, body `{"channel","data"}` → `{"offset":N}`), a plain `GET`
  * is told to upgrade (426), anything else gets 405.
  */
+import { isUtf8 } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import { readBody } from "../http/engine/node-http.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import type { Hub } from "./hub.js";
+import { jsonDepthWithin } from "./json-depth.js";
 import { isChannelName } from "./rules.js";
 
 const ALLOW = "GET, POST, OPTIONS";
@@ -76,6 +78,9 @@ export async function realtimeHttpReply(req: FerryRequest, hub: Hub): Promise<Re
       return problem(413, "too_large", `messages are limited to ${hub.config.maxMessageSize} bytes`, hub);
     return problem(400, "bad_request", "could not read the body", hub);
   }
+  if (!isUtf8(body)) return problem(400, "bad_json", "the body is not valid UTF-8", hub);
+  if (!jsonDepthWithin(body, hub.config.maxJsonDepth))
+    return problem(400, "bad_request", `JSON nests deeper than ${hub.config.maxJsonDepth} levels`, hub);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));

@@ -48,6 +48,7 @@ export function normalizeRealtime(
       maxBackpressure: parseSize(r.maxBackpressure ?? "1MiB"),
       maxSubscriptions: r.maxSubscriptions ?? 100,
       maxChannels: r.maxChannels ?? 10_000,
+      maxJsonDepth: r.maxJsonDepth ?? 64,
       pingInterval,
       idleTimeout,
       deflate: {

@@ -78,6 +78,13 @@ export const realtimeSchema = {
       minimum: 1,
       description: "Most channels the endpoint keeps at once. Default `10000`.",
     },
+    maxJsonDepth: {
+      type: "integer",
+      minimum: 2,
+      maximum: 1000,
+      description:
+        "Deepest nesting of arrays and objects in a client message or publish body; deeper is refused (`bad_request`, or 400). Default `64`.",
+    },
     pingInterval: {
       ...duration,
       description: "A connection silent this long is pinged. `0` turns pings off. Default `25s`.",

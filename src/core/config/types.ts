@@ -42,6 +42,7 @@ export interface UserRealtime {
   maxBackpressure?: SizeInput;
   maxSubscriptions?: number;
   maxChannels?: number;
+  maxJsonDepth?: number;
   pingInterval?: DurationInput;
   idleTimeout?: DurationInput;
   deflate?: boolean | { threshold?: SizeInput };
@@ -162,6 +163,8 @@ export interface RealtimeConfig {
   maxBackpressure: number;
   maxSubscriptions: number;
   maxChannels: number;
+  /** Deepest nesting of arrays and objects accepted in client messages and publish bodies. */
+  maxJsonDepth: number;
   pingInterval: number;
   idleTimeout: number;
   deflate: { enabled: boolean; threshold: number };
