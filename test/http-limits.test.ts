@@ -175,7 +175,7 @@ describe("malformed requests get a 4xx and the server keeps serving", () => {
       400,
     ],
     ["bare LF in request line", "GET / HTTP/1.1\nHost: x\n\n", 400],
-    ["unknown HTTP version", "GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400],
+    ["unknown HTTP version (505, RFC 9110 §15.6.6)", "GET / HTTP/9.9\r\nHost: x\r\n\r\n", 505],
     ["relative target", "GET index.html HTTP/1.1\r\nHost: x\r\n\r\n", 400],
   ];
   for (const [name, bytes, status] of cases) {

@@ -141,8 +141,31 @@ export class SiteHandler {
     return { compress: loc.config.compress, ...this.compression };
   }
 
+  /** Disk lookups in flight, by cache key (and whether the path ends in `/`). */
+  private readonly inflight = new Map<string, Promise<FileEntry | Miss | { dir: string }>>();
+
+  /**
+   * Finds the file for a request path, sharing one disk lookup among
+   * concurrent requests for it: a burst of misses (a cold start, a flood of
+   * pipelined requests) costs one stat, one read and one compression.
+   */
+  private lookup(
+    loc: Location,
+    requestPath: string,
+    file: string,
+    key: string,
+  ): Promise<FileEntry | Miss | { dir: string }> {
+    const k = requestPath.endsWith("/") ? `${key}/` : key;
+    let p = this.inflight.get(k);
+    if (p === undefined) {
+      p = this.lookupOnDisk(loc, requestPath, file, key).finally(() => this.inflight.delete(k));
+      this.inflight.set(k, p);
+    }
+    return p;
+  }
+
   /** Finds the file for a request path on disk (or a stale cache entry still valid). */
-  private async lookup(
+  private async lookupOnDisk(
     loc: Location,
     requestPath: string,
     file: string,

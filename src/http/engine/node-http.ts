@@ -18,6 +18,21 @@ import type { FerryRequest, FileBody, Handler, Reply, UpgradeHandler } from "../
 
 const kEngine = Symbol("ferry.engine");
 const kIncoming = Symbol("ferry.incoming");
+const kPending = Symbol("ferry.pending");
+/**
+ * Pipelined requests a connection may have waiting for their replies before
+ * Ferry stops reading it (node's own pipelining brake counts only queued
+ * response bytes, which replies still being prepared have not written yet).
+ */
+const MAX_PIPELINED = 16;
+/** How long a connection closed after an error reply may stay half-open before it is destroyed. */
+const LINGER_MS = 2000;
+/**
+ * `_paused` is node's own flag for its pipelining brake: while it is set, node
+ * does not restart reading when a request ends (it would otherwise undo the
+ * pause at every finished reply), and its drain handler resumes the socket.
+ */
+type CountedSocket = net.Socket & { [kPending]?: number; _paused?: boolean };
 type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
 
 /** Runs HTTP/1.1 on any number of addresses (one node server each), all with the same handler and limits. */
@@ -55,6 +70,7 @@ export class NodeHttpEngine {
     (server as EngineServer)[kEngine] = this;
     server.on("clientError", onClientError);
     server.on("upgrade", onUpgrade);
+    server.on("connect", onConnect);
     applyTo(server, limits);
     return server;
   }
@@ -129,6 +145,8 @@ function applyTo(s: http.Server, limits: HttpLimits): void {
 
 /** Checks the limits and framing rules node leaves to us; returns the error status, or 0. */
 function precheck(req: IncomingMessage, limits: HttpLimits): number {
+  // node's parser takes any one-digit version (HTTP/2.0, HTTP/3.9): Ferry speaks 1.0 and 1.1 here.
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return 505;
   if ((req.url ?? "").length > limits.maxRequestLine) return 414;
   const raw = req.rawHeaders;
   if (raw.length / 2 > limits.maxHeaderCount) return 431;
@@ -217,8 +235,14 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
   const engine = NodeHttpEngine.of(this);
   const limits = engine.currentLimits;
   const started = httpRequestChannel.hasSubscribers && engine.observed ? performance.now() : 0;
-  const socket = req.socket;
+  const socket = req.socket as CountedSocket;
   if (socket.timeout !== limits.sendTimeout) socket.setTimeout(limits.sendTimeout);
+  const pending = (socket[kPending] ?? 0) + 1;
+  socket[kPending] = pending;
+  if (pending >= MAX_PIPELINED && !socket._paused) {
+    socket._paused = true;
+    socket.pause();
+  }
   const refused = precheck(req, limits);
   const request = refused === 0 ? toFerryRequest(req) : null;
   if (request === null) {
@@ -269,6 +293,7 @@ function finish(
   started: number,
   close: boolean,
 ): void {
+  replied(req.socket as CountedSocket);
   if (res.headersSent || res.destroyed) return;
   let headers = reply.headers;
   // A body the handler did not read is not drained: the connection closes after the reply.
@@ -286,8 +311,23 @@ function finish(
     res.end(body);
     if (started) publish(req, reply, body.length, started, true);
   } else {
-    streamFile(req, res, reply, body, started);
+    streamFile(req, res, reply, body, started, engine.currentLimits.sendTimeout);
   }
+}
+
+function cutOff(socket: net.Socket): void {
+  socket.destroy();
+}
+
+/** One reply of a connection's pipeline is written: read on once the pipeline is short again. */
+function replied(socket: CountedSocket): void {
+  const pending = (socket[kPending] ?? 1) - 1;
+  socket[kPending] = pending;
+  if (pending !== MAX_PIPELINED / 2 - 1 || !socket._paused || socket.destroyed) return;
+  // While responses wait to be drained node's drain handler resumes reading; otherwise do it now.
+  if (socket.writableNeedDrain) return;
+  socket._paused = false;
+  socket.resume();
 }
 
 function streamFile(
@@ -296,10 +336,17 @@ function streamFile(
   reply: Reply,
   body: FileBody,
   started: number,
+  sendTimeout: number,
 ): void {
   const source = createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 });
+  // The send timeout (nginx's send_timeout): the file is read on only as the client takes what was
+  // sent, so no chunk read for sendTimeout means a client that stopped reading. (The socket's own
+  // timer is not enough: node lets it run a second round while a write is still queued.)
+  const stalled = setTimeout(cutOff, sendTimeout, req.socket);
+  source.on("data", () => stalled.refresh());
   let bytes = 0;
   const done = (err: Error | null | undefined) => {
+    clearTimeout(stalled);
     if (err) res.destroy();
     if (started)
       publish(req, reply, body.encode ? bytes : err ? 0 : body.end - body.start + 1, started, !err);
@@ -365,11 +412,11 @@ function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, 
       REFUSAL_CODES[status] ?? "ERR_HTTP_BAD_REQUEST",
       `refused with ${status}`,
     );
-    writeRawReply(req, socket, plainReply(status), started);
+    writeRawReply(engine, req, socket, plainReply(status), started);
     return;
   }
   if (engine.isClosing) {
-    writeRawReply(req, socket, plainReply(503), started);
+    writeRawReply(engine, req, socket, plainReply(503), started);
     return;
   }
   let reply: Reply | Promise<Reply>;
@@ -380,11 +427,11 @@ function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, 
   }
   if (reply instanceof Promise) {
     reply.then(
-      (r) => upgraded(req, socket, r, started),
-      (err) => upgraded(req, socket, internalError(err), started),
+      (r) => upgraded(engine, req, socket, r, started),
+      (err) => upgraded(engine, req, socket, internalError(err), started),
     );
   } else {
-    upgraded(req, socket, reply, started);
+    upgraded(engine, req, socket, reply, started);
   }
 }
 
@@ -392,17 +439,59 @@ function destroySelf(this: net.Socket): void {
   this.destroy();
 }
 
-function upgraded(req: IncomingMessage, socket: net.Socket, reply: Reply, started: number): void {
+function destroyNow(socket: Duplex): void {
+  socket.destroy();
+}
+
+/**
+ * Ends a connection after an error reply, and destroys it once the client
+ * had LINGER_MS to read the reply: a client that keeps its half of the
+ * connection open (after a 408, say) does not keep the slot.
+ */
+function endAndRelease(socket: Duplex, data?: string | Buffer): void {
+  if (data === undefined) socket.end();
+  else socket.end(data);
+  const timer = setTimeout(destroyNow, LINGER_MS, socket);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * CONNECT asks an origin server to become a tunnel, which Ferry is not:
+ * 405 with the methods it does take (node hands CONNECT over apart from
+ * other requests, with the raw socket).
+ */
+function onConnect(this: http.Server, req: IncomingMessage, socket: net.Socket): void {
+  const engine = NodeHttpEngine.of(this);
+  const started = httpRequestChannel.hasSubscribers && engine.observed ? performance.now() : 0;
+  socket.on("error", destroySelf);
+  publishClientError(socket, 405, "ERR_HTTP_BAD_REQUEST", "CONNECT is not served");
+  writeRawReply(engine, req, socket, plainReply(405, "", "", ["Allow", "GET, HEAD, OPTIONS"]), started);
+}
+
+function upgraded(
+  engine: NodeHttpEngine,
+  req: IncomingMessage,
+  socket: net.Socket,
+  reply: Reply,
+  started: number,
+): void {
   if (reply.status === 101) {
     socket.removeListener("error", destroySelf);
     if (started) publish(req, reply, 0, started, true);
     return;
   }
-  writeRawReply(req, socket, reply, started);
+  writeRawReply(engine, req, socket, reply, started);
 }
 
 /** Writes a reply straight to a socket node handed over, then closes it. */
-function writeRawReply(req: IncomingMessage, socket: net.Socket, reply: Reply, started: number): void {
+function writeRawReply(
+  engine: NodeHttpEngine,
+  req: IncomingMessage,
+  socket: net.Socket,
+  reply: Reply,
+  started: number,
+): void {
   if (socket.destroyed) return;
   let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ""}\r\n`;
   const h = reply.headers;
@@ -412,13 +501,13 @@ function writeRawReply(req: IncomingMessage, socket: net.Socket, reply: Reply, s
   socket.write(`${head}Connection: close\r\n\r\n`);
   const body = reply.body;
   if (body === null || req.method === "HEAD") {
-    socket.end();
+    endAndRelease(socket);
     if (started) publish(req, reply, 0, started, true);
   } else if (Buffer.isBuffer(body)) {
-    socket.end(body);
+    endAndRelease(socket, body);
     if (started) publish(req, reply, body.length, started, true);
   } else {
-    streamFile(req, socket, reply, body, started);
+    streamFile(req, socket, reply, body, started, engine.currentLimits.sendTimeout);
   }
 }
 
@@ -430,13 +519,16 @@ function isLongRequestLine(packet: Buffer | undefined, max: number): boolean {
   return /^[A-Z]+ /.test(line.toString("latin1", 0, 16)) && (eol < 0 || line.length > max);
 }
 
-function isWellFormedRequestLine(packet: Buffer | undefined): boolean {
+/** A request line of the shape `METHOD TARGET HTTP/D.D` (any version when `anyVersion`, else 1.0 or 1.1). */
+function isWellFormedRequestLine(packet: Buffer | undefined, anyVersion = false): boolean {
   if (!packet) return false;
   const eol = packet.indexOf(10);
-  return (
-    eol > 0 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r$/.test(packet.toString("latin1", 0, eol))
-  );
+  const line = eol > 0 ? packet.toString("latin1", 0, eol) : "";
+  return (anyVersion ? ANY_VERSION_LINE : REQUEST_LINE).test(line);
 }
+
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r$/;
+const ANY_VERSION_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/\d\.\d\r$/;
 
 function onClientError(
   this: http.Server,
@@ -458,12 +550,16 @@ function onClientError(
   } else if (err.code === "HPE_INVALID_METHOD" && isWellFormedRequestLine(err.rawPacket)) {
     // A well-formed request with a method node's parser does not know: one we do not implement.
     status = 501;
+  } else if (err.code === "HPE_INVALID_VERSION" && isWellFormedRequestLine(err.rawPacket, true)) {
+    status = 505;
+    code = "ERR_HTTP_VERSION";
   } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
     status = 408;
     code = "ERR_HTTP_REQUEST_TIMEOUT";
   }
   const text = `${status} ${STATUS_CODES[status]}\n`;
-  socket.end(
+  endAndRelease(
+    socket,
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
   );
@@ -476,6 +572,7 @@ const REFUSAL_CODES: Record<number, string> = {
   413: "ERR_HTTP_BODY_TOO_LARGE",
   414: "ERR_HTTP_URI_TOO_LONG",
   431: "ERR_HTTP_HEADERS_TOO_LARGE",
+  505: "ERR_HTTP_VERSION",
 };
 
 function publishClientError(socket: net.Socket, status: number, code: string, message: string): void {
