@@ -118,7 +118,13 @@ test("the admin listener must be loopback unless allowRemote says otherwise; --a
   assert.equal(err.problems[0]!.position?.line, 5);
   assert.match(err.problems[0]!.message, /not a loopback address/);
   const config = configFromFlags({ http: [], root: ".", admin: "127.0.0.1:9191" });
-  assert.deepEqual(config.admin, { listen: { host: "127.0.0.1", port: 9191 }, events: 1000, frames: 200 });
+  assert.deepEqual(config.admin, {
+    listen: { host: "127.0.0.1", port: 9191 },
+    events: 1000,
+    frames: 200,
+    token: null,
+    allowRemote: false,
+  });
 });
 
 test("a missing file is ERR_CONFIG_READ", () => {

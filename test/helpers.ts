@@ -1,5 +1,5 @@
 /** Test helpers: temp sites, a Ferry HTTP service on a free loopback port, and a raw-socket HTTP/1.1 client. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -186,4 +186,31 @@ export function needTool(t: TestContext, tool: string, pkg: string): boolean {
     throw new Error(`${tool} is missing under CI=true: install the Debian package ${pkg}`);
   t.skip(`${tool} not found: apt-get install ${pkg}`);
   return false;
+}
+
+/** A `ferry serve` process started by a test, with what it printed so far. */
+export interface FerryProcess {
+  child: import("node:child_process").ChildProcess;
+  /** The first group of each `waitFor` pattern, in order (e.g. ports). */
+  found: string[];
+  stdout: () => string;
+  stderr: () => string;
+}
+
+/** Starts the `ferry` binary with `args`; resolves once stderr matched every pattern of `waitFor`. */
+export function spawnFerry(args: string[], waitFor: RegExp[], cwd = process.cwd()): Promise<FerryProcess> {
+  const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c));
+  return new Promise((resolve, reject) => {
+    child.stderr!.on("data", (c: Buffer) => {
+      err += c;
+      const found = waitFor.map((re) => re.exec(err)?.[1]);
+      if (found.every((f) => f !== undefined))
+        resolve({ child, found: found as string[], stdout: () => out, stderr: () => err });
+    });
+    child.on("exit", (code) => reject(new Error(`ferry exited ${code}: ${err}`)));
+  });
 }

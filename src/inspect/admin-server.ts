@@ -3,6 +3,7 @@
  * live feed over Ferry's own WebSocket (a quiet hub, so the inspector never
  * watches itself). It runs on its own engine, never on the public sites.
  */
+
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type net from "node:net";
@@ -11,6 +12,7 @@ import { NodeHttpEngine } from "../http/engine/node-http.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import { checkHandshake } from "../realtime/handshake.js";
 import { Hub } from "../realtime/hub.js";
+import { checkAdmin, type GuardConfig, type Verdict } from "./admin-guard.js";
 import { Collector, presentRow, type Row } from "./collector.js";
 import type { EndpointStats } from "./metrics.js";
 
@@ -65,7 +67,12 @@ function loadAssets(): Map<string, Asset> {
   return new Map(files.map(([p, f, type]) => [p, { type, body: readFileSync(f) }]));
 }
 
-function reply(status: number, type: string, body: Buffer, extra: string[] = []): Reply {
+function reply(
+  status: number,
+  type: string,
+  body: Buffer,
+  extra: string[] = [],
+): Reply & { headers: string[] } {
   return {
     status,
     headers: [
@@ -87,6 +94,12 @@ function json(value: unknown, status = 200): Reply {
   return reply(status, "application/json; charset=utf-8", Buffer.from(JSON.stringify(value)));
 }
 
+function refusal(v: Extract<Verdict, { ok: false }>): Reply {
+  const r = json({ error: v.error, message: v.message }, v.status);
+  if (v.status === 401) r.headers.push("WWW-Authenticate", 'Bearer realm="ferry-admin"');
+  return r;
+}
+
 /** Where the realtime endpoints' counters come from. */
 export type EndpointSource = () => EndpointStats[];
 
@@ -99,8 +112,10 @@ export class AdminService {
   private pending: Row[] = [];
   private skipped = 0;
   private readonly timer: NodeJS.Timeout;
+  private readonly guard: GuardConfig;
 
   private constructor(config: AdminConfig, endpoints: EndpointSource) {
+    this.guard = { token: config.token, allowRemote: config.allowRemote };
     this.collector = new Collector(
       { events: config.events, sessions: 200, frames: config.frames, channels: 1000 },
       endpoints,
@@ -168,6 +183,8 @@ export class AdminService {
   }
 
   private upgrade(req: FerryRequest, socket: net.Socket, head: Buffer): Reply {
+    const verdict = checkAdmin(req, this.guard);
+    if (!verdict.ok) return refusal(verdict);
     if (req.rawPath !== "/live") return json({ error: "not_found" }, 404);
     const shake = checkHandshake(req, { origins: [], protocols: [], deflate: true });
     if (!shake.ok) return json({ error: shake.message }, shake.status);
@@ -177,6 +194,14 @@ export class AdminService {
   }
 
   private handle(req: FerryRequest): Reply {
+    const verdict = checkAdmin(req, this.guard);
+    if (!verdict.ok) return refusal(verdict);
+    const reply = this.route(req);
+    if (verdict.setCookie !== null) reply.headers.push("Set-Cookie", verdict.setCookie);
+    return reply;
+  }
+
+  private route(req: FerryRequest): Reply {
     if (req.method !== "GET" && req.method !== "HEAD") return json({ error: "method_not_allowed" }, 405);
     const path = req.rawPath;
     const asset = this.assets.get(path === "/index.html" ? "/" : path);

@@ -6,6 +6,7 @@
  * rates, per-second series and the metrics. Memory is fixed whatever the
  * traffic.
  */
+
 import diagnostics from "node:diagnostics_channel";
 import type {
   DnsTcpDropEvent,
@@ -15,6 +16,7 @@ import type {
   WsPublishEvent,
   WsSessionEvent,
 } from "../core/diagnostics.js";
+import { maskHeader } from "../core/secrets.js";
 import type { DnsQueryEvent } from "../dns/service.js";
 import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
 import { rdataText } from "../dns/wire/present.js";
@@ -106,9 +108,10 @@ const FLAGS: [number, string][] = [
   [Flag.CD, "cd"],
 ];
 
+/** Headers as `[name, value]` pairs, credentials masked (Authorization keeps its scheme, cookies their names). */
 function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, maskHeader(flat[i]!, flat[i + 1]!)]);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { configFromFlags } from "../../core/config/adapters/flags.js";
 import { FerryError, UsageError } from "../../core/errors.js";
+import { maskConfig } from "../../core/secrets.js";
 import { loadZoneFile, loadZoneText } from "../../dns/zone/load.js";
 
 export const checkHelp = `Usage: ferry check --config FILE [--json]
@@ -35,7 +36,8 @@ export function check(args: string[]): void {
   }
   if (zoneErrors.length > 0) throw new FerryError("ERR_DNS_ZONE_SYNTAX", zoneErrors.join("\n"));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    // Secrets (publish keys, the admin token) are masked: check output ends up in CI logs and tickets.
+    process.stdout.write(`${JSON.stringify(maskConfig(config), null, 2)}\n`);
     return;
   }
   const http = config.http;

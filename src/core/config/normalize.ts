@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { defaultOrigin } from "../../dns/zone/load.js";
+import { isLoopback } from "../loopback.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
 import type {
   AdminConfig,
@@ -240,11 +241,6 @@ function normalizeDns(
   };
 }
 
-/** True for 127.0.0.0/8, ::1 and localhost. */
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 function normalizeAdmin(admin: NonNullable<UserConfig["admin"]>, problems: RawProblem[]): AdminConfig | null {
   const listen = parseListen(admin.listen ?? "127.0.0.1:9090");
   if (listen === null) {
@@ -259,7 +255,20 @@ function normalizeAdmin(admin: NonNullable<UserConfig["admin"]>, problems: RawPr
       path: ["admin", "listen"],
       message: `${admin.listen} is not a loopback address; the inspector shows every request, so set allowRemote: true to mean it`,
     });
-  return { listen, events: admin.events ?? 1000, frames: admin.frames ?? 200 };
+  const token = admin.token ?? null;
+  if (admin.allowRemote && !isLoopback(listen.host) && token === null)
+    problems.push({
+      path: ["admin", "allowRemote"],
+      message:
+        "a non-loopback admin listener needs admin.token: anyone who can reach it would see your traffic",
+    });
+  return {
+    listen,
+    events: admin.events ?? 1000,
+    frames: admin.frames ?? 200,
+    token,
+    allowRemote: admin.allowRemote ?? false,
+  };
 }
 
 /**

@@ -311,6 +311,12 @@ export const configSchema = {
           description:
             "Allow a non-loopback admin address (the inspector shows every request's headers). Default `false`.",
         },
+        token: {
+          type: "string",
+          minLength: 16,
+          description:
+            "A secret every admin request must carry: `Authorization: Bearer TOKEN` (for `/metrics` scrapers), or open the page once as `/?token=TOKEN` (it sets an HttpOnly cookie). Required when the listener is not loopback. Default: none (loopback only, and the page checks `Host` and `Origin`).",
+        },
         events: {
           type: "integer",
           minimum: 10,

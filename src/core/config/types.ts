@@ -89,6 +89,7 @@ export interface UserConfig {
   admin?: {
     listen?: string;
     allowRemote?: boolean;
+    token?: string;
     events?: number;
     frames?: number;
   };
@@ -221,6 +222,10 @@ export interface AdminConfig {
   events: number;
   /** Frames kept per watched WebSocket session. */
   frames: number;
+  /** When set, every admin request must carry it (Bearer, cookie, or `?token=` once on the page). */
+  token: string | null;
+  /** True when the listener may be reached from other hosts (then `Host` is not limited to loopback). */
+  allowRemote: boolean;
 }
 
 /** The canonical configuration: the only runtime truth. */
