@@ -88,8 +88,18 @@ export class ConfigError extends FerryError {
   readonly problems: ConfigProblem[];
 
   constructor(code: ErrorCode, problems: ConfigProblem[]) {
-    super(code, problems.map(formatProblem).join("\n"));
-    this.problems = problems;
+    // In file order (line, then column); problems without a place keep their order, last.
+    const sorted = problems
+      .map((p, i) => ({ p, i }))
+      .sort(
+        (a, b) =>
+          (a.p.position?.line ?? Number.MAX_SAFE_INTEGER) - (b.p.position?.line ?? Number.MAX_SAFE_INTEGER) ||
+          (a.p.position?.column ?? 0) - (b.p.position?.column ?? 0) ||
+          a.i - b.i,
+      )
+      .map((x) => x.p);
+    super(code, sorted.map(formatProblem).join("\n"));
+    this.problems = sorted;
     this.name = "ConfigError";
   }
 }

@@ -82,8 +82,11 @@ export class Runtime {
       this.access?.close();
       this.access = next.log.access ? new AccessLog(next.log.access) : null;
     }
-    if (next.dns && this.dns) this.logZones(this.dns.reload(next.dns));
-    else if (Boolean(next.dns) !== Boolean(this.dns))
+    if (next.dns && this.dns) {
+      if (JSON.stringify(next.dns.listen) !== JSON.stringify(this.config.dns?.listen))
+        this.log.warn("dns.listen changed: restart Ferry to apply it (the old addresses keep answering)");
+      this.logZones(this.dns.reload(next.dns));
+    } else if (Boolean(next.dns) !== Boolean(this.dns))
       this.log.warn("adding or removing the dns section needs a restart");
     if (JSON.stringify(next.admin) !== JSON.stringify(this.config.admin))
       this.log.warn("admin changed: restart Ferry to apply it");

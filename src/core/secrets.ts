@@ -21,6 +21,11 @@ const SECRET_HEADERS = new Set([
 /** Config keys whose values are secrets, wherever they appear. */
 const SECRET_KEYS = new Set(["publishKey", "token", "secret", "key", "password"]);
 
+/** True for a config key whose value is a secret. */
+export function isSecretKey(key: string | number | undefined): boolean {
+  return typeof key === "string" && SECRET_KEYS.has(key);
+}
+
 /** True for a header whose value is a credential (name in any case). */
 export function isSecretHeader(name: string): boolean {
   return SECRET_HEADERS.has(name.toLowerCase());

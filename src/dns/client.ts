@@ -82,12 +82,18 @@ function overUdp(wire: Buffer, query: Message, opts: LookupOptions): Promise<Buf
       s.close();
       resolve(m);
     });
-    s.on("error", (e) => {
+    s.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       s.close();
-      reject(e);
+      reject(
+        e.code === "ECONNREFUSED"
+          ? new Error(`nothing answers DNS on ${opts.server.host}:${opts.server.port} (udp port unreachable)`)
+          : e,
+      );
     });
-    s.send(wire, opts.server.port, opts.server.host);
+    // Connected, so the kernel hands ICMP "port unreachable" back as ECONNREFUSED at once (no wait for the
+    // timeout), and drops datagrams from any other address before they reach us.
+    s.connect(opts.server.port, opts.server.host, () => s.send(wire));
   });
 }
 

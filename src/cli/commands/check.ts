@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { configFromFlags } from "../../core/config/adapters/flags.js";
 import { FerryError, UsageError } from "../../core/errors.js";
 import { maskConfig } from "../../core/secrets.js";
 import { loadZoneFile, loadZoneText } from "../../dns/zone/load.js";
+import { parseArgs } from "../args.js";
 
 export const checkHelp = `Usage: ferry check --config FILE [--json]
 

@@ -4,9 +4,10 @@
  * byte, download), then the status and headers on stderr and the body on
  * stdout. `--json` prints the phases, status and headers for scripts.
  */
-import { parseArgs } from "node:util";
+
 import { parseListen } from "../../core/config/normalize.js";
 import { UsageError } from "../../core/errors.js";
+import { parseArgs } from "../args.js";
 import { type Phases, type Trace, traceFetch } from "../fetch-trace.js";
 
 export const fetchHelp = `Usage: ferry fetch URL [-v] [--dns HOST:PORT] [--json] [-k] [--timeout MS]

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parseListen } from "../../core/config/normalize.js";
 import { FerryError, UsageError } from "../../core/errors.js";
 import { lookup } from "../../dns/client.js";
 import { Flag, Rcode, RRType, typeName, typeNumber } from "../../dns/wire/constants.js";
 import type { Record } from "../../dns/wire/message.js";
 import { rdataText, recordText } from "../../dns/wire/present.js";
+import { parseArgs } from "../args.js";
 
 export const lookupHelp = `Usage: ferry lookup NAME [TYPE] [--server HOST:PORT] [--tcp] [--json]
 

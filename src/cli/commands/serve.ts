@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { configFromFlags, type ServeFlags } from "../../core/config/adapters/flags.js";
 import { UsageError } from "../../core/errors.js";
 import { Runtime } from "../../core/lifecycle.js";
 import { createLogger } from "../../core/log.js";
+import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]

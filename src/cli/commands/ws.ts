@@ -5,9 +5,9 @@
  * `/pub CH JSON`, `/ping`, `/close [CODE [REASON]]`.
  */
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { UsageError } from "../../core/errors.js";
 import { connectWebSocket, HandshakeError, type WebSocketClient } from "../../realtime/client.js";
+import { parseArgs } from "../args.js";
 
 export const wsHelp = `Usage: ferry ws URL [--subscribe CHANNEL]... [--header NAME:VALUE]... [--count N] [--no-deflate]
 
@@ -23,7 +23,8 @@ protocol these shortcuts build the JSON for you:
 
   --subscribe CHANNEL    subscribe once connected (repeatable)
   --header NAME:VALUE    extra handshake header, e.g. Origin (repeatable)
-  --count N              exit after N messages
+  --count N              exit after N messages (Ferry's replies such as subscribed are
+                         printed but not counted)
   --no-deflate           do not offer permessage-deflate
 
 Exits 0 after a normal close (1000/1001), 1 otherwise.
@@ -62,6 +63,19 @@ export function expandLine(line: string): { send?: string; ping?: true; close?: 
       return { close: [rest[0] ? Number(rest[0]) : 1000, rest.slice(1).join(" ")] };
     default:
       throw new UsageError(`unknown command ${cmd} (try /sub, /unsub, /pub, /ping, /close)`);
+  }
+}
+
+/** Ferry's answers to the client's own commands: shown, never counted as messages by `--count`. */
+const REPLIES = new Set(["subscribed", "unsubscribed", "published", "error"]);
+
+function isReply(data: Buffer): boolean {
+  if (data[0] !== 0x7b /* { */) return false;
+  try {
+    const m = JSON.parse(data.toString("utf8")) as { type?: unknown };
+    return typeof m.type === "string" && REPLIES.has(m.type);
+  } catch {
+    return false;
   }
 }
 
@@ -105,7 +119,7 @@ export async function wsCommand(args: string[]): Promise<number> {
       process.stdin.isTTY || !process.stdin.readableEnded ? createInterface({ input: process.stdin }) : null;
     ws.on("message", (data, binary) => {
       process.stdout.write(binary ? `<binary ${data.length} bytes>\n` : `${data.toString("utf8")}\n`);
-      if (count > 0 && ++received >= count) ws.close(1000, "");
+      if (count > 0 && (binary || !isReply(data)) && ++received >= count) ws.close(1000, "");
     });
     ws.on("pong", () => process.stderr.write("pong\n"));
     ws.on("error", () => {});

@@ -40,7 +40,12 @@ export const realtimeSchema = {
   required: ["path"],
   description: "A WebSocket pub/sub endpoint. The same path takes `POST` to publish (see docs/protocol.md).",
   properties: {
-    path: { type: "string", pattern: "^/", description: "Path of the endpoint, e.g. `/ws`." },
+    path: {
+      type: "string",
+      pattern: "^/",
+      expects: "a path that starts with /, e.g. /ws",
+      description: "Path of the endpoint, e.g. `/ws`.",
+    },
     publishKey: {
       type: "string",
       minLength: 8,

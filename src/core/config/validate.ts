@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from "ajv";
+import { isSecretKey, MASK } from "../secrets.js";
 import type { KeyPath, RawProblem } from "./normalize.js";
 import { configSchema } from "./schema.js";
 import type { UserConfig } from "./types.js";
@@ -40,8 +41,10 @@ function describe(e: ErrorObject): { path: KeyPath; message: string } {
         message: `has a key that is not allowed: "${(e.params as { propertyName: string }).propertyName}"`,
       };
     case "oneOf":
-    case "pattern":
-      return { path, message: `has an invalid value ${JSON.stringify(e.data)}${hint}` };
+    case "pattern": {
+      const shown = isSecretKey(path[path.length - 1]) ? MASK : JSON.stringify(e.data);
+      return { path, message: `has an invalid value ${shown}${hint}` };
+    }
     default:
       return { path, message: `${e.message ?? "is invalid"}${hint}` };
   }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ConfigError } from "../../errors.js";
+import { ConfigError, UsageError } from "../../errors.js";
 import { buildConfig } from "../load.js";
 import type { KeyPath } from "../normalize.js";
 import type { Config, UserConfig, UserSite } from "../types.js";
@@ -72,6 +72,12 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
 
 function applyRealtimeFlags(out: UserConfig, flags: ServeFlags): void {
   const sites: UserSite[] = out.http?.sites ?? [];
+  if (flags.realtime !== undefined && !flags.realtime.startsWith("/"))
+    throw new UsageError(
+      `--realtime takes a path that starts with /, e.g. /${flags.realtime.replace(/^\/*/, "")}`,
+    );
+  if (flags.realtime === undefined && !sites.some((s) => (s.realtime ?? []).length > 0))
+    throw new UsageError("--publish-key needs --realtime PATH (or a realtime endpoint in the config file)");
   if (flags.realtime !== undefined) {
     if (!out.http) out.http = { sites: [{ root: "." }] };
     if (!out.http.sites) out.http.sites = [{ root: "." }];
