@@ -64,8 +64,18 @@ test("the inspector shows a DNS query, an HTTP exchange and a WebSocket session 
 
     await lookup("www.inspect.test", RRType.A, { server: { host: "127.0.0.1", port: dnsPort } });
     const res = await fetch(`http://127.0.0.1:${httpPort}/hello.txt`, {
-      headers: { "X-Probe": "inspector-test" },
+      headers: {
+        "X-Probe": "inspector-test",
+        Authorization: "Bearer very-secret-token-1",
+        "X-Long-Header-Name-Here": "v",
+      },
     });
+    const pub = await fetch(`http://127.0.0.1:${httpPort}/ws`, {
+      method: "POST",
+      headers: { Authorization: "Bearer inspect-key" },
+      body: JSON.stringify({ channel: "feed:1", data: 1 }),
+    });
+    assert.equal(pub.status, 200);
     assert.equal(await res.text(), "hello");
     const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws`);
     await new Promise((r) => ws.once("open", r));
@@ -82,10 +92,29 @@ test("the inspector shows a DNS query, an HTTP exchange and a WebSocket session 
     const wsRow = page.locator('#events tr[data-kind="ws"]', { hasText: "opened" });
     await wsRow.first().waitFor();
 
-    // HTTP details: the request's own headers.
+    // HTTP details: the request's own headers, credentials masked, names never broken mid-word.
     await httpRow.first().click();
     await page.locator("#detail", { hasText: "X-Probe" }).waitFor();
-    assert.match((await page.locator("#detail").textContent()) ?? "", /inspector-test/);
+    const detail = (await page.locator("#detail").textContent()) ?? "";
+    assert.match(detail, /inspector-test/);
+    assert.match(detail, /Bearer ••••••/);
+    assert.doesNotMatch(detail, /very-secret-token-1/);
+    const nameCell = page.locator("#detail .kv td:first-child", { hasText: "X-Long-Header-Name-Here" });
+    const box = await nameCell.boundingBox();
+    const line = await nameCell.evaluate((el) => Number.parseFloat(getComputedStyle(el).lineHeight) || 18);
+    assert.ok(box && box.height < line * 1.6, "a header name wrapped onto two lines");
+
+    // The Via column is shown whole, not cut off.
+    const via = page.locator("#events tr[data-kind='http'] td.via").first();
+    assert.ok(await via.evaluate((el) => el.scrollWidth <= el.clientWidth + 1), "the Via column is cut off");
+
+    // Publishes (POSTs to realtime paths) are hidden until asked for, then marked as such.
+    const pubRow = page.locator('#events tr[data-kind="http"]', { hasText: "POST" });
+    assert.equal(await pubRow.count(), 0, "a publish was listed by default");
+    await page.locator('input[data-kind="publish"]').check();
+    await pubRow.first().waitFor();
+    assert.match((await pubRow.first().textContent()) ?? "", /publish/);
+    await page.locator('input[data-kind="publish"]').uncheck();
 
     // The WebSocket session's messages, like the devtools Messages tab; new ones arrive live.
     await wsRow.first().click();
@@ -104,8 +133,13 @@ test("the inspector shows a DNS query, an HTTP exchange and a WebSocket session 
     assert.equal(await page.locator('#events tr[data-kind="http"]').count(), 0);
     await page.locator('input[data-kind="http"]').check();
 
-    // Charts drew (uPlot canvases) and the channel table knows room:1.
+    // Charts drew (uPlot canvases), their legends show numbers (not "--"), and the channel table knows room:1.
     assert.equal(await page.locator(".uplot canvas").count(), 3);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll(".u-legend .u-value")].every((v) => v.textContent !== "--"),
+      undefined,
+      { timeout: 5000 },
+    );
     await page.locator("#channels", { hasText: "room:1" }).waitFor({ timeout: 5000 });
 
     mkdirSync(output, { recursive: true });

@@ -20,6 +20,8 @@ export interface HttpRequestEvent {
   durationMs: number;
   site: string;
   location: string;
+  /** The handler kind that answered (`publish` for the realtime publish API), "" for files. */
+  handler: string;
   referer: string;
   userAgent: string;
   /** False when the connection closed before the response was complete. */

@@ -41,6 +41,8 @@ export interface Reply {
   /** Which site and location answered (for logs and the inspector). */
   site: string;
   location: string;
+  /** What kind of handler answered, when it is not a file (e.g. `publish`); shown by the inspector. */
+  handler?: string;
 }
 
 /** Turns a request into a reply; synchronous when it can be (cache hits). */

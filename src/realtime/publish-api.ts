@@ -29,6 +29,7 @@ function jsonReply(status: number, body: unknown, hub: Hub, extra: string[] = []
     body: bytes,
     site: hub.site,
     location: hub.config.path,
+    handler: "publish",
   };
 }
 

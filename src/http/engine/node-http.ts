@@ -383,6 +383,7 @@ function publish(
     durationMs: performance.now() - started,
     site: reply.site,
     location: reply.location,
+    handler: reply.handler ?? "",
     referer: h.referer ?? "",
     userAgent: h["user-agent"] ?? "",
     completed,

@@ -4,7 +4,8 @@ const SHOWN = 400;
 const rows = new Map(); // seq → row
 let paused = false;
 let selected = null; // { kind, seq } or { session }
-const kinds = { dns: true, http: true, ws: true };
+// `publish`: POSTs to realtime paths (a feed publishing many times a second would flood the list).
+const kinds = { dns: true, http: true, ws: true, publish: false };
 let filterText = "";
 let socket = null;
 let watchedSession = null;
@@ -65,6 +66,11 @@ function redrawCharts() {
   charts.rate.setData([series.t, series.http, series.dns]);
   charts.ws.setData([series.t, series.ws]);
   charts.latency.setData([series.t, series.h50, series.h90, series.h99, series.d50, series.d99]);
+  // Legends show the latest second (uPlot shows "--" until the pointer is over a chart).
+  const last = series.t.length - 1;
+  if (last >= 0)
+    for (const c of Object.values(charts))
+      if (c.cursor.idx == null || c.cursor.left < 0) c.setLegend({ idx: last });
 }
 window.addEventListener("resize", () => {
   for (const [id, c] of [
@@ -90,7 +96,7 @@ function summary(r) {
       what: `${esc(r.method)} <span class="muted">${esc(r.host)}</span>${esc(r.target)}`,
       result: `<span class="${cls}">${r.status}</span>${r.completed ? "" : " <span class=bad>aborted</span>"}`,
       size: bytes(r.bytes),
-      via: `${esc(r.site)} ${esc(r.location)}`,
+      via: `${esc(r.site)} ${esc(r.location)}${r.handler ? ` · ${esc(r.handler)}` : ""}`,
     };
   }
   return {
@@ -114,6 +120,7 @@ function text(r) {
 // Filter words must all match; a word starting with "-" must not (e.g. "-post" hides publishes).
 function visible(r) {
   if (!kinds[r.kind]) return false;
+  if (r.kind === "http" && r.handler === "publish" && !kinds.publish) return false;
   if (!filterText) return true;
   const t = text(r).toLowerCase();
   return filterText
@@ -135,7 +142,7 @@ function render() {
   const html = shown.map((r) => {
     const s = summary(r);
     const sel = selected && selected.seq === r.seq ? " selected" : "";
-    return `<tr class="${sel}" data-seq="${r.seq}" data-kind="${r.kind}"><td>${clock(r.time)}</td><td><span class="badge ${r.kind}">${r.kind.toUpperCase()}</span></td><td>${esc(r.client)}</td><td class="what">${s.what}</td><td class="result">${s.result}</td><td class="num">${s.size}</td><td class="num">${r.kind === "ws" && r.event === "open" ? "" : ms(r.durationMs)}</td><td class="muted">${s.via}</td></tr>`;
+    return `<tr class="${sel}" data-seq="${r.seq}" data-kind="${r.kind}"><td>${clock(r.time)}</td><td><span class="badge ${r.kind}">${r.kind.toUpperCase()}</span></td><td>${esc(r.client)}</td><td class="what">${s.what}</td><td class="result">${s.result}</td><td class="num">${s.size}</td><td class="num">${r.kind === "ws" && r.event === "open" ? "" : ms(r.durationMs)}</td><td class="muted via">${s.via}</td></tr>`;
   });
   $("#events tbody").innerHTML = html.join("");
   const c = { dns: 0, http: 0, ws: 0 };
