@@ -4,6 +4,7 @@
  * answering every other client over UDP and TCP.
  */
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
@@ -208,5 +209,42 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
     s.write(framed(query("www.tcp.test", RRType.A)));
     const ms = await closedWithin(s, 6000);
     assert.ok(ms >= 2500 && ms < 4500, `closed after ${Math.round(ms)} ms`);
+  });
+
+  test("one connection keeps at most 64 forwarded questions open; the rest wait unread", async () => {
+    const silent = dgram.createSocket("udp4");
+    let asked = 0;
+    silent.on("message", () => asked++);
+    await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+    const fwd = await DnsService.start({
+      listen: [{ host: "127.0.0.1", port: 0 }],
+      zones: [],
+      forward: [{ host: "127.0.0.1", port: silent.address().port }],
+      forwardTimeout: 2000,
+      cacheSize: 100,
+      tcpIdleTimeout: 5000,
+      tcpMessageTimeout: 400,
+      tcpMaxConnections: 8,
+    });
+    try {
+      const s = net.connect(fwd.addresses[0]!.port, "127.0.0.1");
+      await new Promise((r) => s.once("connect", r));
+      s.on("error", () => {});
+      s.write(
+        Buffer.concat(Array.from({ length: 300 }, (_, i) => framed(query(`n${i}.elsewhere.test`, RRType.A)))),
+      );
+      await new Promise((r) => setTimeout(r, 700));
+      assert.ok(asked <= 64, `${asked} questions sent upstream at once`);
+      assert.ok(asked >= 32, `only ${asked} questions sent upstream`);
+      // Held queries are not the client's delay: the 400 ms message deadline did not cut it.
+      assert.ok(
+        !s.destroyed && s.readyState === "open",
+        "the connection was closed while Ferry held its queries",
+      );
+      s.destroy();
+    } finally {
+      silent.close();
+      await fwd.close();
+    }
   });
 });

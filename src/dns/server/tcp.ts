@@ -20,6 +20,8 @@ import { answerQuery, type DnsServerState } from "./state.js";
 const kConn = Symbol("ferry.dns.tcp");
 /** Answers queued for a client that is not reading, before Ferry stops reading its queries. */
 const MAX_PENDING_WRITE = 256 * 1024;
+/** Forwarded queries of one connection waiting for upstream answers, before Ferry stops reading it. */
+const MAX_IN_FLIGHT = 64;
 const EMPTY = Buffer.alloc(0);
 
 interface Conn {
@@ -103,14 +105,22 @@ function onData(this: DnsSocket, chunk: Buffer): void {
 }
 
 function receive(c: Conn, chunk: Buffer): void {
-  const socket = c.socket;
   // The deadline of a query runs from its first byte; later bytes do not move it.
   if (c.buffered === 0) arm(c, true);
   c.chunks.push(chunk);
   c.buffered += chunk.length;
+  answerBuffered(c);
+}
+
+/**
+ * Answers every whole query buffered, up to MAX_IN_FLIGHT forwarded ones
+ * open at once: the rest wait, unread, until upstream answers land.
+ */
+function answerBuffered(c: Conn): void {
+  const socket = c.socket;
   let answered = false;
   socket.cork();
-  while (c.buffered >= 2) {
+  while (c.buffered >= 2 && c.inFlight < MAX_IN_FLIGHT) {
     const len = peekLength(c.chunks);
     if (c.buffered < 2 + len) break;
     take(c.chunks, 2);
@@ -124,17 +134,21 @@ function receive(c: Conn, chunk: Buffer): void {
     }
   }
   process.nextTick(uncork, socket);
+  const held = c.inFlight >= MAX_IN_FLIGHT;
   if (answered) {
     // Most recently active last: eviction looks from the front.
     c.all.delete(c);
     c.all.add(c);
-    arm(c, c.buffered > 0);
   }
+  // While queries wait for Ferry's upstreams, no message deadline runs: the wait is not the client's.
+  if (answered || held) arm(c, c.buffered > 0 && !held);
   // A client that sends queries but reads no answers: stop reading until it catches up.
   if (socket.writableLength > MAX_PENDING_WRITE && !socket.isPaused()) {
     socket.pause();
     socket.once("drain", resume);
   }
+  // A client with many forwarded questions open: stop reading until the upstreams catch up.
+  if (held && !socket.isPaused()) socket.pause();
 }
 
 /** Answers one query; false when the connection should close (no answer for that input). */
@@ -157,12 +171,12 @@ function answer(c: Conn, query: Buffer): boolean {
     c.inFlight++;
     out.then(
       (b) => {
-        c.inFlight--;
+        landed(c);
         if (b === null) socket.destroy();
         else sendFramed(socket, b);
       },
       () => {
-        c.inFlight--;
+        landed(c);
         socket.destroy();
       },
     );
@@ -171,6 +185,20 @@ function answer(c: Conn, query: Buffer): boolean {
   if (out === null) return false;
   sendFramed(socket, out);
   return true;
+}
+
+/** A forwarded answer came back: read on once the connection is under its in-flight cap again. */
+function landed(c: Conn): void {
+  c.inFlight--;
+  const s = c.socket;
+  if (c.inFlight !== MAX_IN_FLIGHT / 2 || s.destroyed) return;
+  try {
+    if (c.buffered > 0) answerBuffered(c);
+  } catch {
+    drop(c, "internal");
+    return;
+  }
+  if (c.inFlight < MAX_IN_FLIGHT && s.isPaused() && s.writableLength <= MAX_PENDING_WRITE) s.resume();
 }
 
 function resume(this: net.Socket): void {
