@@ -21,6 +21,8 @@ const r = spawnSync(
   process.execPath,
   [
     "--test",
+    // A hung test fails after a minute instead of stalling CI (the longest take ~10 s).
+    "--test-timeout=60000",
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
     "--test-reporter=tap",

@@ -1,4 +1,6 @@
 import diagnostics from "node:diagnostics_channel";
+// Type only: the event carries the answer records as the DNS code built them (no copy).
+import type { Record as DnsRecord } from "../dns/wire/message.js";
 
 /**
  * The diagnostics channels protocol code publishes on. Logging, metrics and
@@ -111,3 +113,23 @@ export interface DnsTcpDropEvent {
 }
 
 export const dnsTcpDropChannel = diagnostics.channel("ferry:dns:tcp-drop");
+
+/** Published once per answered query. */
+export interface DnsQueryEvent {
+  time: number;
+  client: string;
+  transport: "udp" | "tcp" | "doh";
+  name: string;
+  type: string;
+  rcode: number;
+  flags: number;
+  answers: number;
+  truncated: boolean;
+  durationMs: number;
+  /** zone (authoritative or refused), cache (forwarder cache hit) or upstream (a miss, asked upstream). */
+  source: "zone" | "cache" | "upstream";
+  /** The answer records (shared with the packet cache; do not change them). */
+  records: readonly DnsRecord[];
+}
+
+export const dnsQueryChannel = diagnostics.channel("ferry:dns:query");

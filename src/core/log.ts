@@ -6,12 +6,17 @@
 import diagnostics from "node:diagnostics_channel";
 import { pino } from "pino";
 import type { Config, LogLevel } from "./config/types.js";
-import type {
-  DnsTcpDropEvent,
-  HttpClientErrorEvent,
-  HttpRequestEvent,
-  WsDropEvent,
-  WsSessionEvent,
+import {
+  type DnsTcpDropEvent,
+  dnsTcpDropChannel,
+  type HttpClientErrorEvent,
+  type HttpRequestEvent,
+  httpClientErrorChannel,
+  httpRequestChannel,
+  type WsDropEvent,
+  type WsSessionEvent,
+  wsDropChannel,
+  wsSessionChannel,
 } from "./diagnostics.js";
 
 /** Ferry's server logger. */
@@ -94,7 +99,7 @@ export class AccessLog {
     this.dest = pino.destination({ dest, sync: false, mkdir: true, minLength: 4096 });
     this.format = access.format === "combined" ? formatCombined : formatJson;
     this.onEvent = (msg) => this.dest.write(this.format(msg as HttpRequestEvent));
-    diagnostics.subscribe("ferry:http:request", this.onEvent);
+    diagnostics.subscribe(httpRequestChannel.name, this.onEvent);
     // Lines are written in 4 KiB batches; a quiet server still shows each within a second (nginx's flush=1s).
     this.flusher = setInterval(flushQuietly, 1000, this.dest);
     this.flusher.unref();
@@ -103,7 +108,7 @@ export class AccessLog {
   /** Unsubscribes and flushes what is buffered. */
   close(): void {
     clearInterval(this.flusher);
-    diagnostics.unsubscribe("ferry:http:request", this.onEvent);
+    diagnostics.unsubscribe(httpRequestChannel.name, this.onEvent);
     try {
       this.dest.flushSync();
     } catch {
@@ -118,8 +123,8 @@ export function logClientErrors(log: Logger): () => void {
     const e = msg as HttpClientErrorEvent;
     log.debug({ code: e.code, status: e.status, remote: e.remoteAddress }, e.message);
   };
-  diagnostics.subscribe("ferry:http:client-error", on);
-  return () => diagnostics.unsubscribe("ferry:http:client-error", on);
+  diagnostics.subscribe(httpClientErrorChannel.name, on);
+  return () => diagnostics.unsubscribe(httpClientErrorChannel.name, on);
 }
 
 /**
@@ -135,8 +140,8 @@ export function logDnsTcp(log: Logger): () => void {
     if (e.reason === "refused" || e.reason === "internal") log.warn(fields, "dns tcp connection closed");
     else log.debug(fields, "dns tcp connection closed");
   };
-  diagnostics.subscribe("ferry:dns:tcp-drop", on);
-  return () => diagnostics.unsubscribe("ferry:dns:tcp-drop", on);
+  diagnostics.subscribe(dnsTcpDropChannel.name, on);
+  return () => diagnostics.unsubscribe(dnsTcpDropChannel.name, on);
 }
 
 const DNS_TCP_CODES: Record<DnsTcpDropEvent["reason"], string> = {
@@ -178,10 +183,10 @@ export function logRealtime(log: Logger): () => void {
     }
   };
   const sessions = log.isLevelEnabled("debug");
-  diagnostics.subscribe("ferry:ws:drop", onDrop);
-  if (sessions) diagnostics.subscribe("ferry:ws:session", onSession);
+  diagnostics.subscribe(wsDropChannel.name, onDrop);
+  if (sessions) diagnostics.subscribe(wsSessionChannel.name, onSession);
   return () => {
-    diagnostics.unsubscribe("ferry:ws:drop", onDrop);
-    if (sessions) diagnostics.unsubscribe("ferry:ws:session", onSession);
+    diagnostics.unsubscribe(wsDropChannel.name, onDrop);
+    if (sessions) diagnostics.unsubscribe(wsSessionChannel.name, onSession);
   };
 }

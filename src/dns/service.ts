@@ -5,10 +5,10 @@
  */
 
 import type dgram from "node:dgram";
-import diagnostics from "node:diagnostics_channel";
 import { unwatchFile, watchFile } from "node:fs";
 import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
+import { type DnsQueryEvent, dnsQueryChannel } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
 import { Forwarder } from "./forwarder.js";
 import { PacketCache } from "./server/packet-cache.js";
@@ -16,30 +16,9 @@ import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { typeName } from "./wire/constants.js";
-import type { Record } from "./wire/message.js";
 import { loadZoneFile, loadZoneText } from "./zone/load.js";
 import type { Zone } from "./zone/zone.js";
 import { ZoneSet } from "./zone/zone-set.js";
-
-/** Published once per answered query. */
-export interface DnsQueryEvent {
-  time: number;
-  client: string;
-  transport: "udp" | "tcp" | "doh";
-  name: string;
-  type: string;
-  rcode: number;
-  flags: number;
-  answers: number;
-  truncated: boolean;
-  durationMs: number;
-  /** zone (authoritative or refused), cache (forwarder cache hit) or upstream (a miss, asked upstream). */
-  source: "zone" | "cache" | "upstream";
-  /** The answer records (shared with the packet cache; do not change them). */
-  records: readonly Record[];
-}
-
-export const dnsQueryChannel = diagnostics.channel("ferry:dns:query");
 
 /** A line for the log about one zone load. */
 export interface ZoneReport {

@@ -8,16 +8,23 @@
  */
 
 import diagnostics from "node:diagnostics_channel";
-import type {
-  DnsTcpDropEvent,
-  HttpClientErrorEvent,
-  HttpRequestEvent,
-  WsFrameEvent,
-  WsPublishEvent,
-  WsSessionEvent,
+import {
+  type DnsQueryEvent,
+  type DnsTcpDropEvent,
+  dnsQueryChannel,
+  dnsTcpDropChannel,
+  type HttpClientErrorEvent,
+  type HttpRequestEvent,
+  httpClientErrorChannel,
+  httpRequestChannel,
+  type WsFrameEvent,
+  type WsPublishEvent,
+  type WsSessionEvent,
+  wsFrameChannel,
+  wsPublishChannel,
+  wsSessionChannel,
 } from "../core/diagnostics.js";
 import { maskHeader } from "../core/secrets.js";
-import type { DnsQueryEvent } from "../dns/service.js";
 import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
 import { rdataText } from "../dns/wire/present.js";
 import { type EndpointStats, type HistogramCell, Metrics } from "./metrics.js";
@@ -152,12 +159,12 @@ export class Collector {
     this.metrics = new Metrics(endpoints);
     this.forwardHits = this.metrics.dnsForwarded.cell({ result: "hit" });
     this.forwardMisses = this.metrics.dnsForwarded.cell({ result: "miss" });
-    diagnostics.subscribe("ferry:http:request", this.onHttp);
-    diagnostics.subscribe("ferry:http:client-error", this.onRefused);
-    diagnostics.subscribe("ferry:dns:query", this.onDns);
-    diagnostics.subscribe("ferry:dns:tcp-drop", this.onDnsTcpDrop);
-    diagnostics.subscribe("ferry:ws:session", this.onSession);
-    diagnostics.subscribe("ferry:ws:publish", this.onPublish);
+    diagnostics.subscribe(httpRequestChannel.name, this.onHttp);
+    diagnostics.subscribe(httpClientErrorChannel.name, this.onRefused);
+    diagnostics.subscribe(dnsQueryChannel.name, this.onDns);
+    diagnostics.subscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
+    diagnostics.subscribe(wsSessionChannel.name, this.onSession);
+    diagnostics.subscribe(wsPublishChannel.name, this.onPublish);
     this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
   }
@@ -166,9 +173,9 @@ export class Collector {
   watch(on: boolean): void {
     if (on === this.watching) return;
     this.watching = on;
-    if (on) diagnostics.subscribe("ferry:ws:frame", this.onFrame);
+    if (on) diagnostics.subscribe(wsFrameChannel.name, this.onFrame);
     else {
-      diagnostics.unsubscribe("ferry:ws:frame", this.onFrame);
+      diagnostics.unsubscribe(wsFrameChannel.name, this.onFrame);
       this.frames.clear();
     }
   }
@@ -176,12 +183,12 @@ export class Collector {
   close(): void {
     clearInterval(this.timer);
     this.watch(false);
-    diagnostics.unsubscribe("ferry:http:request", this.onHttp);
-    diagnostics.unsubscribe("ferry:http:client-error", this.onRefused);
-    diagnostics.unsubscribe("ferry:dns:query", this.onDns);
-    diagnostics.unsubscribe("ferry:dns:tcp-drop", this.onDnsTcpDrop);
-    diagnostics.unsubscribe("ferry:ws:session", this.onSession);
-    diagnostics.unsubscribe("ferry:ws:publish", this.onPublish);
+    diagnostics.unsubscribe(httpRequestChannel.name, this.onHttp);
+    diagnostics.unsubscribe(httpClientErrorChannel.name, this.onRefused);
+    diagnostics.unsubscribe(dnsQueryChannel.name, this.onDns);
+    diagnostics.unsubscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
+    diagnostics.unsubscribe(wsSessionChannel.name, this.onSession);
+    diagnostics.unsubscribe(wsPublishChannel.name, this.onPublish);
   }
 
   private store<T extends Row>(ring: Ring<T | Pending<T>>, row: Pending<T>): void {
