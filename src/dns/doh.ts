@@ -3,7 +3,7 @@
  * (base64url, no padding) and POST with `application/dns-message`. The
  * answer's Cache-Control max-age is its smallest TTL.
  */
-import { readBody } from "../http/engine/node-http.js";
+import { HttpBodyTooLargeError } from "../http/errors.js";
 import { plainReply } from "../http/plain-reply.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import { RRType } from "./wire/constants.js";
@@ -42,9 +42,9 @@ export async function dohReply(req: FerryRequest, answer: DnsAnswer, site: strin
     if (typeof type !== "string" || type.split(";")[0]!.trim().toLowerCase() !== TYPE)
       return plainReply(415, site, DOH_PATH);
     try {
-      query = await readBody(req, 65535);
+      query = await req.body(65535);
     } catch (err) {
-      return plainReply((err as { status?: number }).status === 413 ? 413 : 400, site, DOH_PATH);
+      return plainReply(err instanceof HttpBodyTooLargeError ? 413 : 400, site, DOH_PATH);
     }
   } else {
     return plainReply(405, site, DOH_PATH, ["Allow", "GET, HEAD, POST"]);

@@ -18,6 +18,13 @@ export interface FerryRequest {
   /** `1.0` or `1.1`. */
   httpVersion: string;
   remoteAddress: string;
+  /**
+   * The whole body, up to `limit` bytes (never more than the listener's
+   * `maxBodySize`, the default). Rejects with `HttpBodyTooLargeError` past it.
+   */
+  body(limit?: number): Promise<Buffer>;
+  /** The body as a stream with the same limit (the stream fails with `HttpBodyTooLargeError`). */
+  stream(limit?: number): import("node:stream").Readable;
 }
 
 /** A byte range of a file to stream, optionally compressed on the way. */

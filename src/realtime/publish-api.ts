@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
-import { readBody } from "../http/engine/node-http.js";
+import { HttpBodyTooLargeError } from "../http/errors.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import type { Hub } from "./hub.js";
 import { jsonDepthWithin } from "./json-depth.js";
@@ -73,10 +73,10 @@ export async function realtimeHttpReply(req: FerryRequest, hub: Hub): Promise<Re
     ]);
   let body: Buffer;
   try {
-    body = await readBody(req, hub.config.maxMessageSize);
+    body = await req.body(hub.config.maxMessageSize);
   } catch (err) {
-    if ((err as { status?: number }).status === 413)
-      return problem(413, "too_large", `messages are limited to ${hub.config.maxMessageSize} bytes`, hub);
+    if (err instanceof HttpBodyTooLargeError)
+      return problem(413, "too_large", `the body is limited to ${err.limit} bytes`, hub);
     return problem(400, "bad_request", "could not read the body", hub);
   }
   if (!isUtf8(body)) return problem(400, "bad_json", "the body is not valid UTF-8", hub);

@@ -14,10 +14,10 @@ import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } fro
 import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
-import type { FerryRequest, FileBody, Handler, Reply, UpgradeHandler } from "../types.js";
+import type { FileBody, Handler, Reply, UpgradeHandler } from "../types.js";
+import { NodeRequest } from "./node-request.js";
 
 const kEngine = Symbol("ferry.engine");
-const kIncoming = Symbol("ferry.incoming");
 const kPending = Symbol("ferry.pending");
 /**
  * Pipelined requests a connection may have waiting for their replies before
@@ -165,7 +165,7 @@ function precheck(req: IncomingMessage, limits: HttpLimits): number {
 }
 
 /** Builds Ferry's request from node's; null when the target or host is malformed. */
-function toFerryRequest(req: IncomingMessage): (FerryRequest & { [kIncoming]: IncomingMessage }) | null {
+function toFerryRequest(req: IncomingMessage, maxBodySize: number): NodeRequest | null {
   const url = req.url ?? "";
   const headers = req.headers;
   // Request target: origin-form (/path?q), absolute-form (http://host/path) or asterisk-form (*).
@@ -183,39 +183,17 @@ function toFerryRequest(req: IncomingMessage): (FerryRequest & { [kIncoming]: In
   const hostName = host === "" ? "" : parseHostCached(host);
   if (hostName === null) return null;
   const q = target.indexOf("?");
-  return {
-    method: req.method ?? "GET",
-    rawPath: q < 0 ? target : target.slice(0, q),
-    query: q < 0 ? "" : target.slice(q + 1),
-    host: hostName,
+  return new NodeRequest(
+    req.method ?? "GET",
+    q < 0 ? target : target.slice(0, q),
+    q < 0 ? "" : target.slice(q + 1),
+    hostName,
     headers,
-    httpVersion: req.httpVersion,
-    remoteAddress: req.socket.remoteAddress ?? "",
-    [kIncoming]: req,
-  };
-}
-
-/**
- * Reads a request's whole body, up to `limit` bytes (and never more than the
- * listener's maxBodySize). Rejects with status 413 when it is larger.
- */
-export function readBody(request: FerryRequest, limit: number): Promise<Buffer> {
-  const req = (request as FerryRequest & { [kIncoming]: IncomingMessage })[kIncoming];
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.pause();
-        reject(Object.assign(new Error("body too large"), { status: 413 }));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+    req.httpVersion,
+    req.socket.remoteAddress ?? "",
+    req,
+    maxBodySize,
+  );
 }
 
 const hostCache = new Map<string, string | null>();
@@ -244,7 +222,7 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
     socket.pause();
   }
   const refused = precheck(req, limits);
-  const request = refused === 0 ? toFerryRequest(req) : null;
+  const request = refused === 0 ? toFerryRequest(req, limits.maxBodySize) : null;
   if (request === null) {
     const status = refused || 400;
     publishClientError(
@@ -404,7 +382,7 @@ function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, 
   const started = httpRequestChannel.hasSubscribers && engine.observed ? performance.now() : 0;
   socket.on("error", destroySelf);
   const refused = precheck(req, engine.currentLimits);
-  const request = refused === 0 ? toFerryRequest(req) : null;
+  const request = refused === 0 ? toFerryRequest(req, engine.currentLimits.maxBodySize) : null;
   if (request === null) {
     const status = refused || 400;
     publishClientError(
