@@ -6,7 +6,7 @@
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
 import type { DnsAnswer } from "../dns/doh.js";
 import { RealtimeService } from "../realtime/service.js";
-import { NodeHttpEngine } from "./engine/node-http.js";
+import { createEngine, type HttpEngine } from "./engine/engine.js";
 import { SiteHandler } from "./site-handler.js";
 
 function same(a: ListenAddress[], b: ListenAddress[]): boolean {
@@ -19,7 +19,7 @@ function same(a: ListenAddress[], b: ListenAddress[]): boolean {
 }
 
 export class HttpService {
-  private readonly engine: NodeHttpEngine;
+  private readonly engine: HttpEngine;
   private site: SiteHandler;
   private config: HttpConfig;
   /** Where it listens (actual ports when 0 was asked for). */
@@ -34,7 +34,11 @@ export class HttpService {
     this.dns = dns;
     this.realtime.configure(config);
     this.site = new SiteHandler(config, dns, this.realtime);
-    this.engine = new NodeHttpEngine(config.limits, this.site.handle, this.site.upgrade);
+    this.engine = createEngine({
+      limits: config.limits,
+      handler: this.site.handle,
+      upgrade: this.site.upgrade,
+    });
   }
 
   /** Builds the service and listens on every configured address. */
@@ -64,8 +68,7 @@ export class HttpService {
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
     this.realtime.configure(config);
     this.site = new SiteHandler(config, this.dns, this.realtime);
-    this.engine.handler = this.site.handle;
-    this.engine.upgrade = this.site.upgrade;
+    this.engine.setHandlers(this.site.handle, this.site.upgrade);
     this.engine.applyLimits(config.limits);
     this.config = config;
     return warnings;

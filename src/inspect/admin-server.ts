@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type net from "node:net";
 import type { AdminConfig, HttpLimits, ListenAddress, RealtimeConfig } from "../core/config/types.js";
-import { NodeHttpEngine } from "../http/engine/node-http.js";
+import { createEngine, type HttpEngine } from "../http/engine/engine.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import { checkHandshake } from "../realtime/handshake.js";
 import { Hub } from "../realtime/hub.js";
@@ -106,7 +106,7 @@ export type EndpointSource = () => EndpointStats[];
 export class AdminService {
   readonly collector: Collector;
   readonly addresses: ListenAddress[] = [];
-  private readonly engine: NodeHttpEngine;
+  private readonly engine: HttpEngine;
   private readonly hub = new Hub("admin", LIVE, true);
   private readonly assets = loadAssets();
   private pending: Row[] = [];
@@ -120,12 +120,12 @@ export class AdminService {
       { events: config.events, sessions: 200, frames: config.frames, channels: 1000 },
       endpoints,
     );
-    this.engine = new NodeHttpEngine(
-      LIMITS,
-      (req) => this.handle(req),
-      (req, socket, head) => this.upgrade(req, socket, head),
-      false,
-    );
+    this.engine = createEngine({
+      limits: LIMITS,
+      handler: (req) => this.handle(req),
+      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+      observed: false,
+    });
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
     this.timer.unref();
   }

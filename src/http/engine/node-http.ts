@@ -15,6 +15,7 @@ import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import type { FileBody, Handler, Reply, UpgradeHandler } from "../types.js";
+import type { HttpEngine } from "./engine.js";
 import { NodeRequest } from "./node-request.js";
 
 const kEngine = Symbol("ferry.engine");
@@ -36,7 +37,7 @@ type CountedSocket = net.Socket & { [kPending]?: number; _paused?: boolean };
 type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
 
 /** Runs HTTP/1.1 on any number of addresses (one node server each), all with the same handler and limits. */
-export class NodeHttpEngine {
+export class NodeHttpEngine implements HttpEngine {
   private readonly servers: http.Server[] = [];
   private limits: HttpLimits;
   private closing = false;
@@ -73,6 +74,11 @@ export class NodeHttpEngine {
     server.on("connect", onConnect);
     applyTo(server, limits);
     return server;
+  }
+
+  setHandlers(handler: Handler, upgrade: UpgradeHandler): void {
+    this.handler = handler;
+    this.upgrade = upgrade;
   }
 
   /** Applies the limits that can change on a running server (all but the header buffer size). */

@@ -1,0 +1,33 @@
+/**
+ * The engine seam: what the HTTP service needs from an HTTP implementation
+ * (undici's lesson: one shape, an engine per protocol). Today node:http
+ * (`node-http.ts`); Ferry's own HTTP/1.1 engine and HTTP/2 plug in here.
+ * Services name `createEngine`, never an implementation.
+ */
+import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
+import type { Handler, UpgradeHandler } from "../types.js";
+import { NodeHttpEngine } from "./node-http.js";
+
+export interface HttpEngine {
+  /** Starts listening on one more address; resolves to it (the real port when 0 was asked). */
+  listen(addr: ListenAddress): Promise<ListenAddress>;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes the rest. */
+  close(graceMs: number): Promise<void>;
+  /** Swaps the handlers atomically (a reload); open connections stay. */
+  setHandlers(handler: Handler, upgrade: UpgradeHandler): void;
+  /** Applies the limits that can change on a running listener. */
+  applyLimits(limits: HttpLimits): void;
+}
+
+export interface EngineOptions {
+  limits: HttpLimits;
+  handler: Handler;
+  upgrade: UpgradeHandler;
+  /** False for Ferry's own admin listener: its requests publish no diagnostics events. */
+  observed?: boolean;
+}
+
+/** The engine for a listener. */
+export function createEngine(options: EngineOptions): HttpEngine {
+  return new NodeHttpEngine(options.limits, options.handler, options.upgrade, options.observed ?? true);
+}
