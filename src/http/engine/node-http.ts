@@ -14,6 +14,7 @@ import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } fro
 import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
+import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
 import type { FileBody, Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine } from "./engine.js";
 import { NodeRequest } from "./node-request.js";
@@ -149,25 +150,18 @@ function applyTo(s: http.Server, limits: HttpLimits): void {
   s.maxConnections = limits.maxConnections;
 }
 
-/** Checks the limits and framing rules node leaves to us; returns the error status, or 0. */
+/** The engine-neutral head checks (request-checks.ts) on node's parsed request. */
 function precheck(req: IncomingMessage, limits: HttpLimits): number {
-  // node's parser takes any one-digit version (HTTP/2.0, HTTP/3.9): Ferry speaks 1.0 and 1.1 here.
-  if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return 505;
-  if ((req.url ?? "").length > limits.maxRequestLine) return 414;
-  const raw = req.rawHeaders;
-  if (raw.length / 2 > limits.maxHeaderCount) return 431;
-  let size = 0;
-  let hosts = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    size += name.length + raw[i + 1]!.length + 4;
-    if (name.length === 4 && (name.charCodeAt(0) | 0x20) === 104 && name.toLowerCase() === "host") hosts++;
-  }
-  if (size > limits.maxHeaderSize) return 431;
-  if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1")) return 400;
-  const length = req.headers["content-length"];
-  if (length !== undefined && Number(length) > limits.maxBodySize) return 413;
-  return 0;
+  return checkHead(
+    {
+      target: req.url ?? "",
+      versionMajor: req.httpVersionMajor,
+      versionMinor: req.httpVersionMinor,
+      rawHeaders: req.rawHeaders,
+      contentLength: req.headers["content-length"],
+    },
+    limits,
+  );
 }
 
 /** Builds Ferry's request from node's; null when the target or host is malformed. */
@@ -496,25 +490,6 @@ function writeRawReply(
   }
 }
 
-/** A request line still being sent when the header limit hit: 414 rather than 431. */
-function isLongRequestLine(packet: Buffer | undefined, max: number): boolean {
-  if (!packet) return false;
-  const eol = packet.indexOf(10);
-  const line = eol < 0 ? packet : packet.subarray(0, eol);
-  return /^[A-Z]+ /.test(line.toString("latin1", 0, 16)) && (eol < 0 || line.length > max);
-}
-
-/** A request line of the shape `METHOD TARGET HTTP/D.D` (any version when `anyVersion`, else 1.0 or 1.1). */
-function isWellFormedRequestLine(packet: Buffer | undefined, anyVersion = false): boolean {
-  if (!packet) return false;
-  const eol = packet.indexOf(10);
-  const line = eol > 0 ? packet.toString("latin1", 0, eol) : "";
-  return (anyVersion ? ANY_VERSION_LINE : REQUEST_LINE).test(line);
-}
-
-const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r$/;
-const ANY_VERSION_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/\d\.\d\r$/;
-
 function onClientError(
   this: http.Server,
   err: NodeJS.ErrnoException & { rawPacket?: Buffer },
@@ -526,22 +501,11 @@ function onClientError(
     socket.destroy();
     return;
   }
-  let status = 400;
-  let code = "ERR_HTTP_BAD_REQUEST";
-  if (err.code === "HPE_HEADER_OVERFLOW") {
-    const long = isLongRequestLine(err.rawPacket, engine.currentLimits.maxRequestLine);
-    status = long ? 414 : 431;
-    code = long ? "ERR_HTTP_URI_TOO_LONG" : "ERR_HTTP_HEADERS_TOO_LARGE";
-  } else if (err.code === "HPE_INVALID_METHOD" && isWellFormedRequestLine(err.rawPacket)) {
-    // A well-formed request with a method node's parser does not know: one we do not implement.
-    status = 501;
-  } else if (err.code === "HPE_INVALID_VERSION" && isWellFormedRequestLine(err.rawPacket, true)) {
-    status = 505;
-    code = "ERR_HTTP_VERSION";
-  } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-    status = 408;
-    code = "ERR_HTTP_REQUEST_TIMEOUT";
-  }
+  const { status, code } = classifyFailure(
+    PARSE_FAILURES[err.code ?? ""] ?? "malformed",
+    err.rawPacket,
+    engine.currentLimits,
+  );
   const text = `${status} ${STATUS_CODES[status]}\n`;
   endAndRelease(
     socket,
@@ -551,13 +515,12 @@ function onClientError(
   publishClientError(socket as net.Socket, status, code, err.message);
 }
 
-/** Stable codes of the statuses the engine's own checks answer with. */
-const REFUSAL_CODES: Record<number, string> = {
-  400: "ERR_HTTP_BAD_REQUEST",
-  413: "ERR_HTTP_BODY_TOO_LARGE",
-  414: "ERR_HTTP_URI_TOO_LONG",
-  431: "ERR_HTTP_HEADERS_TOO_LARGE",
-  505: "ERR_HTTP_VERSION",
+/** node's parser errors in engine-neutral words. */
+const PARSE_FAILURES: Record<string, ParseFailure> = {
+  HPE_HEADER_OVERFLOW: "header-overflow",
+  HPE_INVALID_METHOD: "bad-method",
+  HPE_INVALID_VERSION: "bad-version",
+  ERR_HTTP_REQUEST_TIMEOUT: "timeout",
 };
 
 function publishClientError(socket: net.Socket, status: number, code: string, message: string): void {
