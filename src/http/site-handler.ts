@@ -4,7 +4,6 @@
  * fallback. Built once per config load; swapped whole on reload.
  */
 import { realpath, stat } from "node:fs/promises";
-import type net from "node:net";
 import type { HttpConfig } from "../core/config/types.js";
 import { type DnsAnswer, DOH_PATH, dohReply } from "../dns/doh.js";
 import { checkHandshake } from "../realtime/handshake.js";
@@ -56,11 +55,11 @@ export class SiteHandler {
       }
     }
     this.handle = (req) => this.dispatch(req);
-    this.upgrade = (req, socket, head) => this.upgradeRequest(req, socket, head);
+    this.upgrade = (req) => this.upgradeRequest(req);
   }
 
   /** A WebSocket handshake on a realtime path; anything else is answered as a plain request. */
-  private upgradeRequest(req: FerryRequest, socket: net.Socket, head: Buffer): Reply | Promise<Reply> {
+  private upgradeRequest(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
     const hub = this.hubs.get(site)?.get(req.rawPath);
     if (hub === undefined) return this.dispatch(req);
@@ -86,8 +85,14 @@ export class SiteHandler {
         location: c.path,
       };
     }
-    hub.accept(socket, head, shake, req.query);
-    return { status: 101, headers: [], body: null, site: site.name, location: c.path };
+    return {
+      status: 101,
+      headers: shake.headers,
+      body: null,
+      site: site.name,
+      location: c.path,
+      upgrade: (socket, head) => hub.accept(socket, head, shake, req.query),
+    };
   }
 
   /** The route for a raw path on a site: resolved once, then a single map lookup per request. */

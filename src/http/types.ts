@@ -50,18 +50,19 @@ export interface Reply {
   location: string;
   /** What kind of handler answered, when it is not a file (e.g. `publish`); shown by the inspector. */
   handler?: string;
+  /**
+   * With status 101: takes the connection over once the engine has written
+   * the 101 and its headers (`head` holds bytes the client sent after its request).
+   */
+  upgrade?: (socket: import("node:net").Socket, head: Buffer) => void;
 }
 
 /** Turns a request into a reply; synchronous when it can be (cache hits). */
 export type Handler = (req: FerryRequest) => Reply | Promise<Reply>;
 
 /**
- * Answers a request that asks to upgrade its connection. A reply with status
- * 101 means the handler took the socket over; any other reply is written and
- * the connection closes.
+ * Answers a request that asks to upgrade its connection. A 101 reply carries
+ * `upgrade`, which takes the connection over after the engine wrote the 101;
+ * any other reply is written and the connection closes.
  */
-export type UpgradeHandler = (
-  req: FerryRequest,
-  socket: import("node:net").Socket,
-  head: Buffer,
-) => Reply | Promise<Reply>;
+export type UpgradeHandler = (req: FerryRequest) => Reply | Promise<Reply>;

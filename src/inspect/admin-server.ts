@@ -6,7 +6,6 @@
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type net from "node:net";
 import type { AdminConfig, HttpLimits, ListenAddress, RealtimeConfig } from "../core/config/types.js";
 import { createEngine, type HttpEngine } from "../http/engine/engine.js";
 import type { FerryRequest, Reply } from "../http/types.js";
@@ -123,7 +122,7 @@ export class AdminService {
     this.engine = createEngine({
       limits: LIMITS,
       handler: (req) => this.handle(req),
-      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+      upgrade: (req) => this.upgrade(req),
       observed: false,
     });
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
@@ -182,15 +181,23 @@ export class AdminService {
     }
   }
 
-  private upgrade(req: FerryRequest, socket: net.Socket, head: Buffer): Reply {
+  private upgrade(req: FerryRequest): Reply {
     const verdict = checkAdmin(req, this.guard);
     if (!verdict.ok) return refusal(verdict);
     if (req.rawPath !== "/live") return json({ error: "not_found" }, 404);
     const shake = checkHandshake(req, { origins: [], protocols: [], deflate: true });
     if (!shake.ok) return json({ error: shake.message }, shake.status);
-    this.hub.accept(socket, head, shake, req.query);
-    this.updateWatching();
-    return { status: 101, headers: [], body: null, site: "admin", location: "/live" };
+    return {
+      status: 101,
+      headers: shake.headers,
+      body: null,
+      site: "admin",
+      location: "/live",
+      upgrade: (socket, head) => {
+        this.hub.accept(socket, head, shake, req.query);
+        this.updateWatching();
+      },
+    };
   }
 
   private handle(req: FerryRequest): Reply {

@@ -20,8 +20,8 @@ export interface HandshakeRules {
 /** An accepted handshake. */
 export interface Handshake {
   ok: true;
-  /** The whole 101 response, ready to write. */
-  response: string;
+  /** The headers of the 101 response (the engine writes the status line and the head). */
+  headers: string[];
   protocol: string | null;
   deflate: DeflateParams | null;
 }
@@ -79,10 +79,8 @@ export function checkHandshake(req: FerryRequest, rules: HandshakeRules): Handsh
     protocol = list.find((p) => rules.protocols.includes(p)) ?? null;
   }
   const deflate = rules.deflate ? negotiateDeflate(header(req, "sec-websocket-extensions")) : null;
-  let response =
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-    `Sec-WebSocket-Accept: ${acceptValue(key)}\r\n`;
-  if (protocol !== null) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
-  if (deflate !== null) response += `Sec-WebSocket-Extensions: ${deflate.response}\r\n`;
-  return { ok: true, response: `${response}\r\n`, protocol, deflate };
+  const headers = ["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", acceptValue(key)];
+  if (protocol !== null) headers.push("Sec-WebSocket-Protocol", protocol);
+  if (deflate !== null) headers.push("Sec-WebSocket-Extensions", deflate.response);
+  return { ok: true, headers, protocol, deflate };
 }

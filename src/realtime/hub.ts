@@ -107,9 +107,8 @@ export class Hub implements ConnectionOwner {
     this.timer.unref();
   }
 
-  /** Takes over an upgraded socket after a successful handshake. */
+  /** Takes over a socket once the engine has written the handshake's 101. */
   accept(socket: net.Socket, head: Buffer, handshake: Handshake, query: string): Connection {
-    socket.write(handshake.response);
     const conn = new Connection(
       socket,
       this,

@@ -400,17 +400,17 @@ function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, 
   }
   let reply: Reply | Promise<Reply>;
   try {
-    reply = engine.upgrade(request, socket, head);
+    reply = engine.upgrade(request);
   } catch (err) {
     reply = internalError(err);
   }
   if (reply instanceof Promise) {
     reply.then(
-      (r) => upgraded(engine, req, socket, r, started),
-      (err) => upgraded(engine, req, socket, internalError(err), started),
+      (r) => upgraded(engine, req, socket, head, r, started),
+      (err) => upgraded(engine, req, socket, head, internalError(err), started),
     );
   } else {
-    upgraded(engine, req, socket, reply, started);
+    upgraded(engine, req, socket, head, reply, started);
   }
 }
 
@@ -448,19 +448,36 @@ function onConnect(this: http.Server, req: IncomingMessage, socket: net.Socket):
   writeRawReply(engine, req, socket, plainReply(405, "", "", ["Allow", "GET, HEAD, OPTIONS"]), started);
 }
 
+/**
+ * The upgrade handler answered: a 101 is written here (status line and the
+ * handler's headers) before the handler takes the connection over; any
+ * other reply is written and the connection closes.
+ */
 function upgraded(
   engine: NodeHttpEngine,
   req: IncomingMessage,
   socket: net.Socket,
+  head: Buffer,
   reply: Reply,
   started: number,
 ): void {
-  if (reply.status === 101) {
+  if (reply.status === 101 && reply.upgrade !== undefined && !socket.destroyed) {
+    let text = "HTTP/1.1 101 Switching Protocols\r\n";
+    const h = reply.headers;
+    for (let i = 0; i + 1 < h.length; i += 2) text += `${h[i]}: ${h[i + 1]}\r\n`;
+    socket.write(`${text}\r\n`);
     socket.removeListener("error", destroySelf);
+    reply.upgrade(socket, head);
     if (started) publish(req, reply, 0, started, true);
     return;
   }
-  writeRawReply(engine, req, socket, reply, started);
+  writeRawReply(
+    engine,
+    req,
+    socket,
+    reply.status === 101 ? internalError(new Error("101 without upgrade")) : reply,
+    started,
+  );
 }
 
 /** Writes a reply straight to a socket node handed over, then closes it. */
