@@ -1,6 +1,6 @@
+import { Runtime } from "../../app/runtime.js";
 import { configFromFlags, type ServeFlags } from "../../core/config/adapters/flags.js";
 import { UsageError } from "../../core/errors.js";
-import { Runtime } from "../../core/lifecycle.js";
 import { createLogger } from "../../core/log.js";
 import { parseArgs } from "../args.js";
 

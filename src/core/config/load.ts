@@ -1,5 +1,6 @@
 import { ConfigError, type SourcePosition } from "../errors.js";
-import { type KeyPath, keyPathText, normalizeConfig } from "./normalize.js";
+import { normalizeConfig } from "./normalize.js";
+import { type KeyPath, keyPathText } from "./problems.js";
 import type { Config, UserConfig } from "./types.js";
 import { validateUserConfig } from "./validate.js";
 

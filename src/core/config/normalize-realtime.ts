@@ -1,5 +1,5 @@
 /** Turns a site's realtime endpoints as written into their canonical form. */
-import type { KeyPath, RawProblem } from "./normalize.js";
+import type { KeyPath, RawProblem } from "./problems.js";
 import type { ChannelRule, RealtimeConfig, UserRealtime } from "./types.js";
 import { parseDuration, parseSize } from "./units.js";
 

@@ -1,9 +1,9 @@
 import { existsSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
-import { defaultOrigin } from "../../dns/zone/load.js";
 import { isLoopback } from "../loopback.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
+import type { KeyPath, RawProblem } from "./problems.js";
 import type {
   AdminConfig,
   Config,
@@ -18,16 +18,9 @@ import type {
   UserSite,
 } from "./types.js";
 import { parseDuration, parseSize } from "./units.js";
+import { defaultOrigin } from "./zone-origin.js";
 
 /** A path into the user config, as keys and indexes. */
-export type KeyPath = (string | number)[];
-
-/** A semantic problem found while normalising, before it is given a file position. */
-export interface RawProblem {
-  path: KeyPath;
-  message: string;
-}
-
 /** Where relative paths start, and what to do when no site is configured. */
 export interface NormalizeContext {
   /** Folder relative roots and log files are resolved against. */
@@ -43,13 +36,6 @@ export function parseListen(text: string): ListenAddress | null {
   const port = Number(m[3]);
   if (port > 65535) return null;
   return { host: m[1] ?? m[2]!, port };
-}
-
-/** Renders a key path as `http.sites[0].root`. */
-export function keyPathText(p: KeyPath): string {
-  let out = "";
-  for (const k of p) out += typeof k === "number" ? `[${k}]` : out ? `.${k}` : k;
-  return out;
 }
 
 function folderExists(dir: string): boolean {

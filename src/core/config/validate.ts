@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { isSecretKey, MASK } from "../secrets.js";
-import type { KeyPath, RawProblem } from "./normalize.js";
+import type { KeyPath, RawProblem } from "./problems.js";
 import { configSchema } from "./schema.js";
 import type { UserConfig } from "./types.js";
 

@@ -1,14 +1,12 @@
 /** Loads a zone file into a `Zone`. The origin defaults to the file name without `.zone` (`example.test.zone`). */
+
 import { readFileSync } from "node:fs";
-import path from "node:path";
+import { defaultOrigin } from "../../core/config/zone-origin.js";
 import { FerryError } from "../../core/errors.js";
 import { parseMasterFile } from "./master-file.js";
 import { Zone } from "./zone.js";
 
 /** The origin a zone file gets when the config names none. */
-export function defaultOrigin(file: string): string {
-  return path.basename(file).replace(/\.(zone|db)$/i, "");
-}
 
 /** Parses and checks a zone given as text (inline in the config). */
 export function loadZoneText(text: string, origin: string, source: string): Zone {

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, UsageError } from "../../errors.js";
 import { buildConfig } from "../load.js";
-import type { KeyPath } from "../normalize.js";
+import type { KeyPath } from "../problems.js";
 import type { Config, UserConfig, UserSite } from "../types.js";
 import { parseYamlConfig } from "./yaml.js";
 

@@ -1,6 +1,6 @@
 import { isMap, isNode, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type SourcePosition } from "../../errors.js";
-import type { KeyPath } from "../normalize.js";
+import type { KeyPath } from "../problems.js";
 
 /** A parsed YAML config: its plain value and a way back from a key path to the file. */
 export interface ParsedYaml {

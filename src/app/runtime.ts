@@ -1,14 +1,16 @@
 /**
- * Lifecycle of a running Ferry: start the services a config names, reload on
+ * The runtime that wires services together (it lives above core, http, dns,
+ * realtime and inspect, which do not know each other). Lifecycle of a running Ferry: start the services a config names, reload on
  * SIGHUP (a bad config is refused and the old one keeps serving), and stop
  * gracefully on SIGINT/SIGTERM.
  */
+
+import type { Config } from "../core/config/types.js";
+import { ConfigError, type FerryError } from "../core/errors.js";
+import { AccessLog, type Logger, logClientErrors, logDnsTcp, logRealtime } from "../core/log.js";
 import { DnsService, type ZoneReport } from "../dns/service.js";
 import { HttpService } from "../http/server.js";
 import { AdminService } from "../inspect/admin-server.js";
-import type { Config } from "./config/types.js";
-import { ConfigError, type FerryError } from "./errors.js";
-import { AccessLog, type Logger, logClientErrors, logDnsTcp, logRealtime } from "./log.js";
 
 /** The services of one running Ferry. */
 export class Runtime {
