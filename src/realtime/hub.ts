@@ -21,7 +21,7 @@ import { Channel } from "./channel.js";
 import { CLOSING, Connection, type ConnectionOwner, clock, OPEN } from "./connection.js";
 import { CloseCode } from "./constants.js";
 import type { Handshake } from "./handshake.js";
-import { jsonDepthWithin } from "./json-depth.js";
+import { parseCommand } from "./protocol.js";
 import { type CompiledRule, compileRules, isChannelName, ruleFor } from "./rules.js";
 
 /** Why a publish was refused (the HTTP API maps these to statuses). */
@@ -131,79 +131,34 @@ export class Hub implements ConnectionOwner {
 
   onClientMessage(conn: Connection, data: Buffer, binary: boolean): void {
     this.stats.messagesIn++;
-    if (binary) {
-      this.error(conn, "bad_message", "messages are JSON text frames", undefined);
-      return;
-    }
-    if (!jsonDepthWithin(data, this.config.maxJsonDepth)) {
-      this.error(conn, "bad_request", `JSON nests deeper than ${this.config.maxJsonDepth} levels`, undefined);
-      return;
-    }
-    let msg: unknown;
-    try {
-      msg = JSON.parse(data.toString("utf8"));
-    } catch {
-      this.error(conn, "bad_json", "the message is not valid JSON", undefined);
-      return;
-    }
-    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
-      this.error(conn, "bad_request", "a message is a JSON object with a type", undefined);
-      return;
-    }
-    const m = msg as Record<string, unknown>;
-    const id = typeof m.id === "string" || typeof m.id === "number" ? m.id : undefined;
-    switch (m.type) {
-      case "subscribe": {
-        const since = m.since;
-        if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
-          this.error(conn, "bad_request", "since must be a whole number", id);
-          return;
-        }
-        const epoch = typeof m.epoch === "string" ? m.epoch : undefined;
-        this.subscribe(conn, m.channel, since as number | undefined, epoch, id);
+    const cmd = parseCommand(data, binary, this.config.maxJsonDepth);
+    switch (cmd.type) {
+      case "error":
+        this.error(conn, cmd.code, cmd.message, cmd.id);
         return;
-      }
+      case "subscribe":
+        this.subscribe(conn, cmd.channel, cmd.since, cmd.epoch, cmd.id);
+        return;
       case "unsubscribe": {
-        if (!isChannelName(m.channel)) {
-          this.error(conn, "bad_channel", "channel must be a channel name", id);
-          return;
-        }
-        const ch = this.channels.get(m.channel);
+        const ch = this.channels.get(cmd.channel);
         if (ch !== undefined) this.leave(conn, ch);
-        this.reply(conn, { type: "unsubscribed", channel: m.channel }, id);
+        this.reply(conn, { type: "unsubscribed", channel: cmd.channel }, cmd.id);
         return;
       }
       case "publish": {
-        if (!("data" in m)) {
-          this.error(conn, "bad_request", "publish needs data", id);
-          return;
-        }
-        const ch = m.channel;
-        if (!isChannelName(ch)) {
-          this.error(conn, "bad_channel", "channel must be a channel name", id);
-          return;
-        }
-        const rule = ruleFor(this.rules, ch);
+        const rule = ruleFor(this.rules, cmd.channel);
         if (rule === null || !rule.publish) {
-          this.error(conn, "forbidden", `clients may not publish on ${ch}`, id);
+          this.error(conn, "forbidden", `clients may not publish on ${cmd.channel}`, cmd.id);
           return;
         }
-        const result = this.publish(ch, json(m.data), "client");
+        const result = this.publish(cmd.channel, cmd.data, "client");
         if (typeof result === "string") {
-          this.error(conn, result, "cannot publish there now", id);
+          this.error(conn, result, "cannot publish there now", cmd.id);
           return;
         }
-        this.reply(conn, { type: "published", channel: ch, offset: result }, id);
+        this.reply(conn, { type: "published", channel: cmd.channel, offset: result }, cmd.id);
         return;
       }
-      default:
-        this.error(
-          conn,
-          "unknown_type",
-          `unknown message type ${typeof m.type === "string" ? m.type : String(m.type)}`,
-          id,
-        );
-        return;
     }
   }
 
