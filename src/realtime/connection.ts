@@ -174,6 +174,34 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
     this.push(chunk);
   }
 
+  /** Publishes a frame to the inspector, while someone listens (the one place that checks). */
+  private traced(direction: "in" | "out", opcode: number, payload: Buffer | null): void {
+    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, direction, opcode, payload);
+  }
+
+  /**
+   * The one close transition: an open connection records why it closes,
+   * moves to `next` and is handed back to its owner, once. Returns whether
+   * it was open.
+   */
+  private leaveOpen(code: number, reason: string, next: typeof CLOSING | typeof CLOSED): boolean {
+    if (this.state !== OPEN) {
+      if (next === CLOSED) this.state = CLOSED;
+      return false;
+    }
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.state = next;
+    this.owner.onClosed(this);
+    return true;
+  }
+
+  /** Ends TCP after what was written, and destroys the socket if the peer lingers. */
+  private hangUp(): void {
+    this.socket.end();
+    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+  }
+
   /** Writes bytes; closes the connection when its queue passes the limit. */
   private write(frame: Buffer): boolean {
     if (this.state !== OPEN) return false;
@@ -188,7 +216,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   /** Sends a text message (a JSON reply to this client only). */
   sendText(text: string): boolean {
     const payload = Buffer.from(text, "utf8");
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Text, payload);
+    this.traced("out", Opcode.Text, payload);
     return this.write(encodeFrame(Opcode.Text, payload));
   }
 
@@ -202,19 +230,14 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
         : message.frame;
     if (!this.corked) this.owner.cork(this);
     if (wsFrameChannel.hasSubscribers && !this.owner.quiet)
-      frameEvent(
-        this.id,
-        "out",
-        Opcode.Text,
-        message.frame.subarray(message.frame.length - message.payloadLength),
-      );
+      this.traced("out", Opcode.Text, message.frame.subarray(message.frame.length - message.payloadLength));
     this.write(frame);
   }
 
   /** Sends a ping; the peer's answer (or any byte) marks it alive. */
   ping(): void {
     this.pingSent = true;
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Ping, null);
+    this.traced("out", Opcode.Ping, null);
     this.write(encodeFrame(Opcode.Ping, Buffer.alloc(0)));
   }
 
@@ -225,30 +248,21 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
    */
   close(code: number, reason: string, hangUp = false): void {
     if (this.state !== OPEN) return;
-    this.closeCode = code;
-    this.closeReason = reason;
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Close, null);
+    this.traced("out", Opcode.Close, null);
     this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
-    this.state = hangUp ? CLOSED : CLOSING;
-    this.owner.onClosed(this);
-    if (hangUp) this.socket.end();
-    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+    this.leaveOpen(code, reason, hangUp ? CLOSED : CLOSING);
+    if (hangUp) this.hangUp();
+    else setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
   }
 
   /** Ends the connection at once (no closing handshake). */
   terminate(code: number, reason: string): void {
-    if (this.state === OPEN) {
-      this.closeCode = code;
-      this.closeReason = reason;
-      this.state = CLOSED;
-      this.owner.onClosed(this);
-    }
+    this.leaveOpen(code, reason, CLOSED);
     this.socket.destroy();
   }
 
   onMessage(data: Buffer, binary: boolean): void {
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet)
-      frameEvent(this.id, "in", binary ? Opcode.Binary : Opcode.Text, data);
+    this.traced("in", binary ? Opcode.Binary : Opcode.Text, data);
     if (this.state !== OPEN) return;
     try {
       this.owner.onClientMessage(this, data, binary);
@@ -277,53 +291,38 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   }
 
   onPing(data: Buffer): void {
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "in", Opcode.Ping, data);
+    this.traced("in", Opcode.Ping, data);
     this.write(encodeFrame(Opcode.Pong, data));
   }
 
   onPong(data: Buffer): void {
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "in", Opcode.Pong, data);
+    this.traced("in", Opcode.Pong, data);
   }
 
   onCloseFrame(code: number, reason: string): void {
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "in", Opcode.Close, null);
-    if (this.state === OPEN) {
-      // Echo the code (RFC 6455 §5.5.1), then the server closes the TCP connection first.
-      this.closeCode = code;
-      this.closeReason = reason;
-      this.state = CLOSED;
+    this.traced("in", Opcode.Close, null);
+    // Echo the code (RFC 6455 §5.5.1) unless we started the close; then the server ends TCP first.
+    if (this.state === OPEN)
       this.socket.write(
         encodeFrame(Opcode.Close, closePayload(code === CloseCode.NoStatus ? 1005 : code, "")),
       );
-      this.owner.onClosed(this);
-    }
-    this.state = CLOSED;
-    this.socket.end();
-    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+    this.leaveOpen(code, reason, CLOSED);
+    this.hangUp();
   }
 
   onProtocolError(code: number, reason: string): void {
     if (this.state === OPEN) {
-      this.closeCode = code;
-      this.closeReason = reason;
-      if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, "out", Opcode.Close, null);
+      this.traced("out", Opcode.Close, null);
       this.socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
-      this.state = CLOSED;
-      this.owner.onClosed(this);
     }
-    this.state = CLOSED;
-    this.socket.end();
-    setTimeout(destroyLater, CLOSE_TIMEOUT, this.socket).unref();
+    this.leaveOpen(code, reason, CLOSED);
+    this.hangUp();
   }
 
   /** @internal the socket is gone. */
   socketClosed(): void {
     this.stop();
     (this.inflater as Inflater | null)?.close();
-    if (this.state === OPEN) {
-      this.state = CLOSED;
-      this.owner.onClosed(this);
-    }
-    this.state = CLOSED;
+    this.leaveOpen(this.closeCode, this.closeReason, CLOSED);
   }
 }
