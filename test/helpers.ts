@@ -214,3 +214,12 @@ export function spawnFerry(args: string[], waitFor: RegExp[], cwd = process.cwd(
     child.on("exit", (code) => reject(new Error(`ferry exited ${code}: ${err}`)));
   });
 }
+
+/** Polls `cond` every 20 ms; fails naming `what` when it is still false after `ms`. */
+export async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -187,6 +187,12 @@ describe("subscriptions", () => {
       for (let i = 0; i < 5; i++) got.push((await c.next()).data);
       assert.deepEqual(got, [0, 1, 2, 3, 4]);
     }
+    // Once: no client got a copy more.
+    const extra = await Promise.all(clients.map((c) => c.drain(50)));
+    assert.deepEqual(
+      extra.map((e) => e.length),
+      clients.map(() => 0),
+    );
     for (const c of clients) c.close();
   });
   test("maxSubscribers is enforced per channel", async () => {

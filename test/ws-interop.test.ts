@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import WebSocket, { WebSocketServer } from "ws";
 import { connectWebSocket, HandshakeError } from "../src/realtime/client.js";
-import { needTool } from "./helpers.js";
+import { needTool, waitFor } from "./helpers.js";
 import { RawPeer, startRealtime } from "./ws-raw.js";
 
 const run = promisify(execFile);
@@ -102,7 +102,7 @@ test("ferry ws subscribes, prints what arrives and exits after --count messages 
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
-    while (!out.includes("subscribed")) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => out.includes("subscribed"), "the subscribed reply");
     await fetch(`http://127.0.0.1:${s.port}/ws`, {
       method: "POST",
       headers: { authorization: "Bearer cli-key-123" },
@@ -129,7 +129,7 @@ test("ferry ws sends typed lines and expands /pub", async () => {
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
-    while (!out.includes("subscribed")) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => out.includes("subscribed"), "the subscribed reply");
     child.stdin.write('/pub room {"text":"typed"}\n');
     const [code] = (await once(child, "exit")) as [number];
     assert.equal(code, 0);
@@ -163,8 +163,10 @@ test("ferry serve --realtime prints a generated key that curl can publish with; 
   try {
     let err = "";
     child.stderr.on("data", (d) => (err += d));
-    while (!/publish key \(generated\): (\S+)/.test(err) || !/serving http:\/\/127\.0\.0\.1:(\d+)/.test(err))
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      () => /publish key \(generated\): (\S+)/.test(err) && /serving http:\/\/127\.0\.0\.1:(\d+)/.test(err),
+      "the generated key and the serving line",
+    );
     const key = /publish key \(generated\): (\S+)/.exec(err)![1]!;
     const port = /serving http:\/\/127\.0\.0\.1:(\d+)/.exec(err)![1]!;
     const url = `http://127.0.0.1:${port}/live`;
@@ -191,7 +193,7 @@ test("ferry serve --realtime prints a generated key that curl can publish with; 
     const peer = await RawPeer.connect(Number(port), "/live");
     peer.send({ opcode: 1, payload: "{}", mask: false });
     assert.equal((await peer.closing()).code, 1002);
-    while (!err.includes('"msg":"websocket closed"')) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => err.includes('"msg":"websocket closed"'), "the websocket closed log line");
     const closed = JSON.parse(err.split("\n").find((l) => l.includes('"msg":"websocket closed"'))!) as Record<
       string,
       unknown
