@@ -5,18 +5,18 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { HttpApp } from "../src/app/http.js";
 import { buildConfig } from "../src/core/config/load.js";
 import { ConfigError } from "../src/core/errors.js";
 import { DnsService } from "../src/dns/service.js";
 import { RRType } from "../src/dns/wire/constants.js";
 import { decodeMessage } from "../src/dns/wire/reader.js";
-import { HttpService } from "../src/http/server.js";
 import { get, needTool, rawExchange, tmpSite } from "./helpers.js";
 import { must, query } from "./knot.js";
 
 const zoneFile = fileURLToPath(new URL("../../test/fixtures/dns/example.test.zone", import.meta.url));
 let dns: DnsService;
-let http: HttpService;
+let http: HttpApp;
 let port = 0;
 
 before(async () => {
@@ -34,7 +34,7 @@ before(async () => {
     { baseDir: process.cwd(), source: null },
   );
   dns = await DnsService.start(config.dns!);
-  http = await HttpService.start(config.http!, dns.answerHttp);
+  http = await HttpApp.start(config.http!, dns.answerHttp);
   port = http.addresses[0]!.port;
 });
 

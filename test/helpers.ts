@@ -5,9 +5,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
+import { HttpApp } from "../src/app/http.js";
 import { buildConfig } from "../src/core/config/load.js";
 import type { UserConfig } from "../src/core/config/types.js";
-import { HttpService } from "../src/http/server.js";
 
 /** Creates a temp folder holding `files` (path → content). */
 export function tmpSite(files: Record<string, string | Buffer>): string {
@@ -23,7 +23,7 @@ export function tmpSite(files: Record<string, string | Buffer>): string {
 /** A running HTTP service for one test. */
 export interface TestServer {
   port: number;
-  service: HttpService;
+  service: HttpApp;
   close(): Promise<void>;
 }
 
@@ -33,7 +33,7 @@ export async function startHttp(
   baseDir = process.cwd(),
 ): Promise<TestServer> {
   const config = buildConfig({ http: { listen: ["127.0.0.1:0"], ...http } }, { baseDir, source: null });
-  const service = await HttpService.start(config.http!);
+  const service = await HttpApp.start(config.http!);
   return { port: service.addresses[0]!.port, service, close: () => service.close(100) };
 }
 

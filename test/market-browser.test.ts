@@ -9,8 +9,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { HttpApp } from "../src/app/http.js";
 import { configFromFlags } from "../src/core/config/adapters/flags.js";
-import { HttpService } from "../src/http/server.js";
 import { launchChromium } from "./chromium.js";
 import { needTool } from "./helpers.js";
 
@@ -24,7 +24,7 @@ test("the market page streams prices, and recovers after a drop without duplicat
     config: path.join(root, "demo/ferry.yaml"),
     accessLog: "off",
   });
-  const service = await HttpService.start(config.http!);
+  const service = await HttpApp.start(config.http!);
   const port = service.addresses[0]!.port;
   const feedModule = path.join(root, "demo/market-feed.js");
   const { startMarketFeed } = (await import(feedModule)) as {

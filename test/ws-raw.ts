@@ -6,9 +6,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import zlib from "node:zlib";
+import { HttpApp } from "../src/app/http.js";
 import { buildConfig } from "../src/core/config/load.js";
 import type { UserRealtime } from "../src/core/config/types.js";
-import { HttpService } from "../src/http/server.js";
 import { tmpSite } from "./helpers.js";
 
 /** A frame the server sent. */
@@ -31,7 +31,7 @@ export interface Ending {
 /** A realtime server for one test. */
 export interface RealtimeServer {
   port: number;
-  service: HttpService;
+  service: HttpApp;
   url: string;
   close(): Promise<void>;
 }
@@ -46,7 +46,7 @@ export async function startRealtime(
     { http: { listen: ["127.0.0.1:0"], sites: [{ root, realtime: endpoints, ...site }] } },
     { baseDir: root, source: null },
   );
-  const service = await HttpService.start(config.http!);
+  const service = await HttpApp.start(config.http!);
   const port = service.addresses[0]!.port;
   return { port, service, url: `ws://127.0.0.1:${port}`, close: () => service.close(200) };
 }

@@ -9,8 +9,8 @@ import type { Config } from "../core/config/types.js";
 import { ConfigError, type FerryError } from "../core/errors.js";
 import { AccessLog, type Logger, logClientErrors, logDnsTcp, logRealtime } from "../core/log.js";
 import { DnsService, type ZoneReport } from "../dns/service.js";
-import { HttpService } from "../http/server.js";
 import { AdminService } from "../inspect/admin-server.js";
+import { HttpApp } from "./http.js";
 
 /** The services of one running Ferry. */
 export class Runtime {
@@ -18,7 +18,7 @@ export class Runtime {
   private readonly log: Logger;
   private access: AccessLog | null;
   private readonly stopClientErrors: () => void;
-  http: HttpService | null = null;
+  http: HttpApp | null = null;
   dns: DnsService | null = null;
   admin: AdminService | null = null;
   private stopping: Promise<void> | null = null;
@@ -51,7 +51,7 @@ export class Runtime {
         rt.logZones(rt.dns.reports);
         rt.dns.watch((reports) => rt.logZones(reports));
       }
-      if (config.http) rt.http = await HttpService.start(config.http, rt.dns ? rt.dns.answerHttp : null);
+      if (config.http) rt.http = await HttpApp.start(config.http, rt.dns ? rt.dns.answerHttp : null);
     } catch (err) {
       await rt.stop();
       throw err;

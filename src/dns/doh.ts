@@ -3,7 +3,9 @@
  * (base64url, no padding) and POST with `application/dns-message`. The
  * answer's Cache-Control max-age is its smallest TTL.
  */
+
 import { HttpBodyTooLargeError } from "../http/errors.js";
+import type { Mounts } from "../http/mount.js";
 import { plainReply } from "../http/plain-reply.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import { RRType } from "./wire/constants.js";
@@ -66,4 +68,12 @@ export async function dohReply(req: FerryRequest, answer: DnsAnswer, site: strin
     site,
     location: DOH_PATH,
   };
+}
+
+/** DNS over HTTPS on `/dns-query` of every site with `dnsOverHttps`, answered by `answer`. */
+export function dohMounts(answer: DnsAnswer): Mounts {
+  return (site, name) =>
+    site.dnsOverHttps
+      ? new Map([[DOH_PATH, { kind: "doh", handle: (req: FerryRequest) => dohReply(req, answer, name) }]])
+      : new Map();
 }

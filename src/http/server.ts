@@ -1,12 +1,11 @@
 /**
  * The HTTP service: one engine, its listeners, and the site handler built
- * from the config. A reload builds a new handler and swaps it in; listeners
- * and open connections stay up.
+ * from the config and the handlers the app mounts. A reload builds a new
+ * handler and swaps it in; listeners and open connections stay up.
  */
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
-import type { DnsAnswer } from "../dns/doh.js";
-import { RealtimeService } from "../realtime/service.js";
 import { createEngine, type HttpEngine } from "./engine/engine.js";
+import { type Mounts, NO_MOUNTS } from "./mount.js";
 import { SiteHandler } from "./site-handler.js";
 
 function same(a: ListenAddress[], b: ListenAddress[]): boolean {
@@ -22,18 +21,14 @@ export class HttpService {
   private readonly engine: HttpEngine;
   private site: SiteHandler;
   private config: HttpConfig;
+  private readonly mounts: Mounts;
   /** Where it listens (actual ports when 0 was asked for). */
   readonly addresses: ListenAddress[] = [];
 
-  private readonly dns: DnsAnswer | null;
-  /** The realtime endpoints; they outlive reloads. */
-  readonly realtime = new RealtimeService();
-
-  private constructor(config: HttpConfig, dns: DnsAnswer | null) {
+  private constructor(config: HttpConfig, mounts: Mounts) {
     this.config = config;
-    this.dns = dns;
-    this.realtime.configure(config);
-    this.site = new SiteHandler(config, dns, this.realtime);
+    this.mounts = mounts;
+    this.site = new SiteHandler(config, mounts);
     this.engine = createEngine({
       limits: config.limits,
       handler: this.site.handle,
@@ -42,8 +37,8 @@ export class HttpService {
   }
 
   /** Builds the service and listens on every configured address. */
-  static async start(config: HttpConfig, dns: DnsAnswer | null = null): Promise<HttpService> {
-    const svc = new HttpService(config, dns);
+  static async start(config: HttpConfig, mounts: Mounts = NO_MOUNTS): Promise<HttpService> {
+    const svc = new HttpService(config, mounts);
     try {
       for (const addr of config.listen) svc.addresses.push(await svc.engine.listen(addr));
     } catch (err) {
@@ -59,15 +54,14 @@ export class HttpService {
   }
 
   /**
-   * Swaps in a new config. Returns warnings for changes that need a restart
-   * (listen addresses).
+   * Swaps in a new config (the mounts are asked again for each site).
+   * Returns warnings for changes that need a restart (listen addresses).
    */
   reload(config: HttpConfig): string[] {
     const warnings: string[] = [];
     if (!same(config.listen, this.config.listen))
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
-    this.realtime.configure(config);
-    this.site = new SiteHandler(config, this.dns, this.realtime);
+    this.site = new SiteHandler(config, this.mounts);
     this.engine.setHandlers(this.site.handle, this.site.upgrade);
     this.engine.applyLimits(config.limits);
     this.config = config;
@@ -76,8 +70,6 @@ export class HttpService {
 
   /** Stops accepting and waits for in-flight requests, up to `graceMs`. */
   close(graceMs: number): Promise<void> {
-    const closing = this.engine.close(graceMs);
-    this.realtime.close();
-    return closing;
+    return this.engine.close(graceMs);
   }
 }

@@ -1,15 +1,12 @@
 /**
- * The HTTP handler for a site table: method rules, redirects, static files
+ * The HTTP handler for a site table: handlers the app mounted at exact
+ * paths (realtime, DoH) first, then method rules, redirects, static files
  * (cache first, disk when needed), listings, error pages and the SPA
  * fallback. Built once per config load; swapped whole on reload.
  */
 import { realpath, stat } from "node:fs/promises";
 import type { HttpConfig } from "../core/config/types.js";
-import { type DnsAnswer, DOH_PATH, dohReply } from "../dns/doh.js";
-import { checkHandshake } from "../realtime/handshake.js";
-import type { Hub } from "../realtime/hub.js";
-import { realtimeHttpReply } from "../realtime/publish-api.js";
-import type { RealtimeService } from "../realtime/service.js";
+import { type Mounts, NO_MOUNTS, type PathHandler } from "./mount.js";
 import { plainReply as plain } from "./plain-reply.js";
 import { type Location, type Route, type Site, SiteTable } from "./site-table.js";
 import { type EntryOptions, FileCache, type FileEntry } from "./static/file-cache.js";
@@ -35,64 +32,26 @@ export class SiteHandler {
   /** The handler for upgrade requests (WebSocket on realtime paths). */
   readonly upgrade: UpgradeHandler;
 
-  private readonly dns: DnsAnswer | null;
-  /** Each site's realtime hubs by path. */
-  private readonly hubs = new Map<Site, Map<string, Hub>>();
+  /** Each site's mounted handlers (realtime endpoints, DoH) by exact path. */
+  private readonly mounts = new Map<Site, ReadonlyMap<string, PathHandler>>();
 
-  constructor(config: HttpConfig, dns: DnsAnswer | null = null, realtime: RealtimeService | null = null) {
-    this.dns = dns;
+  constructor(config: HttpConfig, mounts: Mounts = NO_MOUNTS) {
     this.table = new SiteTable(config.sites);
     this.cache = new FileCache(config.fileCache);
     this.compression = config.compression;
-    if (realtime !== null) {
-      for (const site of this.table.sites) {
-        const byPath = new Map<string, Hub>();
-        for (const r of site.config.realtime) {
-          const hub = realtime.find(site.name, r.path);
-          if (hub) byPath.set(r.path, hub);
-        }
-        if (byPath.size > 0) this.hubs.set(site, byPath);
-      }
+    for (const site of this.table.sites) {
+      const m = mounts(site.config, site.name);
+      if (m.size > 0) this.mounts.set(site, m);
     }
     this.handle = (req) => this.dispatch(req);
     this.upgrade = (req) => this.upgradeRequest(req);
   }
 
-  /** A WebSocket handshake on a realtime path; anything else is answered as a plain request. */
+  /** An upgrade on a mounted path that takes upgrades; anything else is answered as a plain request. */
   private upgradeRequest(req: FerryRequest): Reply | Promise<Reply> {
-    const site = this.table.find(req.host);
-    const hub = this.hubs.get(site)?.get(req.rawPath);
-    if (hub === undefined) return this.dispatch(req);
-    const c = hub.config;
-    const shake = checkHandshake(req, {
-      origins: c.origins,
-      protocols: c.protocols,
-      deflate: c.deflate.enabled,
-    });
-    if (!shake.ok) {
-      const body = Buffer.from(`${shake.message}\n`, "utf8");
-      return {
-        status: shake.status,
-        headers: [
-          "Content-Type",
-          "text/plain; charset=utf-8",
-          "Content-Length",
-          String(body.length),
-          ...shake.headers,
-        ],
-        body,
-        site: site.name,
-        location: c.path,
-      };
-    }
-    return {
-      status: 101,
-      headers: shake.headers,
-      body: null,
-      site: site.name,
-      location: c.path,
-      upgrade: (socket, head) => hub.accept(socket, head, shake, req.query),
-    };
+    const mounted = this.mounts.get(this.table.find(req.host))?.get(req.rawPath);
+    if (mounted?.upgrade !== undefined) return mounted.upgrade(req);
+    return this.dispatch(req);
   }
 
   /** The route for a raw path on a site: resolved once, then a single map lookup per request. */
@@ -120,12 +79,10 @@ export class SiteHandler {
 
   private dispatch(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
-    if (this.hubs.size > 0) {
-      const hub = this.hubs.get(site)?.get(req.rawPath);
-      if (hub !== undefined) return realtimeHttpReply(req, hub);
+    if (this.mounts.size > 0) {
+      const mounted = this.mounts.get(site)?.get(req.rawPath);
+      if (mounted !== undefined) return mounted.handle(req);
     }
-    if (site.config.dnsOverHttps && this.dns !== null && req.rawPath === DOH_PATH)
-      return dohReply(req, this.dns, site.name);
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") {
       if (method === "OPTIONS")
