@@ -12,8 +12,10 @@ import type { FerryRequest, Reply } from "../http/types.js";
 import { checkHandshake } from "../realtime/handshake.js";
 import { Hub } from "../realtime/hub.js";
 import { checkAdmin, type GuardConfig, type Verdict } from "./admin-guard.js";
-import { Collector, presentRow, type Row } from "./collector.js";
+import { Collector } from "./collector.js";
 import type { EndpointStats } from "./metrics.js";
+import { presentRow } from "./presenter.js";
+import type { Row } from "./rows.js";
 
 const LIMITS: HttpLimits = {
   maxRequestLine: 8192,

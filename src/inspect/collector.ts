@@ -24,77 +24,14 @@ import {
   wsPublishChannel,
   wsSessionChannel,
 } from "../core/diagnostics.js";
-import { maskHeader } from "../core/secrets.js";
 import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
 import { rdataText } from "../dns/wire/present.js";
 import { type EndpointStats, type HistogramCell, Metrics } from "./metrics.js";
+import { RCODES } from "./presenter.js";
 import { Ring } from "./ring.js";
+import type { ChannelRow, DnsRow, FrameRow, HttpRow, Row, WsRow } from "./rows.js";
 import { type Point, Series } from "./series.js";
 
-/** A DNS query as kept: the event's fields (formatted for display only when asked: see `presentRow`). */
-export type DnsRow = Omit<DnsQueryEvent, "source" | "answers" | "truncated"> & {
-  kind: "dns";
-  seq: number;
-  /** For names outside the zones: whether the forwarder's cache answered. */
-  cache: "hit" | "miss" | null;
-};
-
-/** An HTTP exchange: the event's fields, headers kept as the engine had them. */
-export type HttpRow = Omit<HttpRequestEvent, "remoteAddress" | "referer" | "userAgent"> & {
-  kind: "http";
-  seq: number;
-  client: string;
-};
-
-/** A WebSocket session opening or closing. */
-export type WsRow = Omit<WsSessionEvent, "kind" | "id" | "remoteAddress"> & {
-  kind: "ws";
-  seq: number;
-  event: "open" | "close";
-  session: number;
-  client: string;
-};
-
-export type Row = DnsRow | HttpRow | WsRow;
-
-/** A row as the inspector shows it: DNS codes and records as text, headers as pairs. */
-export function presentRow(row: Row): Record<string, unknown> {
-  if (row.kind === "dns") {
-    const { records, flags, rcode, ...rest } = row;
-    return {
-      ...rest,
-      rcode: RCODES.get(rcode) ?? String(rcode),
-      flags: FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n),
-      answers: records.slice(0, 8).map((r) => `${typeName(r.type)} ${rdataText(r)}`),
-    };
-  }
-  if (row.kind === "http")
-    return { ...row, requestHeaders: pairs(row.requestHeaders), responseHeaders: pairs(row.responseHeaders) };
-  return { ...row };
-}
-
-/** One frame of a session, like the devtools Messages tab. */
-export interface FrameRow {
-  time: number;
-  direction: "in" | "out";
-  opcode: number;
-  length: number;
-  text: string;
-}
-
-/** A channel's traffic. */
-export interface ChannelRow {
-  site: string;
-  path: string;
-  channel: string;
-  total: number;
-  /** Messages in the last whole second. */
-  rate: number;
-  subscribers: number;
-  offset: number;
-}
-
-/** What the collector keeps. */
 export interface CollectorLimits {
   /** Rows kept per protocol. */
   events: number;
@@ -102,24 +39,6 @@ export interface CollectorLimits {
   sessions: number;
   frames: number;
   channels: number;
-}
-
-const RCODES = new Map<number, string>(Object.entries(Rcode).map(([k, v]) => [v, k]));
-const FLAGS: [number, string][] = [
-  [Flag.QR, "qr"],
-  [Flag.AA, "aa"],
-  [Flag.TC, "tc"],
-  [Flag.RD, "rd"],
-  [Flag.RA, "ra"],
-  [Flag.AD, "ad"],
-  [Flag.CD, "cd"],
-];
-
-/** Headers as `[name, value]` pairs, credentials masked (Authorization keeps its scheme, cookies their names). */
-function pairs(flat: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, maskHeader(flat[i]!, flat[i + 1]!)]);
-  return out;
 }
 
 /** A row about to be stored: the fields that make it, sequence number to come. */
