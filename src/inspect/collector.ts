@@ -24,8 +24,6 @@ import {
   wsPublishChannel,
   wsSessionChannel,
 } from "../core/diagnostics.js";
-import { Flag, Rcode, typeName } from "../dns/wire/constants.js";
-import { rdataText } from "../dns/wire/present.js";
 import { type EndpointStats, type HistogramCell, Metrics } from "./metrics.js";
 import { RCODES } from "./presenter.js";
 import { Ring } from "./ring.js";
