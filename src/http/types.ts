@@ -36,7 +36,11 @@ export interface FileBody {
   /** Last byte, inclusive. */
   end: number;
   /** Compress the stream on the fly with this coding. */
-  encode: "gzip" | "br" | null;
+  encode: {
+    coding: "gzip" | "br";
+    /** Makes the compressor: the handler's policy (settings); the engine only pipes through it. */
+    stream: () => import("node:stream").Transform;
+  } | null;
 }
 
 /** What a handler answers: status, headers as a flat `[name, value, …]` list, and a body. */

@@ -8,7 +8,6 @@ import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "n
 import type net from "node:net";
 import type { Duplex, Writable } from "node:stream";
 import { pipeline } from "node:stream";
-import zlib from "node:zlib";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
@@ -333,10 +332,8 @@ function streamFile(
     pipeline(source, res, done);
     return;
   }
-  const coder =
-    body.encode === "br"
-      ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
-      : zlib.createGzip({ level: 6 });
+  // The handler chose the coding and its settings (static-file policy); the engine pipes through it.
+  const coder = body.encode.stream();
   if (started) coder.on("data", (c: Buffer) => (bytes += c.length));
   pipeline(source, coder, res, done);
 }

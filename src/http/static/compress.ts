@@ -44,6 +44,16 @@ export function negotiateEncoding(accept: string | undefined, offered: readonly 
   return best;
 }
 
+/**
+ * A streaming compressor for a file compressed on the fly (too large for
+ * the cache): faster settings than the cache's, which compresses once.
+ */
+export function streamEncoder(coding: Coding): zlib.BrotliCompress | zlib.Gzip {
+  return coding === "br"
+    ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
+    : zlib.createGzip({ level: 6 });
+}
+
 /** Compresses a whole buffer (for the file cache: done once per file version). */
 export function compressBuffer(data: Buffer, coding: Coding): Buffer {
   return coding === "br"

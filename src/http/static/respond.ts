@@ -4,7 +4,14 @@
  * ranges, and reuses headers prepared once per entry.
  */
 import type { FerryRequest, Reply } from "../types.js";
-import { negotiateEncoding } from "./compress.js";
+import { type Coding, negotiateEncoding, streamEncoder } from "./compress.js";
+
+/** On-the-fly compression for files too large for the cache, made once per coding (no closure per reply). */
+const STREAM_ENCODERS: Record<Coding, { coding: Coding; stream: () => ReturnType<typeof streamEncoder> }> = {
+  br: { coding: "br", stream: () => streamEncoder("br") },
+  gzip: { coding: "gzip", stream: () => streamEncoder("gzip") },
+};
+
 import { evaluateConditions, ifRangeAllows } from "./conditional.js";
 import type { FileEntry, Representation } from "./file-cache.js";
 import { parseRange } from "./range.js";
@@ -125,7 +132,13 @@ export function replyForEntry(
     return {
       status: 200,
       headers: fullHeaders(entry, rep, s),
-      body: { kind: "file", path: rep.file, start: 0, end: entry.size - 1, encode: rep.coding },
+      body: {
+        kind: "file",
+        path: rep.file,
+        start: 0,
+        end: entry.size - 1,
+        encode: rep.coding === null ? null : STREAM_ENCODERS[rep.coding],
+      },
       site,
       location,
     };
