@@ -101,6 +101,9 @@ function refusal(v: Extract<Verdict, { ok: false }>): Reply {
   return r;
 }
 
+/** The live feed is best effort: a publish that fails only skips that batch. */
+function ignore(): void {}
+
 /** Where the realtime endpoints' counters come from. */
 export type EndpointSource = () => EndpointStats[];
 
@@ -157,7 +160,7 @@ export class AdminService {
     if (watching && this.collector.live === null) {
       this.collector.live = (m) => {
         if (m.type === "point") {
-          this.hub.publish("series", JSON.stringify(m.point), "http");
+          this.hub.publish("series", JSON.stringify(m.point), "http").catch(ignore);
         } else if (this.pending.length < BATCH) this.pending.push(m.row);
         else this.skipped++;
       };
@@ -171,7 +174,7 @@ export class AdminService {
     this.updateWatching();
     if (this.pending.length > 0) {
       const rows = this.pending.map(presentRow);
-      this.hub.publish("events", JSON.stringify({ rows, skipped: this.skipped }), "http");
+      this.hub.publish("events", JSON.stringify({ rows, skipped: this.skipped }), "http").catch(ignore);
       this.pending = [];
       this.skipped = 0;
     }
@@ -179,7 +182,7 @@ export class AdminService {
     for (const [id, list] of frames) {
       const ch = this.hub.channels.get(`frames:${id}`);
       if (ch !== undefined && ch.subscribers.size > 0)
-        this.hub.publish(`frames:${id}`, JSON.stringify(list), "http");
+        this.hub.publish(`frames:${id}`, JSON.stringify(list), "http").catch(ignore);
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * A channel: its offset counter, its bounded history (count and age) and
- * its subscribers. A message is serialised and framed once when it is
+ * A channel's log (offsets, epoch, bounded history; kept by the broker) and
+ * its local group of subscribers (kept by the hub). A message is serialised and framed once when it is
  * published; its compressed frame is made at most once, on first need.
  */
 import { randomBytes } from "node:crypto";
@@ -43,18 +43,21 @@ export interface Subscriber {
   sendMessage(message: Message): void;
 }
 
-export class Channel<S extends Subscriber = Subscriber> {
+/**
+ * A channel's log, as a broker keeps it: the offset counter, the epoch and
+ * the bounded history (count and age).
+ */
+export class ChannelLog {
   readonly name: string;
   rule: ChannelRule;
   /** Changes when the channel is created anew (its offsets restart). */
   readonly epoch = randomBytes(6).toString("base64url");
   /** Offset of the newest message; 0 before the first. */
   offset = 0;
-  readonly subscribers = new Set<S>();
   /** Oldest first; bounded by the rule's size and age. */
   private history: Message[] = [];
   private head = 0;
-  /** When it last had a message or lost its last subscriber. */
+  /** When it last had a message or lost its last watcher. */
   touched = Date.now();
 
   constructor(name: string, rule: ChannelRule) {
@@ -111,5 +114,26 @@ export class Channel<S extends Subscriber = Subscriber> {
   /** Number of messages kept. */
   get retained(): number {
     return this.history.length - this.head;
+  }
+}
+
+/**
+ * A channel as one hub sees it: the local connections that receive it.
+ * `pending` holds those whose subscription is being answered: messages for
+ * them wait there until their `subscribed` reply and replay are out, so none
+ * is lost or sent twice.
+ */
+export class ChannelGroup<S extends Subscriber = Subscriber> {
+  readonly subscribers = new Set<S>();
+  readonly pending = new Map<S, Message[]>();
+
+  constructor(
+    readonly name: string,
+    public rule: ChannelRule,
+  ) {}
+
+  /** Members, pending ones included (for the per-channel subscriber limit). */
+  get size(): number {
+    return this.subscribers.size + this.pending.size;
   }
 }

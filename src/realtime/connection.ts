@@ -8,7 +8,7 @@
  */
 import type net from "node:net";
 import { type WsFrameEvent, wsFrameChannel } from "../core/diagnostics.js";
-import type { Channel, Message, Subscriber } from "./channel.js";
+import type { ChannelGroup, Message, Subscriber } from "./channel.js";
 import { CloseCode, Opcode } from "./constants.js";
 import { type DeflateParams, Inflater } from "./deflate.js";
 import { closePayload, encodeFrame } from "./frame.js";
@@ -94,7 +94,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   readonly opened = clock();
   state = OPEN;
   /** Its channels: none, one (the common case, kept without an array), or a list. */
-  private subs: Channel<Connection> | Channel<Connection>[] | null = null;
+  private subs: ChannelGroup<Connection> | ChannelGroup<Connection>[] | null = null;
   lastSeen = this.opened;
   pingSent = false;
   corked = false;
@@ -124,7 +124,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   }
 
   /** Whether it is subscribed to `ch`. */
-  isSubscribed(ch: Channel<Connection>): boolean {
+  isSubscribed(ch: ChannelGroup<Connection>): boolean {
     const s = this.subs;
     return s === ch || (Array.isArray(s) && s.includes(ch));
   }
@@ -136,19 +136,19 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
   }
 
   /** Its channels, as a new array. */
-  channelList(): Channel<Connection>[] {
+  channelList(): ChannelGroup<Connection>[] {
     const s = this.subs;
     return s === null ? [] : Array.isArray(s) ? [...s] : [s];
   }
 
-  addChannel(ch: Channel<Connection>): void {
+  addChannel(ch: ChannelGroup<Connection>): void {
     const s = this.subs;
     if (s === null) this.subs = ch;
     else if (Array.isArray(s)) s.push(ch);
     else this.subs = [s, ch];
   }
 
-  removeChannel(ch: Channel<Connection>): void {
+  removeChannel(ch: ChannelGroup<Connection>): void {
     const s = this.subs;
     if (s === ch) this.subs = null;
     else if (Array.isArray(s)) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import zlib from "node:zlib";
-import { Channel } from "./channel.js";
+import { ChannelLog } from "./channel.js";
 import { deflateMessage } from "./deflate.js";
 import { acceptValue } from "./handshake.js";
 import { compileRules, isChannelName, ruleFor } from "./rules.js";
@@ -33,7 +33,7 @@ test("channel rules: first match wins, * globs, names are checked", () => {
 });
 
 test("history is bounded by count and age, and offsets grow by one", () => {
-  const ch = new Channel("c", {
+  const ch = new ChannelLog("c", {
     match: "*",
     publish: false,
     historySize: 3,

@@ -17,7 +17,9 @@ import {
   wsPublishChannel,
   wsSessionChannel,
 } from "../core/diagnostics.js";
-import { Channel } from "./channel.js";
+import type { Broker, BrokerRefusal, ChannelPosition } from "./broker/broker.js";
+import { LocalBroker } from "./broker/local.js";
+import { ChannelGroup, type Message } from "./channel.js";
 import { CLOSING, Connection, type ConnectionOwner, clock, OPEN } from "./connection.js";
 import { CloseCode } from "./constants.js";
 import type { Handshake } from "./handshake.js";
@@ -59,7 +61,9 @@ export class Hub implements ConnectionOwner {
   keyGenerated: boolean;
   readonly limits = { maxBackpressure: 0, deflateThreshold: 0 };
   readonly connections = new Set<Connection>();
-  readonly channels = new Map<string, Channel<Connection>>();
+  /** Channels with local members, by name (logs live in the broker). */
+  readonly channels = new Map<string, ChannelGroup<Connection>>();
+  readonly broker: Broker;
   private rules: CompiledRule[] = [];
   private corked: Connection[] = [];
   private flushScheduled = false;
@@ -77,9 +81,11 @@ export class Hub implements ConnectionOwner {
   /** True for Ferry's own endpoints (the inspector's live feed): no diagnostics events, or it would watch itself. */
   readonly quiet: boolean;
 
-  constructor(site: string, config: RealtimeConfig, quiet = false) {
+  constructor(site: string, config: RealtimeConfig, quiet = false, broker: Broker = new LocalBroker()) {
     this.site = site;
     this.quiet = quiet;
+    this.broker = broker;
+    broker.deliver = (channel, message) => this.fanOut(channel, message);
     this.config = config;
     this.key = config.publishKey ?? randomBytes(18).toString("base64url");
     this.keyGenerated = config.publishKey === null;
@@ -96,6 +102,8 @@ export class Hub implements ConnectionOwner {
     this.limits.maxBackpressure = config.maxBackpressure;
     this.limits.deflateThreshold = config.deflate.threshold;
     this.rules = compileRules(config.channels);
+    const rules = this.rules;
+    this.broker.configure((name) => ruleFor(rules, name), config.maxChannels);
     for (const ch of this.channels.values()) {
       const rule = ruleFor(this.rules, ch.name);
       if (rule !== null) ch.rule = rule;
@@ -151,12 +159,15 @@ export class Hub implements ConnectionOwner {
           this.error(conn, "forbidden", `clients may not publish on ${cmd.channel}`, cmd.id);
           return;
         }
-        const result = this.publish(cmd.channel, cmd.data, "client");
-        if (typeof result === "string") {
-          this.error(conn, result, "cannot publish there now", cmd.id);
-          return;
-        }
-        this.reply(conn, { type: "published", channel: cmd.channel, offset: result }, cmd.id);
+        const { channel, id } = cmd;
+        this.publish(channel, cmd.data, "client").then(
+          (result) => {
+            if (conn.state !== OPEN) return;
+            if (typeof result === "string") this.error(conn, result, "cannot publish there now", id);
+            else this.reply(conn, { type: "published", channel, offset: result }, id);
+          },
+          (err) => conn.internalError(err),
+        );
         return;
       }
     }
@@ -171,19 +182,6 @@ export class Hub implements ConnectionOwner {
     this.reply(conn, { type: "error", code, message }, id);
   }
 
-  private channel(name: string, create: boolean): Channel<Connection> | PublishRefusal {
-    let ch = this.channels.get(name);
-    if (ch !== undefined) return ch;
-    const rule = ruleFor(this.rules, name);
-    if (rule === null) return "forbidden";
-    if (!create) return "forbidden";
-    if (this.channels.size >= this.config.maxChannels) return "too_many_channels";
-    ch = new Channel<Connection>(name, rule);
-    this.channels.set(name, ch);
-    this.stats.channels = this.channels.size;
-    return ch;
-  }
-
   private subscribe(
     conn: Connection,
     name: unknown,
@@ -195,7 +193,12 @@ export class Hub implements ConnectionOwner {
       this.error(conn, "bad_channel", "channel must be a channel name", id);
       return;
     }
-    // Every limit is checked before the channel is created: a refused subscription creates nothing.
+    const rule = ruleFor(this.rules, name);
+    if (rule === null) {
+      this.error(conn, "forbidden", `no channel rule allows ${name}`, id);
+      return;
+    }
+    // Every limit is checked before anything is created: a refused subscription creates nothing.
     const existing = this.channels.get(name);
     const already = existing !== undefined && conn.isSubscribed(existing);
     if (!already) {
@@ -208,57 +211,89 @@ export class Hub implements ConnectionOwner {
         );
         return;
       }
-      if (existing !== undefined && existing.subscribers.size >= existing.rule.maxSubscribers) {
+      if (existing !== undefined && existing.size >= existing.rule.maxSubscribers) {
         this.error(conn, "too_many_subscribers", `${name} has its maximum of subscribers`, id);
         return;
       }
     }
-    const ch = existing ?? this.channel(name, true);
-    if (typeof ch === "string") {
-      this.error(conn, ch, ch === "forbidden" ? `no channel rule allows ${name}` : "too many channels", id);
+    let group = existing;
+    if (group === undefined) {
+      group = new ChannelGroup<Connection>(name, rule);
+      this.channels.set(name, group);
+      this.broker.watch(name);
+    }
+    if (!already) {
+      // A member at once (it counts against the limits), but its messages wait until the reply is out.
+      group.pending.set(conn, []);
+      conn.addChannel(group);
+    }
+    const g = group;
+    this.broker.position(name, since, epoch, Date.now()).then(
+      (pos) => this.answerSubscribe(conn, g, pos, already, id),
+      (err) => {
+        this.leave(conn, g);
+        conn.internalError(err);
+      },
+    );
+  }
+
+  /** The broker told where the channel stands: the reply, the replay, then what arrived meanwhile. */
+  private answerSubscribe(
+    conn: Connection,
+    group: ChannelGroup<Connection>,
+    pos: ChannelPosition | BrokerRefusal,
+    already: boolean,
+    id: string | number | undefined,
+  ): void {
+    this.stats.channels = this.broker.size;
+    if (typeof pos === "string") {
+      this.leave(conn, group);
+      if (conn.state === OPEN) this.error(conn, pos, "too many channels", id);
       return;
     }
-    const now = Date.now();
+    const held = already ? undefined : group.pending.get(conn);
+    if (!already) {
+      if (held === undefined) return; // left (unsubscribed or closed) before the answer
+      group.pending.delete(conn);
+    }
+    if (conn.state !== OPEN) return;
     const reply: Record<string, unknown> = {
       type: "subscribed",
-      channel: name,
-      offset: ch.offset,
-      epoch: ch.epoch,
+      channel: group.name,
+      offset: pos.offset,
+      epoch: pos.epoch,
     };
-    let replay = null;
-    if (since !== undefined) {
-      // A different epoch or an offset from the future: the channel was created anew, replay all it kept.
-      const sameLife = (epoch === undefined || epoch === ch.epoch) && since <= ch.offset;
-      const from = sameLife ? since : 0;
-      reply.recovered = sameLife && from + 1 >= ch.oldest(now);
-      replay = ch.since(from, now);
-    }
+    if (pos.recovered !== null) reply.recovered = pos.recovered;
     this.reply(conn, reply, id);
-    if (replay !== null) for (const m of replay) conn.sendMessage(m);
+    if (pos.replay !== null) for (const m of pos.replay) conn.sendMessage(m);
     if (!already) {
-      ch.subscribers.add(conn);
-      conn.addChannel(ch);
+      group.subscribers.add(conn);
+      for (const m of held!) if (m.offset > pos.offset) conn.sendMessage(m);
     }
   }
 
-  private leave(conn: Connection, ch: Channel<Connection>): void {
-    ch.subscribers.delete(conn);
-    conn.removeChannel(ch);
-    if (ch.subscribers.size === 0) ch.touched = Date.now();
+  private leave(conn: Connection, group: ChannelGroup<Connection>): void {
+    group.subscribers.delete(conn);
+    group.pending.delete(conn);
+    conn.removeChannel(group);
+    if (group.size === 0 && this.channels.get(group.name) === group) {
+      this.channels.delete(group.name);
+      this.broker.unwatch(group.name);
+    }
   }
 
   /**
-   * Publishes `data` (JSON text) on a channel: serialised and framed once,
-   * then written to every subscriber. Returns the new offset.
+   * Publishes `data` (JSON text) on a channel through the broker; the
+   * message comes back to every node watching it (`fanOut`). Resolves to
+   * the new offset.
    */
-  publish(name: string, data: string, source: "http" | "client"): number | PublishRefusal {
+  async publish(name: string, data: string, source: "http" | "client"): Promise<number | PublishRefusal> {
     if (!isChannelName(name)) return "bad_channel";
-    const ch = this.channel(name, true);
-    if (typeof ch === "string") return ch;
-    const message = ch.append(data, Date.now());
+    if (ruleFor(this.rules, name) === null) return "forbidden";
+    const message = await this.broker.publish(name, data, Date.now());
+    this.stats.channels = this.broker.size;
+    if (typeof message === "string") return message;
     this.stats.published++;
-    for (const conn of ch.subscribers) conn.sendMessage(message);
-    this.stats.messagesOut += ch.subscribers.size;
     if (wsPublishChannel.hasSubscribers && !this.quiet) {
       const event: WsPublishEvent = {
         time: message.time,
@@ -267,12 +302,21 @@ export class Hub implements ConnectionOwner {
         channel: name,
         offset: message.offset,
         bytes: message.payloadLength,
-        subscribers: ch.subscribers.size,
+        subscribers: this.channels.get(name)?.subscribers.size ?? 0,
         source,
       };
       wsPublishChannel.publish(event);
     }
     return message.offset;
+  }
+
+  /** A message of a watched channel: framed once, the same bytes to every local subscriber. */
+  private fanOut(name: string, message: Message): void {
+    const group = this.channels.get(name);
+    if (group === undefined) return;
+    for (const conn of group.subscribers) conn.sendMessage(message);
+    this.stats.messagesOut += group.subscribers.size;
+    for (const held of group.pending.values()) held.push(message);
   }
 
   // ---- connection owner ----
@@ -309,10 +353,7 @@ export class Hub implements ConnectionOwner {
   }
 
   onClosed(conn: Connection): void {
-    for (const ch of conn.channelList()) {
-      ch.subscribers.delete(conn);
-      if (ch.subscribers.size === 0) ch.touched = Date.now();
-    }
+    for (const group of conn.channelList()) this.leave(conn, group);
     if (wsSessionChannel.hasSubscribers && !this.quiet) this.sessionEvent(conn, "close");
     conn.clearChannels();
     this.connections.delete(conn);
@@ -351,15 +392,8 @@ export class Hub implements ConnectionOwner {
         conn.ping();
       }
     }
-    for (const [name, ch] of this.channels) {
-      if (ch.subscribers.size > 0) continue;
-      if (ch.retained === 0 ? now - ch.touched > 1000 : now - ch.touched > ch.rule.historyAge) {
-        this.channels.delete(name);
-      } else {
-        ch.trim(now);
-      }
-    }
-    this.stats.channels = this.channels.size;
+    this.broker.sweep(now);
+    this.stats.channels = this.broker.size;
   }
 
   /** Closes every connection with `code` (1001 when the server stops or the endpoint goes away). */

@@ -93,7 +93,7 @@ export async function realtimeHttpReply(req: FerryRequest, hub: Hub): Promise<Re
   const { channel, data } = parsed as { channel?: unknown; data?: unknown };
   if (!isChannelName(channel)) return problem(400, "bad_channel", "channel must be a channel name", hub);
   if (!("data" in parsed)) return problem(400, "bad_request", "the body needs data", hub);
-  const result = hub.publish(channel, JSON.stringify(data), "http");
+  const result = await hub.publish(channel, JSON.stringify(data), "http");
   if (result === "forbidden") return problem(403, "forbidden", `no channel rule allows ${channel}`, hub);
   if (result === "too_many_channels")
     return problem(503, "too_many_channels", "the channel limit is reached", hub);
