@@ -6,11 +6,15 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { buildConfig } from "../src/core/config/load.js";
 import { NodeRequest } from "../src/http/engine/node-request.js";
 import { HttpBodyTooLargeError } from "../src/http/errors.js";
-import { rawExchange, startHttp, type TestServer, tmpSite } from "./helpers.js";
+import { HttpService } from "../src/http/server.js";
+import type { Reply } from "../src/http/types.js";
+import { rawExchange, startHttp, type TestServer, tmpSite, waitFor } from "./helpers.js";
 
 describe("req.body through handlers", () => {
   let srv: TestServer;
@@ -87,5 +91,87 @@ describe("req.stream", () => {
   });
   test("fails past the handler's own, smaller limit", async () => {
     assert.equal(await post(60, 50), "too large 50");
+  });
+});
+
+describe("stream replies", () => {
+  let svc: HttpService;
+  let port = 0;
+  const sources: Readable[] = [];
+
+  /** A source of `chunks` × 64 KiB, each after `gapMs`, honouring backpressure. */
+  function source(chunks: number, gapMs: number): Readable {
+    let sent = 0;
+    const r = new Readable({
+      read() {
+        if (sent >= chunks) return void this.push(null);
+        sent++;
+        setTimeout(() => this.push(Buffer.alloc(64 * 1024, 97)), gapMs);
+      },
+    });
+    sources.push(r);
+    return r;
+  }
+
+  before(async () => {
+    const config = buildConfig(
+      {
+        http: {
+          listen: ["127.0.0.1:0"],
+          limits: { sendTimeout: "300ms" },
+          sites: [{ root: tmpSite({ "index.html": "x" }) }],
+        },
+      },
+      { baseDir: process.cwd(), source: null },
+    );
+    const reply = (stream: Readable): Reply => ({
+      status: 200,
+      headers: ["Content-Type", "application/octet-stream"],
+      body: { kind: "stream", stream },
+      site: "default",
+      location: "/",
+    });
+    svc = await HttpService.start(
+      config.http!,
+      () =>
+        new Map([
+          ["/slow", { kind: "test", handle: () => reply(source(3, 400)) }],
+          ["/big", { kind: "test", handle: () => reply(source(2000, 0)) }],
+        ]),
+    );
+    port = svc.addresses[0]!.port;
+  });
+  after(() => svc.close(100));
+
+  test("a slow source is not cut by sendTimeout: every byte arrives, chunked", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/slow`);
+    assert.equal(res.headers.get("transfer-encoding"), "chunked");
+    assert.equal((await res.arrayBuffer()).byteLength, 3 * 64 * 1024);
+  });
+
+  test("a client that stops reading is cut at sendTimeout, and the source is destroyed", async () => {
+    const s = net.connect(port, "127.0.0.1");
+    await new Promise((r) => s.once("connect", r));
+    s.on("error", () => {});
+    s.pause();
+    const n = sources.length;
+    s.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => sources.length > n, "the request to reach the handler", 3000);
+    const t0 = Date.now();
+    await waitFor(() => sources[n]!.destroyed, "the source to be destroyed", 5000);
+    // Buffers fill at once; the cut comes sendTimeout (300 ms) after the client stopped taking bytes.
+    assert.ok(Date.now() - t0 >= 200, `destroyed after ${Date.now() - t0} ms`);
+    s.destroy();
+  });
+
+  test("a client that goes away mid-stream destroys the source", async () => {
+    const s = net.connect(port, "127.0.0.1");
+    await new Promise((r) => s.once("connect", r));
+    s.on("error", () => {});
+    s.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((r) => s.once("data", r));
+    const src = sources[sources.length - 1]!;
+    s.destroy();
+    await waitFor(() => src.destroyed, "the source to be destroyed", 3000);
   });
 });

@@ -27,6 +27,16 @@ export interface FerryRequest {
   stream(limit?: number): import("node:stream").Readable;
 }
 
+/**
+ * Bytes that come as they come (a proxied response, a generated stream):
+ * the engine writes them with backpressure (the source is paused while the
+ * client is not reading) and destroys the source if the client goes away.
+ */
+export interface StreamBody {
+  kind: "stream";
+  stream: import("node:stream").Readable;
+}
+
 /** A byte range of a file to stream, optionally compressed on the way. */
 export interface FileBody {
   kind: "file";
@@ -48,7 +58,7 @@ export interface Reply {
   status: number;
   headers: string[];
   /** Bytes, a file range to stream, or nothing (HEAD, 304, 204). */
-  body: Buffer | FileBody | null;
+  body: Buffer | FileBody | StreamBody | null;
   /** Which site and location answered (for logs and the inspector). */
   site: string;
   location: string;

@@ -14,7 +14,7 @@ import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
-import type { FileBody, Handler, Reply, UpgradeHandler } from "../types.js";
+import type { FileBody, Handler, Reply, StreamBody, UpgradeHandler } from "../types.js";
 import type { HttpEngine } from "./engine.js";
 import { NodeRequest } from "./node-request.js";
 
@@ -288,12 +288,8 @@ function finish(
     res.end(body);
     if (started) publish(req, reply, body.length, started, true);
   } else {
-    streamFile(req, res, reply, body, started, engine.currentLimits.sendTimeout);
+    streamBody(req, res, reply, body, started, engine.currentLimits.sendTimeout);
   }
-}
-
-function cutOff(socket: net.Socket): void {
-  socket.destroy();
 }
 
 /** One reply of a connection's pipeline is written: read on once the pipeline is short again. */
@@ -307,34 +303,58 @@ function replied(socket: CountedSocket): void {
   socket.resume();
 }
 
-function streamFile(
+/**
+ * Writes a file range or a stream with backpressure. The send timeout
+ * (nginx's send_timeout) cuts a client that stops reading: no chunk taken
+ * for sendTimeout while the source waits on the client. A source that is
+ * slow itself (a quiet event stream) is not the client's fault. (The
+ * socket's own timer is not enough: node lets it run a second round while a
+ * write is still queued.)
+ */
+function streamBody(
   req: IncomingMessage,
   res: Writable,
   reply: Reply,
-  body: FileBody,
+  body: FileBody | StreamBody,
   started: number,
   sendTimeout: number,
 ): void {
-  const source = createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 });
-  // The send timeout (nginx's send_timeout): the file is read on only as the client takes what was
-  // sent, so no chunk read for sendTimeout means a client that stopped reading. (The socket's own
-  // timer is not enough: node lets it run a second round while a write is still queued.)
-  const stalled = setTimeout(cutOff, sendTimeout, req.socket);
-  source.on("data", () => stalled.refresh());
-  let bytes = 0;
+  const source =
+    body.kind === "file"
+      ? createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 })
+      : body.stream;
+  const socket = req.socket;
+  // The watchdog below replaces the socket's idle timer while the body streams (a quiet source is not
+  // an idle client); node sets the keep-alive timer again when the response is done.
+  socket.setTimeout(0);
+  // Paused by the pipe, or all read and still unsent: the client is not taking what was sent.
+  // Flowing with nothing to give: the source itself is slow, which is not the client's fault.
+  const stalled = setTimeout(() => {
+    if (source.isPaused() || source.readableEnded) socket.destroy();
+    else stalled.refresh();
+  }, sendTimeout);
+  let raw = 0;
+  let coded = 0;
+  source.on("data", (c: Buffer) => {
+    raw += c.length;
+    stalled.refresh();
+  });
+  const encode = body.kind === "file" ? body.encode : null;
   const done = (err: Error | null | undefined) => {
     clearTimeout(stalled);
-    if (err) res.destroy();
-    if (started)
-      publish(req, reply, body.encode ? bytes : err ? 0 : body.end - body.start + 1, started, !err);
+    if (err) {
+      res.destroy();
+      source.destroy();
+    }
+    if (started) publish(req, reply, encode ? coded : raw, started, !err);
   };
-  if (body.encode === null) {
+  if (encode === null) {
     pipeline(source, res, done);
     return;
   }
   // The handler chose the coding and its settings (static-file policy); the engine pipes through it.
-  const coder = body.encode.stream();
-  if (started) coder.on("data", (c: Buffer) => (bytes += c.length));
+  const coder = encode.stream();
+  if (started) coder.on("data", (c: Buffer) => (coded += c.length));
   pipeline(source, coder, res, done);
 }
 
@@ -500,7 +520,7 @@ function writeRawReply(
     endAndRelease(socket, body);
     if (started) publish(req, reply, body.length, started, true);
   } else {
-    streamFile(req, socket, reply, body, started, engine.currentLimits.sendTimeout);
+    streamBody(req, socket, reply, body, started, engine.currentLimits.sendTimeout);
   }
 }
 
