@@ -4,7 +4,7 @@
  * node's request into a `FerryRequest`, and writes a handler's `Reply`.
  */
 import { createReadStream } from "node:fs";
-import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import http, { type IncomingMessage, ServerResponse, STATUS_CODES } from "node:http";
 import type net from "node:net";
 import type { Duplex, Writable } from "node:stream";
 import { pipeline } from "node:stream";
@@ -294,7 +294,7 @@ function finish(
 
 /** One reply of a connection's pipeline is written: read on once the pipeline is short again. */
 function replied(socket: CountedSocket): void {
-  const pending = (socket[kPending] ?? 1) - 1;
+  const pending = Math.max(0, (socket[kPending] ?? 0) - 1);
   socket[kPending] = pending;
   if (pending !== MAX_PIPELINED / 2 - 1 || !socket._paused || socket.destroyed) return;
   // While responses wait to be drained node's drain handler resumes reading; otherwise do it now.
@@ -497,7 +497,11 @@ function upgraded(
   );
 }
 
-/** Writes a reply straight to a socket node handed over, then closes it. */
+/**
+ * Writes a reply on a socket node handed over (an upgrade or CONNECT that
+ * is answered normally), through the same writer as every other reply: a
+ * ServerResponse bound to the socket. The connection closes after it.
+ */
 function writeRawReply(
   engine: NodeHttpEngine,
   req: IncomingMessage,
@@ -506,22 +510,13 @@ function writeRawReply(
   started: number,
 ): void {
   if (socket.destroyed) return;
-  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ""}\r\n`;
-  const h = reply.headers;
-  for (let i = 0; i + 1 < h.length; i += 2) {
-    if (h[i]!.toLowerCase() !== "connection") head += `${h[i]}: ${h[i + 1]}\r\n`;
-  }
-  socket.write(`${head}Connection: close\r\n\r\n`);
-  const body = reply.body;
-  if (body === null || req.method === "HEAD") {
+  const res = new ServerResponse(req);
+  res.assignSocket(socket);
+  res.once("finish", () => {
+    res.detachSocket(socket);
     endAndRelease(socket);
-    if (started) publish(req, reply, 0, started, true);
-  } else if (Buffer.isBuffer(body)) {
-    endAndRelease(socket, body);
-    if (started) publish(req, reply, body.length, started, true);
-  } else {
-    streamBody(req, socket, reply, body, started, engine.currentLimits.sendTimeout);
-  }
+  });
+  finish(engine, req, res, reply, started, true);
 }
 
 function onClientError(
