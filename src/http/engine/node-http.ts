@@ -1,22 +1,17 @@
-/**
- * The HTTP engine over node:http. This is the only module that touches
- * IncomingMessage and ServerResponse: it enforces the listener limits, turns
- * node's request into a `FerryRequest`, and writes a handler's `Reply`.
- */
-import { createReadStream } from "node:fs";
 import http, { type IncomingMessage, ServerResponse, STATUS_CODES } from "node:http";
 import type net from "node:net";
-import type { Duplex, Writable } from "node:stream";
-import { pipeline } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
-import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } from "../../core/diagnostics.js";
+import { httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
-import type { FileBody, Handler, Reply, StreamBody, UpgradeHandler } from "../types.js";
+import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine } from "./engine.js";
+import { publish, publishClientError } from "./node-events.js";
 import { NodeRequest } from "./node-request.js";
+import { endAndRelease, streamBody } from "./node-send.js";
 
 const kEngine = Symbol("ferry.engine");
 const kPending = Symbol("ferry.pending");
@@ -26,8 +21,6 @@ const kPending = Symbol("ferry.pending");
  * response bytes, which replies still being prepared have not written yet).
  */
 const MAX_PIPELINED = 16;
-/** How long a connection closed after an error reply may stay half-open before it is destroyed. */
-const LINGER_MS = 2000;
 /**
  * `_paused` is node's own flag for its pipelining brake: while it is set, node
  * does not restart reading when a request ends (it would otherwise undo the
@@ -304,95 +297,10 @@ function replied(socket: CountedSocket): void {
 }
 
 /**
- * Writes a file range or a stream with backpressure. The send timeout
- * (nginx's send_timeout) cuts a client that stops reading: no chunk taken
- * for sendTimeout while the source waits on the client. A source that is
- * slow itself (a quiet event stream) is not the client's fault. (The
- * socket's own timer is not enough: node lets it run a second round while a
- * write is still queued.)
- */
-function streamBody(
-  req: IncomingMessage,
-  res: Writable,
-  reply: Reply,
-  body: FileBody | StreamBody,
-  started: number,
-  sendTimeout: number,
-): void {
-  const source =
-    body.kind === "file"
-      ? createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 })
-      : body.stream;
-  const socket = req.socket;
-  // The watchdog below replaces the socket's idle timer while the body streams (a quiet source is not
-  // an idle client); node sets the keep-alive timer again when the response is done.
-  socket.setTimeout(0);
-  // Paused by the pipe, or all read and still unsent: the client is not taking what was sent.
-  // Flowing with nothing to give: the source itself is slow, which is not the client's fault.
-  const stalled = setTimeout(() => {
-    if (source.isPaused() || source.readableEnded) socket.destroy();
-    else stalled.refresh();
-  }, sendTimeout);
-  let raw = 0;
-  let coded = 0;
-  source.on("data", (c: Buffer) => {
-    raw += c.length;
-    stalled.refresh();
-  });
-  const encode = body.kind === "file" ? body.encode : null;
-  const done = (err: Error | null | undefined) => {
-    clearTimeout(stalled);
-    if (err) {
-      res.destroy();
-      source.destroy();
-    }
-    if (started) publish(req, reply, encode ? coded : raw, started, !err);
-  };
-  if (encode === null) {
-    pipeline(source, res, done);
-    return;
-  }
-  // The handler chose the coding and its settings (static-file policy); the engine pipes through it.
-  const coder = encode.stream();
-  if (started) coder.on("data", (c: Buffer) => (coded += c.length));
-  pipeline(source, coder, res, done);
-}
-
-function publish(
-  req: IncomingMessage,
-  reply: Reply,
-  bytes: number,
-  started: number,
-  completed: boolean,
-): void {
-  const h = req.headers;
-  const event: HttpRequestEvent = {
-    time: Date.now() - (performance.now() - started),
-    remoteAddress: req.socket.remoteAddress ?? "",
-    method: req.method ?? "",
-    host: h.host ?? "",
-    target: req.url ?? "",
-    httpVersion: req.httpVersion,
-    status: reply.status,
-    bytes,
-    durationMs: performance.now() - started,
-    site: reply.site,
-    location: reply.location,
-    handler: reply.handler ?? "",
-    referer: h.referer ?? "",
-    userAgent: h["user-agent"] ?? "",
-    completed,
-    requestHeaders: req.rawHeaders,
-    responseHeaders: reply.headers,
-  };
-  httpRequestChannel.publish(event);
-}
-
-/**
  * A request that asks to upgrade its connection (e.g. to WebSocket). The
- * upgrade handler either takes the socket over (status 101) or answers with
- * an ordinary reply, written here by hand because node hands over the raw
- * socket; the connection then closes.
+ * upgrade handler either takes the socket over (status 101, written here) or
+ * answers with an ordinary reply, written like any other; the connection
+ * then closes.
  */
 function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, head: Buffer): void {
   const engine = NodeHttpEngine.of(this);
@@ -433,23 +341,6 @@ function onUpgrade(this: http.Server, req: IncomingMessage, socket: net.Socket, 
 
 function destroySelf(this: net.Socket): void {
   this.destroy();
-}
-
-function destroyNow(socket: Duplex): void {
-  socket.destroy();
-}
-
-/**
- * Ends a connection after an error reply, and destroys it once the client
- * had LINGER_MS to read the reply: a client that keeps its half of the
- * connection open (after a 408, say) does not keep the slot.
- */
-function endAndRelease(socket: Duplex, data?: string | Buffer): void {
-  if (data === undefined) socket.end();
-  else socket.end(data);
-  const timer = setTimeout(destroyNow, LINGER_MS, socket);
-  timer.unref();
-  socket.once("close", () => clearTimeout(timer));
 }
 
 /**
@@ -551,14 +442,3 @@ const PARSE_FAILURES: Record<string, ParseFailure> = {
   HPE_INVALID_VERSION: "bad-version",
   ERR_HTTP_REQUEST_TIMEOUT: "timeout",
 };
-
-function publishClientError(socket: net.Socket, status: number, code: string, message: string): void {
-  if (!httpClientErrorChannel.hasSubscribers) return;
-  httpClientErrorChannel.publish({
-    time: Date.now(),
-    remoteAddress: socket.remoteAddress ?? "",
-    code,
-    status,
-    message,
-  });
-}

@@ -1,0 +1,86 @@
+/**
+ * Sending on node's sockets: bodies that stream (a file range, a stream)
+ * with backpressure and the send timeout, and closing a connection after
+ * an error reply without letting a half-open client keep its slot.
+ */
+import { createReadStream } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import type { Duplex, Writable } from "node:stream";
+import { pipeline } from "node:stream";
+import type { FileBody, Reply, StreamBody } from "../types.js";
+import { publish } from "./node-events.js";
+
+/** How long a connection closed after an error reply may stay half-open before it is destroyed. */
+const LINGER_MS = 2000;
+
+/**
+ * Writes a file range or a stream with backpressure. The send timeout
+ * (nginx's send_timeout) cuts a client that stops reading: no chunk taken
+ * for sendTimeout while the source waits on the client. A source that is
+ * slow itself (a quiet event stream) is not the client's fault. (The
+ * socket's own timer is not enough: node lets it run a second round while a
+ * write is still queued.)
+ */
+export function streamBody(
+  req: IncomingMessage,
+  res: Writable,
+  reply: Reply,
+  body: FileBody | StreamBody,
+  started: number,
+  sendTimeout: number,
+): void {
+  const source =
+    body.kind === "file"
+      ? createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 })
+      : body.stream;
+  const socket = req.socket;
+  // The watchdog below replaces the socket's idle timer while the body streams (a quiet source is not
+  // an idle client); node sets the keep-alive timer again when the response is done.
+  socket.setTimeout(0);
+  // Paused by the pipe, or all read and still unsent: the client is not taking what was sent.
+  // Flowing with nothing to give: the source itself is slow, which is not the client's fault.
+  const stalled = setTimeout(() => {
+    if (source.isPaused() || source.readableEnded) socket.destroy();
+    else stalled.refresh();
+  }, sendTimeout);
+  let raw = 0;
+  let coded = 0;
+  source.on("data", (c: Buffer) => {
+    raw += c.length;
+    stalled.refresh();
+  });
+  const encode = body.kind === "file" ? body.encode : null;
+  const done = (err: Error | null | undefined) => {
+    clearTimeout(stalled);
+    if (err) {
+      res.destroy();
+      source.destroy();
+    }
+    if (started) publish(req, reply, encode ? coded : raw, started, !err);
+  };
+  if (encode === null) {
+    pipeline(source, res, done);
+    return;
+  }
+  // The handler chose the coding and its settings (static-file policy); the engine pipes through it.
+  const coder = encode.stream();
+  if (started) coder.on("data", (c: Buffer) => (coded += c.length));
+  pipeline(source, coder, res, done);
+}
+
+function destroyNow(socket: Duplex): void {
+  socket.destroy();
+}
+
+/**
+ * Ends a connection after an error reply, and destroys it once the client
+ * had LINGER_MS to read the reply: a client that keeps its half of the
+ * connection open (after a 408, say) does not keep the slot.
+ */
+export function endAndRelease(socket: Duplex, data?: string | Buffer): void {
+  if (data === undefined) socket.end();
+  else socket.end(data);
+  const timer = setTimeout(destroyNow, LINGER_MS, socket);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+}
