@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { get, tmpSite } from "./helpers.js";
+import { get, spawnFerry, tmpSite } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -19,23 +19,13 @@ function run(args: string[], cwd = process.cwd()) {
 }
 
 /** Starts `ferry serve`, resolves with its port once it prints the banner. */
-function serve(
+async function serve(
   args: string[],
   cwd = process.cwd(),
 ): Promise<{ child: ChildProcess; port: number; stderr: () => string; stdout: () => string }> {
-  const child = spawn(process.execPath, [bin, "serve", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let err = "";
-  let out = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on("data", (c: Buffer) => {
-      err += c;
-      const m = /Ferry serving http:\/\/[^:]+:(\d+)\//.exec(err);
-      if (m) resolve({ child, port: Number(m[1]), stderr: () => err, stdout: () => out });
-    });
-    child.on("exit", (code) => reject(new Error(`ferry exited ${code}: ${err}`)));
-  });
+  const f = await spawnFerry(["serve", ...args], [/Ferry serving http:\/\/[^:]+:(\d+)\//], cwd);
+  children.push(f.child);
+  return { child: f.child, port: Number(f.found[0]), stderr: f.stderr, stdout: f.stdout };
 }
 
 const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once("exit", (code) => r(code)));
