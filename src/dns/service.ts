@@ -10,7 +10,7 @@ import type net from "node:net";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
 import { type DnsQueryEvent, dnsQueryChannel } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
-import { Forwarder } from "./forwarder.js";
+import { Forwarder } from "./forward/forwarder.js";
 import { PacketCache } from "./server/packet-cache.js";
 import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";

@@ -3,7 +3,7 @@
  * query at all). The same function serves UDP, TCP and DNS-over-HTTPS.
  */
 import { answerFromZone } from "../authority.js";
-import type { Forwarder } from "../forwarder.js";
+import type { Forwarder } from "../forward/forwarder.js";
 import { Flag, Opcode, Rcode, RRClass, RRType } from "../wire/constants.js";
 import { DnsFormatError } from "../wire/errors.js";
 import type { Message, Question, Record } from "../wire/message.js";

@@ -1,4 +1,4 @@
-import type { Forwarder } from "../forwarder.js";
+import type { Forwarder } from "../forward/forwarder.js";
 import type { ZoneSet } from "../zone/zone-set.js";
 import { handleQuery, type QueryOutcome } from "./handle-query.js";
 import { PacketCache } from "./packet-cache.js";

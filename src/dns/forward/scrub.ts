@@ -12,8 +12,8 @@
  *   itself gives.
  * Names are written without the final dot, "" being the root.
  */
-import { RRType } from "./wire/constants.js";
-import type { Question, Record } from "./wire/message.js";
+import { RRType } from "../wire/constants.js";
+import type { Question, Record } from "../wire/message.js";
 
 /** True when `name` is `zone` or below it (case-insensitive). */
 export function isAtOrBelow(name: string, zone: string): boolean {

@@ -6,10 +6,11 @@
  * Every upstream query has a random ID and source port, and only an answer
  * from the server asked, with that ID and question, is accepted (client.ts).
  */
-import { lookup } from "./client.js";
+import { lookup } from "../client.js";
+import { Rcode, RRType } from "../wire/constants.js";
+import type { Message, Question, Record } from "../wire/message.js";
+import { RoundRobin, type UpstreamPolicy } from "./policy.js";
 import { scrub } from "./scrub.js";
-import { Rcode, RRType } from "./wire/constants.js";
-import type { Message, Question, Record } from "./wire/message.js";
 
 interface Entry {
   rcode: number;
@@ -39,6 +40,8 @@ export interface ForwarderOptions {
   maxTtl: number;
   /** True for names at or below one of Ferry's own zones: upstreams never speak for those. */
   own?: (name: string) => boolean;
+  /** Which upstream to try first for each question. Default: round robin, failing over in list order. */
+  policy?: UpstreamPolicy<{ host: string; port: number }>;
 }
 
 const MIN_TTL_OF_ALL = (records: Record[]) =>
@@ -49,11 +52,12 @@ const notOwn = (_name: string) => false;
 export class Forwarder {
   private readonly cache = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Entry>>();
-  private next = 0;
+  private readonly policy: UpstreamPolicy<{ host: string; port: number }>;
   readonly options: ForwarderOptions;
 
   constructor(options: ForwarderOptions) {
     this.options = options;
+    this.policy = options.policy ?? new RoundRobin();
   }
 
   /** Cached entries now (for tests and metrics). */
@@ -92,11 +96,8 @@ export class Forwarder {
   }
 
   private async ask(q: Question): Promise<Entry> {
-    const ups = this.options.upstreams;
-    const start = this.next++ % ups.length;
     let lastError: unknown = null;
-    for (let i = 0; i < ups.length; i++) {
-      const server = ups[(start + i) % ups.length]!;
+    for (const server of this.policy.order(this.options.upstreams)) {
       for (let a = 0; a < this.options.attempts; a++) {
         try {
           const r = await lookup(q.name, q.type, { server, timeoutMs: this.options.timeoutMs });
