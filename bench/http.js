@@ -1,9 +1,11 @@
 // npm run bench:http — wrk against Ferry and its peers serving the same folder, side by side in one run.
+// Two Ferry rows: `ferry-default` as `ferry serve` runs with no flags (access log on, to a file), and
+// `ferry` with the access log off.
 // Peers: nginx (Debian nginx-light, one worker, sendfile and open_file_cache on), sirv, @fastify/static,
 // and bare node:http (a ceiling for any node:http server). Rounds alternate the order; medians are reported.
 // Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +62,15 @@ http {
 }
 
 const servers = [
+  {
+    // What a user gets from `ferry serve ./site`: the access log on (JSON lines to stdout, here a file).
+    name: "ferry-default",
+    stdout: () => openSync(path.join(work, "ferry-access.log"), "a"),
+    start: (p) => [
+      process.execPath,
+      [path.join(root, "bin/ferry.js"), "serve", site, "--http", `127.0.0.1:${p}`],
+    ],
+  },
   {
     name: "ferry",
     start: (p) => [
@@ -130,7 +141,7 @@ console.log(
 for (const s of servers) {
   s.port = await freePort();
   const [cmd, args] = onCore(0, ...s.start(s.port));
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(cmd, args, { stdio: ["ignore", s.stdout ? s.stdout() : "ignore", "inherit"] });
   running.push(child);
   await waitPort(s.port);
   // Warm up (fills caches, JIT).
