@@ -6,11 +6,15 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
+import { pino } from "pino";
+import { logDnsTcp } from "../src/core/log.js";
 import { DnsService } from "../src/dns/service.js";
 import { RRType } from "../src/dns/wire/constants.js";
 import { decodeMessage } from "../src/dns/wire/reader.js";
+import { Collector } from "../src/inspect/collector.js";
 import { ask, query } from "./knot.js";
 
 const ZONE = `$TTL 300
@@ -36,7 +40,19 @@ before(async () => {
   });
   port = svc.addresses[0]!.port;
 });
-after(() => svc.close());
+after(() => {
+  stopLog();
+  collector.close();
+  return svc.close();
+});
+
+// What an operator sees of the drops: /metrics counters and log lines with their stable codes.
+const collector = new Collector({ events: 10, sessions: 1, frames: 10, channels: 10 }, () => []);
+let logged = "";
+const stopLog = logDnsTcp(
+  pino({ level: "debug" }, new Writable({ write: (c, _e, done) => ((logged += c), done()) })),
+);
+const dropped = (reason: string) => collector.metrics.dnsTcpDropped.get({ reason });
 
 /** Asserts the server answers www.tcp.test over UDP and over TCP. */
 async function stillServing(): Promise<void> {
@@ -149,6 +165,8 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
     clearInterval(drip);
     // 400 ms deadline; every byte 100 ms apart would keep a per-byte idle timer alive forever.
     assert.ok(ms >= 300 && ms < 1500, `closed after ${Math.round(ms)} ms`);
+    assert.ok(dropped("message-timeout") >= 1, "no ferry_dns_tcp_dropped_total{reason=message-timeout}");
+    assert.match(logged, /"code":"ERR_DNS_TCP_MESSAGE_TIMEOUT"/);
     await stillServing();
   });
 
@@ -186,6 +204,8 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
     assert.ok(wire, "a new client was refused at the cap");
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(closed.slice(0, 1), [0], "the oldest idle connection is the one closed");
+    assert.ok(dropped("evicted") >= 1, "no ferry_dns_tcp_dropped_total{reason=evicted}");
+    assert.match(logged, /"code":"ERR_DNS_TCP_EVICTED"/);
     for (const s of idle) s.destroy();
   });
 
