@@ -50,7 +50,15 @@ after(() => {
 const collector = new Collector({ events: 10, sessions: 1, frames: 10, channels: 10 }, () => []);
 let logged = "";
 const stopLog = logDnsTcp(
-  pino({ level: "debug" }, new Writable({ write: (c, _e, done) => ((logged += c), done()) })),
+  pino(
+    { level: "debug" },
+    new Writable({
+      write(c, _e, done) {
+        logged += c;
+        done();
+      },
+    }),
+  ),
 );
 const dropped = (reason: string) => collector.metrics.dnsTcpDropped.get({ reason });
 
