@@ -11,8 +11,7 @@ import type { DnsConfig, ListenAddress } from "../core/config/types.js";
 import { type DnsQueryEvent, dnsQueryChannel } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
 import { Forwarder } from "./forward/forwarder.js";
-import { PacketCache } from "./server/packet-cache.js";
-import { answerQuery, type DnsServerState, setZones } from "./server/state.js";
+import { answerQuery, createState, type DnsServerState, setForwarder, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { typeName } from "./wire/constants.js";
@@ -103,14 +102,8 @@ export class DnsService {
     const { zones, reports } = loadZones(config, new Map());
     this.byFile = zones;
     this.reports = reports;
-    this.state = {
-      zones: new ZoneSet([...zones.values()]),
-      cache: new PacketCache(),
-      forwarder: null,
-      tcp: tcpLimits(config),
-      onQuery: null,
-    };
-    this.state.forwarder = forwarderFor(config, this.state);
+    this.state = createState(new ZoneSet([...zones.values()]), tcpLimits(config));
+    setForwarder(this.state, forwarderFor(config, this.state));
     this.state.onQuery = (o, client, transport, ms) => {
       if (!dnsQueryChannel.hasSubscribers) return;
       const event: DnsQueryEvent = {
@@ -169,7 +162,7 @@ export class DnsService {
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
     this.state.tcp = tcpLimits(config);
-    this.state.forwarder = forwarderFor(config, this.state);
+    setForwarder(this.state, forwarderFor(config, this.state));
     this.reports = reports;
     return reports;
   }

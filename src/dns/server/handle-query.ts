@@ -2,15 +2,13 @@
  * One DNS query in, one response out (or nothing, for input that is not a
  * query at all). The same function serves UDP, TCP and DNS-over-HTTPS.
  */
-import { answerFromZone } from "../authority.js";
-import type { Forwarder } from "../forward/forwarder.js";
-import { Flag, Opcode, Rcode, RRClass, RRType } from "../wire/constants.js";
+import { Flag, Opcode, Rcode, RRType } from "../wire/constants.js";
 import { DnsFormatError } from "../wire/errors.js";
 import type { Message, Question, Record } from "../wire/message.js";
 import { readName } from "../wire/names.js";
 import { decodeMessage, readHeader } from "../wire/reader.js";
 import { encodeMessage } from "../wire/writer.js";
-import type { ZoneSet } from "../zone/zone-set.js";
+import type { AnswerSource, QueryChain } from "./chain.js";
 
 /** The UDP payload size Ferry advertises and uses at most (the DNS flag day 2020 value). */
 export const MAX_UDP_PAYLOAD = 1232;
@@ -24,7 +22,7 @@ export interface QueryOutcome {
   answers: number;
   truncated: boolean;
   /** Where the answer came from: a zone (or a refusal), the forwarder's cache, or an upstream. */
-  source: "zone" | "cache" | "upstream";
+  source: AnswerSource;
   /** The answer section as sent (a reference, nothing copied), for the inspector's summary. */
   records: readonly Record[];
 }
@@ -43,16 +41,15 @@ function reply(id: number, flags: number, opcode: number, rcode: number): Messag
 }
 
 /**
- * Answers a query from `zones`. `udp` selects the size rules (512 without
+ * Answers a query through `chain` (zones, then forwarder). `udp` selects the size rules (512 without
  * EDNS, otherwise min(client, 1232)); TCP answers are never truncated.
  * Returns null for input that must be dropped (no header, or not a query).
  */
 export function handleQuery(
   buf: Buffer,
-  zones: ZoneSet,
+  chain: QueryChain,
   udp: boolean,
   outcome?: (o: QueryOutcome) => void,
-  forwarder: Forwarder | null = null,
 ): Buffer | null | Promise<Buffer | null> {
   const h = readHeader(buf);
   if (h === null || (h.flags & Flag.QR) !== 0) return null;
@@ -102,22 +99,13 @@ export function handleQuery(
     return encodeMessage(res);
   }
   const q = msg.questions[0]!;
-  const zone = q.klass === RRClass.IN || q.klass === RRClass.ANY ? zones.find(q.name.toLowerCase()) : null;
-  const transfer = q.type === RRType.AXFR || q.type === 251; /* IXFR */
-  if (zone === null && forwarder !== null && !transfer && q.klass === RRClass.IN) {
-    return forward(forwarder, res, q, maxSize, outcome);
+  for (const step of chain) {
+    const source = step(q, res);
+    if (source === null) continue;
+    if (typeof source === "string") return finishAnswer(res, q, maxSize, source, outcome);
+    return source.then((s) => finishAnswer(res, q, maxSize, s, outcome));
   }
-  if (zone === null || transfer) {
-    res.rcode = Rcode.REFUSED;
-  } else {
-    const a = answerFromZone(zone, q.name, q.type);
-    res.rcode = a.rcode;
-    if (a.aa) res.flags |= Flag.AA;
-    res.answers = a.answer;
-    res.authority = a.authority;
-    res.additional = [...a.additional, ...res.additional];
-  }
-  return finishAnswer(res, q, maxSize, "zone", outcome);
+  throw new Error("a DNS chain ends with a step that always answers");
 }
 
 function finishAnswer(
@@ -139,29 +127,6 @@ function finishAnswer(
     records: res.answers,
   });
   return out;
-}
-
-/** A name outside every zone, with a forwarder: its answer (RA set, AA clear), or SERVFAIL when no upstream answered. */
-async function forward(
-  forwarder: Forwarder,
-  res: Message,
-  q: Question,
-  maxSize: number,
-  outcome?: (o: QueryOutcome) => void,
-): Promise<Buffer> {
-  res.flags |= Flag.RA;
-  const opt = res.additional;
-  try {
-    const f = await forwarder.resolve(q);
-    res.rcode = f.rcode;
-    res.answers = f.answers;
-    res.authority = f.authority;
-    res.additional = [...f.additional, ...opt];
-    return finishAnswer(res, q, maxSize, f.cache === "hit" ? "cache" : "upstream", outcome);
-  } catch {
-    res.rcode = Rcode.SERVFAIL;
-    return finishAnswer(res, q, maxSize, "upstream", outcome);
-  }
 }
 
 /**

@@ -9,7 +9,9 @@ import { Zone } from "../zone/zone.js";
 import { ZoneSet } from "../zone/zone-set.js";
 import type { QueryOutcome } from "./handle-query.js";
 import { PacketCache } from "./packet-cache.js";
-import { answerQuery, type DnsServerState, setZones } from "./state.js";
+import { answerQuery, createState, type DnsServerState, setZones } from "./state.js";
+
+const TCP = { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 };
 
 function zones(address: string): ZoneSet {
   const text = `$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A ${address}\n`;
@@ -40,13 +42,7 @@ function q(id: number, name: string): Buffer {
 }
 
 test("a cached answer carries each query's own ID and letter case", () => {
-  const state: DnsServerState = {
-    zones: zones("192.0.2.10"),
-    cache: new PacketCache(),
-    forwarder: null,
-    tcp: { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 },
-    onQuery: null,
-  };
+  const state = createState(zones("192.0.2.10"), TCP);
   const seen: string[] = [];
   const a = sync(q(1, "www.example.test"), state, true, (o) => seen.push(o.name));
   const b = sync(q(2, "www.example.test"), state, true, (o) => seen.push(o.name));
@@ -59,13 +55,7 @@ test("a cached answer carries each query's own ID and letter case", () => {
 });
 
 test("new zones bring a new cache: no stale answers after a reload", () => {
-  const state: DnsServerState = {
-    zones: zones("192.0.2.10"),
-    cache: new PacketCache(),
-    forwarder: null,
-    tcp: { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 },
-    onQuery: null,
-  };
+  const state = createState(zones("192.0.2.10"), TCP);
   sync(q(1, "www.example.test"), state, true);
   setZones(state, zones("192.0.2.11"));
   const m = decodeMessage(sync(q(1, "www.example.test"), state, true)!);
@@ -80,13 +70,7 @@ test("the cache is bounded", () => {
 });
 
 test("broken input is never cached", () => {
-  const state: DnsServerState = {
-    zones: zones("192.0.2.10"),
-    cache: new PacketCache(),
-    forwarder: null,
-    tcp: { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 },
-    onQuery: null,
-  };
+  const state = createState(zones("192.0.2.10"), TCP);
   const bad = Buffer.concat([q(7, "www.example.test"), Buffer.from([9])]);
   const first = decodeMessage(sync(bad, state, true)!);
   assert.equal(first.rcode, 1);
