@@ -5,6 +5,12 @@ import type { Record as DnsRecord } from "../dns/wire/message.js";
 /**
  * The diagnostics channels protocol code publishes on. Logging, metrics and
  * the inspector subscribe; with no subscriber a publish costs one boolean check.
+ *
+ * One switch turns them off for an object: `observed` (default true) on an
+ * HTTP engine (`createEngine`) and on a realtime `Hub` (its connections
+ * follow it). The admin listener makes its own with `observed: false`, so
+ * the inspector never shows its own traffic. Nothing else in protocol code
+ * decides whether to publish.
  */
 
 /** Published once per HTTP exchange, when the response is done (or the connection died). */

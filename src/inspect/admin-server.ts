@@ -1,6 +1,6 @@
 /**
  * The admin listener: the inspector page, its JSON API, `/metrics`, and the
- * live feed over Ferry's own WebSocket (a quiet hub, so the inspector never
+ * live feed over Ferry's own WebSocket (a hub and an engine made with `observed: false`, so the inspector never
  * watches itself). It runs on its own engine, never on the public sites.
  */
 
@@ -111,7 +111,7 @@ export class AdminService {
   readonly collector: Collector;
   readonly addresses: ListenAddress[] = [];
   private readonly engine: HttpEngine;
-  private readonly hub = new Hub("admin", LIVE, true);
+  private readonly hub = new Hub("admin", LIVE, false);
   private readonly assets = loadAssets();
   private pending: Row[] = [];
   private skipped = 0;

@@ -24,8 +24,8 @@ export function clock(): number {
 
 /** What a connection needs from its hub. */
 export interface ConnectionOwner {
-  /** True for Ferry's own endpoints (the inspector's): their traffic publishes no diagnostics events. */
-  readonly quiet: boolean;
+  /** False for Ferry's own endpoints (the inspector's): their traffic publishes no diagnostics events. */
+  readonly observed: boolean;
   readonly limits: { maxBackpressure: number; deflateThreshold: number };
   onClientMessage(conn: Connection, data: Buffer, binary: boolean): void;
   onClosed(conn: Connection): void;
@@ -176,7 +176,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
 
   /** Publishes a frame to the inspector, while someone listens (the one place that checks). */
   private traced(direction: "in" | "out", opcode: number, payload: Buffer | null): void {
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet) frameEvent(this.id, direction, opcode, payload);
+    if (wsFrameChannel.hasSubscribers && this.owner.observed) frameEvent(this.id, direction, opcode, payload);
   }
 
   /**
@@ -229,7 +229,7 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
         ? message.compressedFrame(deflate.serverMaxWindowBits)
         : message.frame;
     if (!this.corked) this.owner.cork(this);
-    if (wsFrameChannel.hasSubscribers && !this.owner.quiet)
+    if (wsFrameChannel.hasSubscribers && this.owner.observed)
       this.traced("out", Opcode.Text, message.frame.subarray(message.frame.length - message.payloadLength));
     this.write(frame);
   }

@@ -79,11 +79,12 @@ export class Hub implements ConnectionOwner {
   };
 
   /** True for Ferry's own endpoints (the inspector's live feed): no diagnostics events, or it would watch itself. */
-  readonly quiet: boolean;
+  /** Publishes its diagnostics events (the one switch, see `core/diagnostics.ts`). */
+  readonly observed: boolean;
 
-  constructor(site: string, config: RealtimeConfig, quiet = false, broker: Broker = new LocalBroker()) {
+  constructor(site: string, config: RealtimeConfig, observed = true, broker: Broker = new LocalBroker()) {
     this.site = site;
-    this.quiet = quiet;
+    this.observed = observed;
     this.broker = broker;
     broker.deliver = (channel, message) => this.fanOut(channel, message);
     this.config = config;
@@ -126,7 +127,7 @@ export class Hub implements ConnectionOwner {
     );
     this.connections.add(conn);
     this.stats.connections = this.connections.size;
-    if (wsSessionChannel.hasSubscribers && !this.quiet) this.sessionEvent(conn, "open");
+    if (wsSessionChannel.hasSubscribers && this.observed) this.sessionEvent(conn, "open");
     const wanted = new URLSearchParams(query).get("subscribe");
     if (wanted)
       for (const name of wanted.split(","))
@@ -294,7 +295,7 @@ export class Hub implements ConnectionOwner {
     this.stats.channels = this.broker.size;
     if (typeof message === "string") return message;
     this.stats.published++;
-    if (wsPublishChannel.hasSubscribers && !this.quiet) {
+    if (wsPublishChannel.hasSubscribers && this.observed) {
       const event: WsPublishEvent = {
         time: message.time,
         site: this.site,
@@ -344,7 +345,7 @@ export class Hub implements ConnectionOwner {
 
   onSlow(conn: Connection): void {
     this.stats.slowConsumers++;
-    if (wsDropChannel.hasSubscribers && !this.quiet) {
+    if (wsDropChannel.hasSubscribers && this.observed) {
       const event: WsDropEvent = { time: Date.now(), id: conn.id, reason: "slow-consumer" };
       wsDropChannel.publish(event);
     }
@@ -354,7 +355,7 @@ export class Hub implements ConnectionOwner {
 
   onClosed(conn: Connection): void {
     for (const group of conn.channelList()) this.leave(conn, group);
-    if (wsSessionChannel.hasSubscribers && !this.quiet) this.sessionEvent(conn, "close");
+    if (wsSessionChannel.hasSubscribers && this.observed) this.sessionEvent(conn, "close");
     conn.clearChannels();
     this.connections.delete(conn);
     this.stats.connections = this.connections.size;
@@ -385,7 +386,7 @@ export class Hub implements ConnectionOwner {
       const silent = tick - conn.lastSeen;
       if (idleTimeout > 0 && silent >= idleTimeout) {
         this.stats.idleClosed++;
-        if (wsDropChannel.hasSubscribers && !this.quiet)
+        if (wsDropChannel.hasSubscribers && this.observed)
           wsDropChannel.publish({ time: now, id: conn.id, reason: "idle" } satisfies WsDropEvent);
         conn.close(CloseCode.IdleTimeout, "idle timeout", true);
       } else if (pingInterval > 0 && silent >= pingInterval && !conn.pingSent) {
