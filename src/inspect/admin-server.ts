@@ -9,8 +9,8 @@ import { createRequire } from "node:module";
 import type { AdminConfig, HttpLimits, ListenAddress, RealtimeConfig } from "../core/config/types.js";
 import { createEngine, type HttpEngine } from "../http/engine/engine.js";
 import type { FerryRequest, Reply } from "../http/types.js";
-import { checkHandshake } from "../realtime/handshake.js";
 import { Hub } from "../realtime/hub.js";
+import { hubHandshake } from "../realtime/mount.js";
 import { checkAdmin, type GuardConfig, type Verdict } from "./admin-guard.js";
 import { Collector } from "./collector.js";
 import type { EndpointStats } from "./metrics.js";
@@ -190,19 +190,7 @@ export class AdminService {
     const verdict = checkAdmin(req, this.guard);
     if (!verdict.ok) return refusal(verdict);
     if (req.rawPath !== "/live") return json({ error: "not_found" }, 404);
-    const shake = checkHandshake(req, { origins: [], protocols: [], deflate: true });
-    if (!shake.ok) return json({ error: shake.message }, shake.status);
-    return {
-      status: 101,
-      headers: shake.headers,
-      body: null,
-      site: "admin",
-      location: "/live",
-      upgrade: (socket, head) => {
-        this.hub.accept(socket, head, shake, req.query);
-        this.updateWatching();
-      },
-    };
+    return hubHandshake(req, this.hub, () => this.updateWatching());
   }
 
   private handle(req: FerryRequest): Reply {

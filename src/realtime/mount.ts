@@ -10,7 +10,12 @@ import type { Hub } from "./hub.js";
 import { realtimeHttpReply } from "./publish-api.js";
 import type { RealtimeService } from "./service.js";
 
-function handshake(req: FerryRequest, hub: Hub): Reply {
+/**
+ * The WebSocket handshake for `hub`: a 101 whose `upgrade` hands the socket
+ * to the hub (then calls `opened`), or the refusal with its status. Public
+ * endpoints and the admin listener's live feed share it.
+ */
+export function hubHandshake(req: FerryRequest, hub: Hub, opened?: () => void): Reply {
   const c = hub.config;
   const shake = checkHandshake(req, {
     origins: c.origins,
@@ -39,7 +44,10 @@ function handshake(req: FerryRequest, hub: Hub): Reply {
     body: null,
     site: hub.site,
     location: c.path,
-    upgrade: (socket, head) => hub.accept(socket, head, shake, req.query),
+    upgrade: (socket, head) => {
+      hub.accept(socket, head, shake, req.query);
+      opened?.();
+    },
   };
 }
 
@@ -53,7 +61,7 @@ export function realtimeMounts(service: RealtimeService): Mounts {
       out.set(r.path, {
         kind: "realtime",
         handle: (req) => realtimeHttpReply(req, hub),
-        upgrade: (req) => handshake(req, hub),
+        upgrade: (req) => hubHandshake(req, hub),
       });
     }
     return out;
