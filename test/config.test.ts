@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { configFromFlags } from "../src/core/config/adapters/flags.js";
+import type { StaticLocationConfig } from "../src/core/config/types.js";
 import { ConfigError } from "../src/core/errors.js";
 
 const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
@@ -79,6 +80,14 @@ test("semantic problems: a missing root folder and a port out of range", () => {
   }
 });
 
+test("a redirect location refuses file-serving keys, each named at its line", () => {
+  const err = problemsOf("location-kinds.yaml");
+  const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p]));
+  assert.equal(byKey["http.sites[0].locations[0].root"]?.position?.line, 7, JSON.stringify(err.problems));
+  assert.equal(byKey["http.sites[0].locations[0].listing"]?.position?.line, 8);
+  assert.match(byKey["http.sites[0].locations[0].root"]!.message, /redirect location serves none/);
+});
+
 test("YAML syntax errors name the line", () => {
   const err = problemsOf("syntax.yaml");
   assert.equal(err.code, "ERR_CONFIG_SYNTAX");
@@ -140,7 +149,7 @@ test("flags alone: ROOT and --http make one default site", () => {
     { host: "::1", port: 9001 },
   ]);
   assert.equal(c.http!.sites.length, 1);
-  assert.equal(c.http!.sites[0]!.locations[0]!.root, path.resolve("test"));
+  assert.equal((c.http!.sites[0]!.locations[0] as StaticLocationConfig).root, path.resolve("test"));
   assert.equal(c.http!.sites[0]!.default, true);
 });
 

@@ -379,6 +379,11 @@ for (const variant of variants) {
         const r = await get(srv.port, "/old/guide.html?v=2");
         assert.equal(r.status, 308);
         assert.equal(r.headers.location, "/docs/guide.html?v=2");
+        // Methods are the location's business: a redirect answers every one (a static location only GET/HEAD).
+        const post = await get(srv.port, "/old/form", {}, "POST");
+        assert.equal(post.status, 308);
+        assert.equal(post.headers.location, "/docs/form");
+        assert.equal((await get(srv.port, "/hello.txt", {}, "POST")).status, 405);
       });
     });
 

@@ -61,15 +61,19 @@ export class HttpService {
     const warnings: string[] = [];
     if (!same(config.listen, this.config.listen))
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
+    const old = this.site;
     this.site = new SiteHandler(config, this.mounts);
     this.engine.setHandlers(this.site.handle, this.site.upgrade);
+    // Requests in flight keep their handlers; close() only stops background work and lets pools drain.
+    old.close();
     this.engine.applyLimits(config.limits);
     this.config = config;
     return warnings;
   }
 
   /** Stops accepting and waits for in-flight requests, up to `graceMs`. */
-  close(graceMs: number): Promise<void> {
-    return this.engine.close(graceMs);
+  async close(graceMs: number): Promise<void> {
+    await this.engine.close(graceMs);
+    this.site.close();
   }
 }

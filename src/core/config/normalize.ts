@@ -1,7 +1,9 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { isLoopback } from "../loopback.js";
+import { normalizeLocation } from "./locations/location.js";
+import { resolveServing } from "./locations/static.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
 import type { KeyPath, RawProblem } from "./problems.js";
 import type {
@@ -14,13 +16,11 @@ import type {
   SiteConfig,
   UserConfig,
   UserLocation,
-  UserServing,
   UserSite,
 } from "./types.js";
 import { parseDuration, parseSize } from "./units.js";
 import { defaultOrigin } from "./zone-origin.js";
 
-/** A path into the user config, as keys and indexes. */
 /** Where relative paths start, and what to do when no site is configured. */
 export interface NormalizeContext {
   /** Folder relative roots and log files are resolved against. */
@@ -36,39 +36,6 @@ export function parseListen(text: string): ListenAddress | null {
   const port = Number(m[3]);
   if (port > 65535) return null;
   return { host: m[1] ?? m[2]!, port };
-}
-
-function folderExists(dir: string): boolean {
-  try {
-    return statSync(dir).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function resolveServing(
-  own: UserServing,
-  parent: Omit<LocationConfig, "path" | "redirect" | "alias"> | null,
-  ctx: NormalizeContext,
-  at: KeyPath,
-  problems: RawProblem[],
-): Omit<LocationConfig, "path" | "redirect" | "alias"> {
-  let root = parent?.root ?? null;
-  if (own.root !== undefined) {
-    root = path.resolve(ctx.baseDir, own.root);
-    if (!folderExists(root))
-      problems.push({ path: [...at, "root"], message: `folder ${root} does not exist` });
-  }
-  return {
-    root,
-    index: own.index ?? parent?.index ?? ["index.html"],
-    listing: own.listing ?? parent?.listing ?? false,
-    spa: own.spa ?? parent?.spa ?? null,
-    headers: { ...parent?.headers, ...own.headers },
-    cacheControl: own.cacheControl ?? parent?.cacheControl ?? null,
-    symlinks: own.symlinks ?? parent?.symlinks ?? "inside",
-    compress: own.compress ?? parent?.compress ?? true,
-  };
 }
 
 function normalizeSite(
@@ -87,19 +54,11 @@ function normalizeSite(
     if (seen.has(loc.path))
       problems.push({ path: [...lat, "path"], message: `location ${loc.path} is declared twice` });
     seen.add(loc.path);
-    const serving = resolveServing(loc, base, ctx, lat, problems);
-    if (!loc.redirect && serving.root === null)
-      problems.push({ path: lat, message: "a location needs a root (its own or its site's) or a redirect" });
-    locations.push({
-      path: loc.path,
-      alias: loc.root !== undefined,
-      ...serving,
-      redirect: loc.redirect ? { to: loc.redirect.to, status: loc.redirect.status ?? 301 } : null,
-    });
+    locations.push(normalizeLocation(loc, base, ctx, lat, problems));
   });
   if (!seen.has("/")) {
     if (base.root === null) problems.push({ path: at, message: "a site needs a root, or a location for /" });
-    locations.push({ path: "/", alias: false, ...base, redirect: null });
+    locations.push({ kind: "static", path: "/", alias: false, ...base, root: base.root ?? "" });
   }
   locations.sort((a, b) => b.path.length - a.path.length);
   const errorPages: Record<number, string> = {};

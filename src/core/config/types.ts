@@ -122,13 +122,10 @@ export interface HttpLimits {
   maxConnections: number;
 }
 
-/** A location with every setting resolved (inherited from its site where it said nothing). */
-export interface LocationConfig {
-  path: string;
-  /** True when the location names its own root: the prefix is removed before the rest is looked up in it. */
-  alias: boolean;
-  /** Absolute folder, or null for a redirect-only location. */
-  root: string | null;
+/** How files are served: a site's settings, inherited by its static locations where they say nothing. */
+export interface StaticSettings {
+  /** Absolute folder. */
+  root: string;
   index: string[];
   listing: boolean;
   spa: string | null;
@@ -136,8 +133,33 @@ export interface LocationConfig {
   cacheControl: string | null;
   symlinks: "inside" | "follow";
   compress: boolean;
-  redirect: { to: string; status: RedirectStatus } | null;
 }
+
+/** Serves files from a folder. */
+export interface StaticLocationConfig extends StaticSettings {
+  kind: "static";
+  path: string;
+  /** True when the location names its own root: the prefix is removed before the rest is looked up in it. */
+  alias: boolean;
+}
+
+/** Answers every request with a redirect. */
+export interface RedirectLocationConfig {
+  kind: "redirect";
+  path: string;
+  to: string;
+  status: RedirectStatus;
+}
+
+/**
+ * A path prefix of a site and what answers it: a tagged union, one kind per
+ * handler module (`src/http/locations/`), each with its own normaliser
+ * (`src/core/config/locations/`).
+ */
+export type LocationConfig = StaticLocationConfig | RedirectLocationConfig;
+
+/** The kinds of location. */
+export type LocationKind = LocationConfig["kind"];
 
 /** Which channels a rule covers and what is allowed on them. */
 export interface ChannelRule {

@@ -1,0 +1,33 @@
+/**
+ * Location kind → handler module. Adding a kind is one entry here, one
+ * module beside this one, and one normaliser in `core/config/locations/`.
+ */
+import type { LocationConfig } from "../../core/config/types.js";
+import type { StaticFiles } from "../static/files.js";
+import type { LocationHandler, SiteServices } from "./handler.js";
+import { RedirectLocation } from "./redirect.js";
+import { StaticLocation } from "./static.js";
+
+/** What handlers are built with: shared per config load. */
+export interface LocationDeps {
+  files: StaticFiles;
+  services: SiteServices;
+}
+
+type Builders = {
+  [K in LocationConfig["kind"]]: (
+    config: Extract<LocationConfig, { kind: K }>,
+    id: number,
+    deps: LocationDeps,
+  ) => LocationHandler;
+};
+
+const BUILDERS: Builders = {
+  static: (c, id, d) => new StaticLocation(c, id, d.files, d.services),
+  redirect: (c) => new RedirectLocation(c),
+};
+
+export function buildLocation(config: LocationConfig, id: number, deps: LocationDeps): LocationHandler {
+  const build = BUILDERS[config.kind] as (c: LocationConfig, id: number, d: LocationDeps) => LocationHandler;
+  return build(config, id, deps);
+}
