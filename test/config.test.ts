@@ -171,3 +171,28 @@ test("a bad --http flag is reported by key", () => {
     },
   );
 });
+
+test("defaults live in the schema: an empty section's canonical values are the schema's defaults", async () => {
+  const { configSchema } = await import("../src/core/config/schema.js");
+  const { parseDuration, parseSize } = await import("../src/core/config/units.js");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-defaults-"));
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(file, "http: {}\ndns: {}\nadmin: {}\n");
+  const c = configFromFlags({ http: [], config: file });
+  const limits = configSchema.properties.http.properties.limits.properties;
+  for (const [key, schema] of Object.entries(limits)) {
+    const d = (schema as { default: string | number }).default;
+    const want = typeof d === "number" ? d : key.endsWith("Timeout") ? parseDuration(d) : parseSize(d);
+    const got = c.http!.limits as unknown as Record<string, number>;
+    assert.equal(got[key], want, key);
+  }
+  assert.deepEqual(
+    c.http!.listen.map((l) => `${l.host}:${l.port}`),
+    configSchema.properties.http.properties.listen.default,
+  );
+  assert.equal(c.dns!.cacheSize, configSchema.properties.dns.properties.cacheSize.default);
+  assert.equal(c.admin!.events, configSchema.properties.admin.properties.events.default);
+  assert.equal(c.log.level, "info");
+  assert.equal(c.http!.sites[0]!.locations[0]!.kind, "static");
+  assert.deepEqual((c.http!.sites[0]!.locations[0] as StaticLocationConfig).index, ["index.html"]);
+});

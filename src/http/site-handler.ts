@@ -94,7 +94,13 @@ export class SiteHandler implements SiteServices {
     if (r === 400) {
       // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7): what a plain site allows.
       if (req.rawPath === "*" && req.method === "OPTIONS")
-        return { status: 204, headers: ["Allow", "GET, HEAD, OPTIONS"], body: null, site: site.name, location: "" };
+        return {
+          status: 204,
+          headers: ["Allow", "GET, HEAD, OPTIONS"],
+          body: null,
+          site: site.name,
+          location: "",
+        };
       return this.error(req, site, 400);
     }
     return this.dispatchRoute(req, site, r);

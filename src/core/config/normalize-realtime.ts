@@ -1,15 +1,23 @@
 /** Turns a site's realtime endpoints as written into their canonical form. */
 import type { KeyPath, RawProblem } from "./problems.js";
+import { channelRule, realtimeSchema } from "./schema-realtime.js";
 import type { ChannelRule, RealtimeConfig, UserRealtime } from "./types.js";
 import { parseDuration, parseSize } from "./units.js";
 
-const DEFAULT_RULE: ChannelRule = {
-  match: "*",
-  publish: false,
-  historySize: 100,
-  historyAge: 5 * 60_000,
-  maxSubscribers: 100_000,
-};
+/** Inside a `oneOf` branch, so the validator cannot fill it in: read from the schema. */
+const DEFLATE_THRESHOLD = realtimeSchema.properties.deflate.oneOf[1].properties.threshold.default;
+
+/** The rule of an endpoint that lists none: the schema's defaults for a rule matching `*`. */
+function defaultRule(): ChannelRule {
+  const p = channelRule.properties;
+  return {
+    match: "*",
+    publish: p.publish.default,
+    historySize: p.history.properties.size.default,
+    historyAge: parseDuration(p.history.properties.age.default),
+    maxSubscribers: p.maxSubscribers.default,
+  };
+}
 
 /** Normalises `http.sites[i].realtime`, reporting paths declared twice and timing conflicts. */
 export function normalizeRealtime(
@@ -23,39 +31,41 @@ export function normalizeRealtime(
     if (seen.has(r.path))
       problems.push({ path: [...here, "path"], message: `realtime path ${r.path} is declared twice` });
     seen.add(r.path);
-    const pingInterval = parseDuration(r.pingInterval ?? "25s");
-    const idleTimeout = parseDuration(r.idleTimeout ?? "60s");
+    const pingInterval = parseDuration(r.pingInterval!);
+    const idleTimeout = parseDuration(r.idleTimeout!);
     if (idleTimeout > 0 && pingInterval > 0 && idleTimeout <= pingInterval)
       problems.push({
         path: [...here, "idleTimeout"],
         message:
           "idleTimeout must be longer than pingInterval, or live clients are closed before they are pinged",
       });
-    const deflate = r.deflate ?? true;
+    const deflate = r.deflate!;
     const channels: ChannelRule[] = (r.channels ?? []).map((c) => ({
       match: c.match,
-      publish: c.publish ?? false,
-      historySize: c.history?.size ?? 100,
-      historyAge: parseDuration(c.history?.age ?? "5m"),
-      maxSubscribers: c.maxSubscribers ?? 100_000,
+      publish: c.publish!,
+      historySize: c.history!.size!,
+      historyAge: parseDuration(c.history!.age!),
+      maxSubscribers: c.maxSubscribers!,
     }));
     return {
       path: r.path,
       publishKey: r.publishKey ?? null,
       origins: (r.origins ?? []).map((o) => o.toLowerCase().replace(/\/$/, "")),
       protocols: r.protocols ?? [],
-      maxMessageSize: parseSize(r.maxMessageSize ?? "1MiB"),
-      maxBackpressure: parseSize(r.maxBackpressure ?? "1MiB"),
-      maxSubscriptions: r.maxSubscriptions ?? 100,
-      maxChannels: r.maxChannels ?? 10_000,
-      maxJsonDepth: r.maxJsonDepth ?? 64,
+      maxMessageSize: parseSize(r.maxMessageSize!),
+      maxBackpressure: parseSize(r.maxBackpressure!),
+      maxSubscriptions: r.maxSubscriptions!,
+      maxChannels: r.maxChannels!,
+      maxJsonDepth: r.maxJsonDepth!,
       pingInterval,
       idleTimeout,
       deflate: {
         enabled: deflate !== false,
-        threshold: parseSize((typeof deflate === "object" ? deflate.threshold : undefined) ?? "1KiB"),
+        threshold: parseSize(
+          (typeof deflate === "object" ? deflate.threshold : undefined) ?? DEFLATE_THRESHOLD,
+        ),
       },
-      channels: channels.length > 0 ? channels : [{ ...DEFAULT_RULE }],
+      channels: channels.length > 0 ? channels : [defaultRule()],
     };
   });
 }

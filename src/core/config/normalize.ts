@@ -6,6 +6,7 @@ import { normalizeLocation } from "./locations/location.js";
 import { resolveServing } from "./locations/static.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
 import type { KeyPath, RawProblem } from "./problems.js";
+import { configSchema } from "./schema.js";
 import type {
   AdminConfig,
   Config,
@@ -28,6 +29,13 @@ export interface NormalizeContext {
   /** File the config came from, if any. */
   source: string | null;
 }
+
+/**
+ * Defaults inside a `oneOf` branch are not filled in by the validator (it
+ * cannot know the branch before it has matched): read from the schema.
+ */
+const ACCESS_BRANCH = configSchema.properties.log.properties.access.oneOf[1].properties;
+const ACCESS_DEFAULTS = { format: ACCESS_BRANCH.format.default, output: ACCESS_BRANCH.output.default };
 
 /** Parses `HOST:PORT` (`[::1]:8080` for IPv6). */
 export function parseListen(text: string): ListenAddress | null {
@@ -71,7 +79,7 @@ function normalizeSite(
   return {
     hosts: (site.hosts ?? []).map((h) => h.toLowerCase()),
     realtime,
-    dnsOverHttps: site.dnsOverHttps ?? false,
+    dnsOverHttps: site.dnsOverHttps!,
     default: site.default ?? false,
     errorPages,
     locations,
@@ -94,9 +102,9 @@ function normalizeHttp(
   ctx: NormalizeContext,
   problems: RawProblem[],
 ): HttpConfig {
-  const listen = listenList(http.listen ?? ["127.0.0.1:8080"], ["http", "listen"], problems);
-  const l = http.limits ?? {};
-  const sites = (http.sites ?? [{ root: "." }]).map((s, i) => normalizeSite(s, i, ctx, problems));
+  const listen = listenList(http.listen!, ["http", "listen"], problems);
+  const l = http.limits!;
+  const sites = http.sites!.map((s, i) => normalizeSite(s, i, ctx, problems));
   const owner = new Map<string, number>();
   sites.forEach((s, i) => {
     s.hosts.forEach((h, j) => {
@@ -118,30 +126,30 @@ function normalizeHttp(
     });
   }
   if (defaults.length === 0 && sites.length > 0) sites[0]!.default = true;
-  const c = http.fileCache ?? {};
-  const z = http.compression ?? {};
+  const c = http.fileCache!;
+  const z = http.compression!;
   return {
     listen,
     limits: {
-      maxRequestLine: parseSize(l.maxRequestLine ?? "8KiB"),
-      maxHeaderSize: parseSize(l.maxHeaderSize ?? "16KiB"),
-      maxHeaderCount: l.maxHeaderCount ?? 100,
-      maxBodySize: parseSize(l.maxBodySize ?? "1MiB"),
-      headerTimeout: parseDuration(l.headerTimeout ?? "10s"),
-      requestTimeout: parseDuration(l.requestTimeout ?? "30s"),
-      idleTimeout: parseDuration(l.idleTimeout ?? "5s"),
-      sendTimeout: parseDuration(l.sendTimeout ?? "30s"),
-      maxConnections: l.maxConnections ?? 10_000,
+      maxRequestLine: parseSize(l.maxRequestLine!),
+      maxHeaderSize: parseSize(l.maxHeaderSize!),
+      maxHeaderCount: l.maxHeaderCount!,
+      maxBodySize: parseSize(l.maxBodySize!),
+      headerTimeout: parseDuration(l.headerTimeout!),
+      requestTimeout: parseDuration(l.requestTimeout!),
+      idleTimeout: parseDuration(l.idleTimeout!),
+      sendTimeout: parseDuration(l.sendTimeout!),
+      maxConnections: l.maxConnections!,
     },
     fileCache: {
-      maxSize: parseSize(c.maxSize ?? "64MiB"),
-      maxFileSize: parseSize(c.maxFileSize ?? "256KiB"),
-      validity: parseDuration(c.validity ?? "1s"),
+      maxSize: parseSize(c.maxSize!),
+      maxFileSize: parseSize(c.maxFileSize!),
+      validity: parseDuration(c.validity!),
     },
     compression: {
-      threshold: parseSize(z.threshold ?? "1KiB"),
-      gzip: z.gzip ?? true,
-      brotli: z.brotli ?? true,
+      threshold: parseSize(z.threshold!),
+      gzip: z.gzip!,
+      brotli: z.brotli!,
     },
     sites,
   };
@@ -152,7 +160,7 @@ function normalizeDns(
   ctx: NormalizeContext,
   problems: RawProblem[],
 ): DnsConfig {
-  const listen = listenList(dns.listen ?? ["127.0.0.1:8053"], ["dns", "listen"], problems);
+  const listen = listenList(dns.listen!, ["dns", "listen"], problems);
   const zones = (dns.zones ?? []).map((z, i) => {
     if (z.records !== undefined) {
       const origin = (z.origin ?? "").replace(/\.$/, "");
@@ -178,16 +186,16 @@ function normalizeDns(
     listen,
     zones,
     forward,
-    forwardTimeout: parseDuration(dns.forwardTimeout ?? "2s"),
-    cacheSize: dns.cacheSize ?? 10_000,
-    tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout ?? "10s"),
-    tcpMessageTimeout: parseDuration(dns.tcpMessageTimeout ?? "2s"),
-    tcpMaxConnections: dns.tcpMaxConnections ?? 1000,
+    forwardTimeout: parseDuration(dns.forwardTimeout!),
+    cacheSize: dns.cacheSize!,
+    tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout!),
+    tcpMessageTimeout: parseDuration(dns.tcpMessageTimeout!),
+    tcpMaxConnections: dns.tcpMaxConnections!,
   };
 }
 
 function normalizeAdmin(admin: NonNullable<UserConfig["admin"]>, problems: RawProblem[]): AdminConfig | null {
-  const listen = parseListen(admin.listen ?? "127.0.0.1:9090");
+  const listen = parseListen(admin.listen!);
   if (listen === null) {
     problems.push({
       path: ["admin", "listen"],
@@ -209,10 +217,10 @@ function normalizeAdmin(admin: NonNullable<UserConfig["admin"]>, problems: RawPr
     });
   return {
     listen,
-    events: admin.events ?? 1000,
-    frames: admin.frames ?? 200,
+    events: admin.events!,
+    frames: admin.frames!,
     token,
-    allowRemote: admin.allowRemote ?? false,
+    allowRemote: admin.allowRemote!,
   };
 }
 
@@ -226,8 +234,8 @@ export function normalizeConfig(
   ctx: NormalizeContext,
 ): { config: Config; problems: RawProblem[] } {
   const problems: RawProblem[] = [];
-  const access = user.log?.access;
-  let output = access === false ? "" : (access?.output ?? "stdout");
+  const access = user.log!.access!;
+  let output = access === false ? "" : (access.output ?? ACCESS_DEFAULTS.output);
   if (output !== "stdout" && output !== "stderr" && output !== "") output = path.resolve(ctx.baseDir, output);
   const config: Config = {
     source: ctx.source,
@@ -235,10 +243,10 @@ export function normalizeConfig(
     dns: user.dns ? normalizeDns(user.dns, ctx, problems) : null,
     admin: user.admin ? normalizeAdmin(user.admin, problems) : null,
     log: {
-      level: user.log?.level ?? "info",
-      access: access === false ? null : { format: access?.format ?? "json", output },
+      level: user.log!.level!,
+      access: access === false ? null : { format: access.format ?? ACCESS_DEFAULTS.format, output },
     },
-    shutdown: { grace: parseDuration(user.shutdown?.grace ?? "10s") },
+    shutdown: { grace: parseDuration(user.shutdown!.grace!) },
   };
   if (config.http && !config.dns) {
     config.http.sites.forEach((s, i) => {

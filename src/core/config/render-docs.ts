@@ -13,6 +13,16 @@ interface SchemaNode {
   oneOf?: readonly SchemaNode[];
   additionalProperties?: boolean | SchemaNode;
   expects?: string;
+  default?: unknown;
+}
+
+/** `Default …` for a key whose schema has one (empty objects are only there to fill nested defaults). */
+function defaultText(n: SchemaNode): string {
+  const d = n.default;
+  if (d === undefined || (typeof d === "object" && d !== null && Object.keys(d).length === 0)) return "";
+  if (Array.isArray(d) && d.some((x) => typeof x === "object")) return "";
+  const shown = Array.isArray(d) ? `[${d.join(", ")}]` : String(d);
+  return ` Default \`${shown}\`.`;
 }
 
 function typeOf(n: SchemaNode): string {
@@ -37,7 +47,8 @@ function walk(node: SchemaNode, prefix: string, out: string[]): void {
   for (const [key, child] of Object.entries(props)) {
     const name = prefix ? `${prefix}.${key}` : key;
     const objectBranch = child.oneOf?.find((b) => b.properties);
-    out.push(`| \`${name}\` | ${typeOf(child)} | ${(child.description ?? "").replace(/\|/g, "\\|")} |`);
+    const text = (child.description ?? "") + defaultText(child);
+    out.push(`| \`${name}\` | ${typeOf(child)} | ${text.replace(/\|/g, "\\|")} |`);
     walk(child, child.type === "array" ? `${name}[]` : name, out);
     if (objectBranch) walk(objectBranch, name, out);
   }
@@ -55,7 +66,7 @@ Generated from the JSON Schema in \`src/core/config/schema.ts\` by \`npm run doc
 Ferry reads one YAML file (\`ferry serve --config ferry.yaml\`, checked by \`ferry check --config ferry.yaml\`).
 Relative paths are relative to the file's folder. Durations are milliseconds or text such as \`500ms\`,
 \`10s\`, \`5m\`, \`1h\`; sizes are bytes or text such as \`16KiB\`, \`1MiB\`, \`2MB\`. Unknown keys are errors.
-A location inherits every serving setting it leaves out from its site.
+A location inherits every serving setting it leaves out from its site (the site's defaults are listed on its keys).
 
 | key | type | meaning |
 | --- | --- | --- |

@@ -1,7 +1,7 @@
 /** The JSON Schema of a site's realtime endpoint (rendered into docs/config.md). */
 import { duration, size } from "./schema-units.js";
 
-const channelRule = {
+export const channelRule = {
   type: "object",
   additionalProperties: false,
   required: ["match"],
@@ -14,22 +14,25 @@ const channelRule = {
     },
     publish: {
       type: "boolean",
+      default: false,
       description:
-        "Clients may publish on these channels over their WebSocket. Default `false` (only the HTTP API may).",
+        "Clients may publish on these channels over their WebSocket (`false`: only the HTTP API may).",
     },
     history: {
       type: "object",
+      default: {},
       additionalProperties: false,
       description: "Messages kept so that a client can resubscribe with `since` and get what it missed.",
       properties: {
-        size: { type: "integer", minimum: 0, description: "Most messages kept per channel. Default `100`." },
-        age: { ...duration, description: "How long a message is kept. Default `5m`." },
+        size: { type: "integer", minimum: 0, default: 100, description: "Most messages kept per channel." },
+        age: { ...duration, default: "5m", description: "How long a message is kept." },
       },
     },
     maxSubscribers: {
       type: "integer",
       minimum: 1,
-      description: "Most subscribers per channel. Default `100000`.",
+      default: 100000,
+      description: "Most subscribers per channel.",
     },
   },
 } as const;
@@ -65,49 +68,59 @@ export const realtimeSchema = {
     },
     maxMessageSize: {
       ...size,
+      default: "1MiB",
       description:
-        "Largest message from a client (after decompression) and largest publish body; more closes with 1009 (or 413). Default `1MiB`.",
+        "Largest message from a client (after decompression) and largest publish body; more closes with 1009 (or 413).",
     },
     maxBackpressure: {
       ...size,
+      default: "1MiB",
       description:
-        "Most bytes queued for one connection; a client that reads slower is disconnected (close code 4008). Default `1MiB`.",
+        "Most bytes queued for one connection; a client that reads slower is disconnected (close code 4008).",
     },
     maxSubscriptions: {
       type: "integer",
       minimum: 1,
-      description: "Most channels one connection may subscribe to. Default `100`.",
+      default: 100,
+      description: "Most channels one connection may subscribe to.",
     },
     maxChannels: {
       type: "integer",
       minimum: 1,
-      description: "Most channels the endpoint keeps at once. Default `10000`.",
+      default: 10000,
+      description: "Most channels the endpoint keeps at once.",
     },
     maxJsonDepth: {
       type: "integer",
       minimum: 2,
       maximum: 1000,
+      default: 64,
       description:
-        "Deepest nesting of arrays and objects in a client message or publish body; deeper is refused (`bad_request`, or 400). Default `64`.",
+        "Deepest nesting of arrays and objects in a client message or publish body; deeper is refused (`bad_request`, or 400).",
     },
     pingInterval: {
       ...duration,
-      description: "A connection silent this long is pinged. `0` turns pings off. Default `25s`.",
+      default: "25s",
+      description: "A connection silent this long is pinged. `0` turns pings off.",
     },
     idleTimeout: {
       ...duration,
+      default: "60s",
       description:
-        "A connection silent this long (no data and no answer to pings) is closed with code 4000. `0` turns it off. Default `60s`.",
+        "A connection silent this long (no data and no answer to pings) is closed with code 4000. `0` turns it off.",
     },
     deflate: {
+      default: true,
       description:
-        "permessage-deflate (RFC 7692): `false` turns it off; `{threshold}` sets the smallest message that is compressed. Default on, threshold `1KiB`.",
+        "permessage-deflate (RFC 7692): `false` turns it off; `{threshold}` sets the smallest message that is compressed (threshold `1KiB` when on).",
       oneOf: [
         { type: "boolean" },
         {
           type: "object",
           additionalProperties: false,
-          properties: { threshold: { ...size, description: "Smallest message compressed. Default `1KiB`." } },
+          properties: {
+            threshold: { ...size, default: "1KiB", description: "Smallest message compressed." },
+          },
         },
       ],
     },

@@ -22,12 +22,12 @@ const servingFields = {
   index: {
     type: "array",
     items: { type: "string", pattern: "^[^/\\\\]+$" },
-    description: "File names tried, in order, when a folder is requested. Default `[index.html]`.",
+    description: "File names tried, in order, when a folder is requested.",
   },
   listing: {
     type: "boolean",
     description:
-      "Show a listing of folders that have no index file (HTML, or JSON for `Accept: application/json`). Default `false`.",
+      "Show a listing of folders that have no index file (HTML, or JSON for `Accept: application/json`).",
   },
   spa: {
     type: "string",
@@ -43,13 +43,21 @@ const servingFields = {
   symlinks: {
     enum: ["inside", "follow"],
     description:
-      "`inside` (default) serves a symlink only when its target stays inside the root; `follow` allows any target.",
+      "`inside` serves a symlink only when its target stays inside the root; `follow` allows any target.",
   },
   compress: {
     type: "boolean",
-    description:
-      "Compress compressible files on the fly (gzip, brotli) and serve `.br`/`.gz` siblings. Default `true`.",
+    description: "Compress compressible files on the fly (gzip, brotli) and serve `.br`/`.gz` siblings.",
   },
+} as const;
+
+/** The site's serving fields carry the defaults; its locations inherit from it, so theirs have none. */
+const siteServingFields = {
+  ...servingFields,
+  index: { ...servingFields.index, default: ["index.html"] },
+  listing: { ...servingFields.listing, default: false },
+  symlinks: { ...servingFields.symlinks, default: "inside" },
+  compress: { ...servingFields.compress, default: true },
 } as const;
 
 const location = {
@@ -76,7 +84,7 @@ const location = {
           description:
             "Target URL or path. The rest of the request path after the prefix is appended when it ends with `/`.",
         },
-        status: { enum: [301, 302, 303, 307, 308], description: "Redirect status. Default `301`." },
+        status: { enum: [301, 302, 303, 307, 308], default: 301, description: "Redirect status." },
       },
     },
   },
@@ -95,15 +103,16 @@ const site = {
     },
     dnsOverHttps: {
       type: "boolean",
+      default: false,
       description:
-        "Answer DNS over HTTPS (RFC 8484) on `/dns-query` of this site, from the `dns` section's zones and forwarder. Default `false`.",
+        "Answer DNS over HTTPS (RFC 8484) on `/dns-query` of this site, from the `dns` section's zones and forwarder.",
     },
     default: {
       type: "boolean",
       description:
         "Serve requests whose Host matches no site. The first site is the default unless another says so.",
     },
-    ...servingFields,
+    ...siteServingFields,
     errorPages: {
       type: "object",
       description: "Custom error pages: status → path inside the site root, e.g. `404: /404.html`.",
@@ -133,52 +142,63 @@ export const configSchema = {
           type: "array",
           items: listenAddress,
           minItems: 1,
-          description: "Addresses to listen on. Default `[127.0.0.1:8080]`.",
+          default: ["127.0.0.1:8080"],
+          description: "Addresses to listen on.",
         },
         limits: {
+          default: {},
           type: "object",
           additionalProperties: false,
           description: "Limits every HTTP listener enforces.",
           properties: {
             maxRequestLine: {
               ...size,
-              description: "Longest request line (method, target, version); longer gets 414. Default `8KiB`.",
+              default: "8KiB",
+              description: "Longest request line (method, target, version); longer gets 414.",
             },
             maxHeaderSize: {
               ...size,
-              description: "Largest total of request header bytes; more gets 431. Default `16KiB`.",
+              default: "16KiB",
+              description: "Largest total of request header bytes; more gets 431.",
             },
             maxHeaderCount: {
               type: "integer",
               minimum: 1,
-              description: "Most request headers; more gets 431. Default `100`.",
+              default: 100,
+              description: "Most request headers; more gets 431.",
             },
-            maxBodySize: { ...size, description: "Largest request body; more gets 413. Default `1MiB`." },
+            maxBodySize: { ...size, default: "1MiB", description: "Largest request body; more gets 413." },
             headerTimeout: {
               ...duration,
-              description: "Time a client has to send its request headers; then 408. Default `10s`.",
+              default: "10s",
+              description: "Time a client has to send its request headers; then 408.",
             },
             requestTimeout: {
               ...duration,
-              description: "Time a client has to send a whole request; then 408. Default `30s`.",
+              default: "30s",
+              description: "Time a client has to send a whole request; then 408.",
             },
             idleTimeout: {
               ...duration,
-              description: "How long an idle keep-alive connection stays open. Default `5s`.",
+              default: "5s",
+              description: "How long an idle keep-alive connection stays open.",
             },
             sendTimeout: {
               ...duration,
+              default: "30s",
               description:
-                "How long a response may wait on a client that reads nothing (slow read) before the connection is closed. Default `30s`.",
+                "How long a response may wait on a client that reads nothing (slow read) before the connection is closed.",
             },
             maxConnections: {
               type: "integer",
               minimum: 1,
-              description: "Most open connections per listener; more are refused. Default `10000`.",
+              default: 10000,
+              description: "Most open connections per listener; more are refused.",
             },
           },
         },
         fileCache: {
+          default: {},
           type: "object",
           additionalProperties: false,
           description:
@@ -186,37 +206,43 @@ export const configSchema = {
           properties: {
             maxSize: {
               ...size,
-              description: "Memory the cache may use in all. `0` turns it off. Default `64MiB`.",
+              default: "64MiB",
+              description: "Memory the cache may use in all. `0` turns it off.",
             },
             maxFileSize: {
               ...size,
-              description: "Largest file the cache keeps; larger files are streamed. Default `256KiB`.",
+              default: "256KiB",
+              description: "Largest file the cache keeps; larger files are streamed.",
             },
             validity: {
               ...duration,
-              description:
-                "How long a cached file is trusted before it is checked on disk again. Default `1s`.",
+              default: "1s",
+              description: "How long a cached file is trusted before it is checked on disk again.",
             },
           },
         },
         compression: {
+          default: {},
           type: "object",
           additionalProperties: false,
           description: "On-the-fly compression of compressible types.",
           properties: {
             threshold: {
               ...size,
-              description: "Files smaller than this are sent as they are. Default `1KiB`.",
+              default: "1KiB",
+              description: "Files smaller than this are sent as they are.",
             },
-            gzip: { type: "boolean", description: "Offer gzip. Default `true`." },
-            brotli: { type: "boolean", description: "Offer brotli. Default `true`." },
+            gzip: { type: "boolean", default: true, description: "Offer gzip." },
+            brotli: { type: "boolean", default: true, description: "Offer brotli." },
           },
         },
         sites: {
           type: "array",
           items: site,
           minItems: 1,
-          description: "Virtual hosts. Default: one site serving the current folder.",
+          default: [{ root: "." }],
+          description:
+            "Virtual hosts. Left out: one site serving the config file's folder (or the current folder).",
         },
       },
     },
@@ -229,7 +255,8 @@ export const configSchema = {
           type: "array",
           items: listenAddress,
           minItems: 1,
-          description: "Addresses to answer on, over UDP and TCP each. Default `[127.0.0.1:8053]`.",
+          default: ["127.0.0.1:8053"],
+          description: "Addresses to answer on, over UDP and TCP each.",
         },
         zones: {
           type: "array",
@@ -269,29 +296,34 @@ export const configSchema = {
         },
         forwardTimeout: {
           ...duration,
-          description: "How long to wait for one upstream answer before trying the next. Default `2s`.",
+          default: "2s",
+          description: "How long to wait for one upstream answer before trying the next.",
         },
         cacheSize: {
           type: "integer",
           minimum: 0,
           maximum: 10000000,
-          description: "Most answers the forwarder keeps in its cache (0: no cache). Default `10000`.",
+          default: 10000,
+          description: "Most answers the forwarder keeps in its cache (0: no cache).",
         },
         tcpIdleTimeout: {
           ...duration,
-          description: "How long an idle DNS-over-TCP connection stays open. Default `10s`.",
+          default: "10s",
+          description: "How long an idle DNS-over-TCP connection stays open.",
         },
         tcpMessageTimeout: {
           ...duration,
+          default: "2s",
           description:
-            "A query over TCP must arrive whole within this of its first byte, or the connection closes (a byte now and then does not keep it open). Default `2s`.",
+            "A query over TCP must arrive whole within this of its first byte, or the connection closes (a byte now and then does not keep it open).",
         },
         tcpMaxConnections: {
           type: "integer",
           minimum: 1,
           maximum: 1000000,
+          default: 1000,
           description:
-            "Open DNS-over-TCP connections per listener. At the cap a new connection closes the least recently active idle one (then one stuck mid-query) rather than being refused. Default `1000`.",
+            "Open DNS-over-TCP connections per listener. At the cap a new connection closes the least recently active idle one (then one stuck mid-query) rather than being refused.",
         },
       },
     },
@@ -303,13 +335,13 @@ export const configSchema = {
       properties: {
         listen: {
           ...listenAddress,
-          description:
-            "`HOST:PORT` of the admin listener. Default `127.0.0.1:9090`. Must be loopback unless `allowRemote`.",
+          default: "127.0.0.1:9090",
+          description: "`HOST:PORT` of the admin listener. Must be loopback unless `allowRemote`.",
         },
         allowRemote: {
           type: "boolean",
-          description:
-            "Allow a non-loopback admin address (the inspector shows every request's headers). Default `false`.",
+          default: false,
+          description: "Allow a non-loopback admin address (the inspector shows every request's headers).",
         },
         token: {
           type: "string",
@@ -321,29 +353,33 @@ export const configSchema = {
           type: "integer",
           minimum: 10,
           maximum: 100000,
-          description:
-            "Recent DNS queries, HTTP exchanges and WebSocket sessions kept, each. Default `1000`.",
+          default: 1000,
+          description: "Recent DNS queries, HTTP exchanges and WebSocket sessions kept, each.",
         },
         frames: {
           type: "integer",
           minimum: 10,
           maximum: 10000,
-          description: "Frames kept per WebSocket session while an inspector watches. Default `200`.",
+          default: 200,
+          description: "Frames kept per WebSocket session while an inspector watches.",
         },
       },
     },
     log: {
       type: "object",
+      default: {},
       additionalProperties: false,
       description: "Logging.",
       properties: {
         level: {
           enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
-          description: "Server log level. Default `info`.",
+          default: "info",
+          description: "Server log level.",
         },
         access: {
           description:
             "Access log: one line per request. `false` turns it off. Default `{format: json, output: stdout}`.",
+          default: {},
           oneOf: [
             { const: false },
             {
@@ -352,13 +388,14 @@ export const configSchema = {
               properties: {
                 format: {
                   enum: ["json", "combined"],
-                  description: "`json` (default) or the combined log format of nginx and Apache.",
+                  default: "json",
+                  description: "`json` or the combined log format of nginx and Apache.",
                 },
                 output: {
                   type: "string",
                   minLength: 1,
-                  description:
-                    "`stdout` (default), `stderr`, or a file path (relative to the config file's folder).",
+                  default: "stdout",
+                  description: "`stdout`, `stderr`, or a file path (relative to the config file's folder).",
                 },
               },
             },
@@ -368,13 +405,14 @@ export const configSchema = {
     },
     shutdown: {
       type: "object",
+      default: {},
       additionalProperties: false,
       description: "Graceful stop on SIGINT/SIGTERM.",
       properties: {
         grace: {
           ...duration,
-          description:
-            "How long in-flight requests may take to finish before connections are closed. Default `10s`.",
+          default: "10s",
+          description: "How long in-flight requests may take to finish before connections are closed.",
         },
       },
     },

@@ -4,7 +4,12 @@ import type { KeyPath, RawProblem } from "./problems.js";
 import { configSchema } from "./schema.js";
 import type { UserConfig } from "./types.js";
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+/**
+ * `useDefaults`: the schema's `default`s are written into the config as it
+ * is checked, so every default lives in the schema and nowhere else (the
+ * normalisers read the filled-in values; docs/config.md prints them).
+ */
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: true });
 const check = ajv.compile<UserConfig>(configSchema);
 
 function pointerToPath(pointer: string): KeyPath {
@@ -51,8 +56,9 @@ function describe(e: ErrorObject): { path: KeyPath; message: string } {
 }
 
 /**
- * Checks a user config against the schema. Returns one problem per place,
- * the most specific first (a bad value inside `oneOf` is reported once).
+ * Checks a user config against the schema and fills in its defaults (in
+ * place). Returns one problem per place, the most specific first (a bad
+ * value inside `oneOf` is reported once).
  */
 export function validateUserConfig(value: unknown): RawProblem[] {
   if (check(value)) return [];

@@ -24,7 +24,7 @@ function folderExists(dir: string): boolean {
   }
 }
 
-/** File-serving settings of `own`, each taken from `parent` when left out (defaults at the top). */
+/** File-serving settings of `own`, each taken from `parent` when left out (a site's defaults come from the schema). */
 export function resolveServing(
   own: UserServing,
   parent: SiteServing | null,
@@ -40,13 +40,14 @@ export function resolveServing(
   }
   return {
     root,
-    index: own.index ?? parent?.index ?? ["index.html"],
-    listing: own.listing ?? parent?.listing ?? false,
+    // A site's own values are filled in by the schema's defaults; a location's come from its site.
+    index: (own.index ?? parent?.index)!,
+    listing: (own.listing ?? parent?.listing)!,
     spa: own.spa ?? parent?.spa ?? null,
     headers: { ...parent?.headers, ...own.headers },
     cacheControl: own.cacheControl ?? parent?.cacheControl ?? null,
-    symlinks: own.symlinks ?? parent?.symlinks ?? "inside",
-    compress: own.compress ?? parent?.compress ?? true,
+    symlinks: (own.symlinks ?? parent?.symlinks)!,
+    compress: (own.compress ?? parent?.compress)!,
   };
 }
 
