@@ -5,7 +5,7 @@ import net from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { get, spawnFerry, tmpSite } from "./helpers.js";
+import { get, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -133,11 +133,11 @@ test("SIGHUP reloads the config; a bad config is refused and the old one keeps s
   assert.equal((await get(s.port, "/")).body.toString(), "one");
   writeFileSync(cfg, `http:\n  listen: ["127.0.0.1:0"]\n  sites: [{ root: two }]\nlog: { access: false }\n`);
   s.child.kill("SIGHUP");
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => /configuration reloaded/.test(s.stderr()), "the reload");
   assert.equal((await get(s.port, "/")).body.toString(), "two");
   writeFileSync(cfg, `http:\n  sites: [{ root: missing-folder }]\n`);
   s.child.kill("SIGHUP");
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => /ERR_RELOAD/.test(s.stderr()), "the refused reload");
   assert.equal((await get(s.port, "/")).body.toString(), "two");
   assert.match(s.stderr(), /"code":"ERR_RELOAD"/);
   assert.match(

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { needTool } from "./helpers.js";
+import { needTool, waitFor } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
 const fixture = fileURLToPath(new URL("../../test/fixtures/dns/example.test.zone", import.meta.url));
@@ -92,12 +92,11 @@ test("SIGHUP reloads the zone; a broken zone keeps its last good copy", async (t
   const text = readFileSync(zone, "utf8");
   writeFileSync(zone, text.replace("2026112801", "2026112802").replace("192.0.2.10", "192.0.2.11"));
   child.kill("SIGHUP");
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => /serial 2026112802/.test(stderr), "the reloaded zone");
   assert.match(await dig("www.example.test", "+short"), /^192\.0\.2\.11$/m);
-  assert.match(stderr, /serial 2026112802/);
   writeFileSync(zone, `${text}\nbroken IN A not-an-address\n`);
   child.kill("SIGHUP");
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => /ERR_DNS_ZONE_SYNTAX/.test(stderr), "the refused zone");
   assert.match(await dig("www.example.test", "+short"), /^192\.0\.2\.11$/m);
   assert.match(stderr, /"code":"ERR_DNS_ZONE_SYNTAX"[^\n]*example\.test\.zone:\d+: not an IPv4 address/);
   assert.match(stderr, /still serving the last good copy/);

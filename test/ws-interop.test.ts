@@ -34,7 +34,7 @@ test("the ws client talks to Ferry: deflate negotiated, large messages compresse
       headers: { authorization: "Bearer interop-key" },
       body: JSON.stringify({ channel: "ticker:KRW-BTC", data: big }),
     });
-    while (messages.length < 2) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => messages.length >= 2, "the subscribed reply and the message");
     assert.equal(messages[0]!.type, "subscribed");
     assert.deepEqual(messages[1]!.data, big);
     ws.close(1000, "done");
@@ -67,7 +67,7 @@ test("Ferry's client talks to a ws server: text, binary, 300 KB compressed, ping
     const pong = once(c, "pong");
     c.ping(Buffer.from("p"));
     await pong;
-    while (got.length < 3) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => got.length >= 3, "three echoes");
     assert.equal(got[0]![0].toString(), "héllo ✓");
     assert.deepEqual([...got[1]![0]], [0, 1, 2, 255]);
     assert.equal(got[1]![1], true);
