@@ -5,6 +5,7 @@
  * stay); a reload reconfigures them before the site table is rebuilt.
  */
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
+import type { UpstreamState } from "../core/diagnostics.js";
 import { type DnsAnswer, dohMounts } from "../dns/doh.js";
 import { mergeMounts } from "../http/mount.js";
 import { HttpService } from "../http/server.js";
@@ -42,6 +43,11 @@ export class HttpApp {
   /** The site handler in use (for tests). */
   get handler(): SiteHandler {
     return this.service.handler;
+  }
+
+  /** The proxy upstreams as they are now. */
+  upstreams(): UpstreamState[] {
+    return this.service.handler.upstreams();
   }
 
   reload(config: HttpConfig): string[] {

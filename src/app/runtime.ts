@@ -7,7 +7,7 @@
 
 import type { Config } from "../core/config/types.js";
 import { ConfigError, type FerryError } from "../core/errors.js";
-import { AccessLog, type Logger, logClientErrors, logDnsTcp, logRealtime } from "../core/log.js";
+import { AccessLog, type Logger, logClientErrors, logDnsTcp, logProxy, logRealtime } from "../core/log.js";
 import { DnsService, type ZoneReport } from "../dns/service.js";
 import { AdminService } from "../inspect/admin-server.js";
 import { HttpApp } from "./http.js";
@@ -30,7 +30,9 @@ export class Runtime {
     const stopClient = logClientErrors(log);
     const stopRealtime = logRealtime(log);
     const stopDnsTcp = logDnsTcp(log);
+    const stopProxy = logProxy(log);
     this.stopClientErrors = () => {
+      stopProxy();
       stopClient();
       stopRealtime();
       stopDnsTcp();
@@ -43,8 +45,11 @@ export class Runtime {
     try {
       // The admin listener first, so the inspector sees the first queries and requests.
       if (config.admin)
-        rt.admin = await AdminService.start(config.admin, () =>
-          (rt.http?.realtime.all() ?? []).map((h) => ({ site: h.site, path: h.config.path, ...h.stats })),
+        rt.admin = await AdminService.start(
+          config.admin,
+          () =>
+            (rt.http?.realtime.all() ?? []).map((h) => ({ site: h.site, path: h.config.path, ...h.stats })),
+          () => rt.http?.upstreams() ?? [],
         );
       if (config.dns) {
         rt.dns = await DnsService.start(config.dns);

@@ -38,6 +38,67 @@ export interface HttpRequestEvent {
   requestHeaders: readonly string[];
   /** Response headers Ferry set, flat `[name, value, …]` (not copied). */
   responseHeaders: readonly string[];
+  /** For a proxied request: which upstream answered, and how (null otherwise). */
+  upstream: UpstreamExchange | null;
+}
+
+/** A proxied request's upstream side. */
+export interface UpstreamExchange {
+  /** The upstream as configured (`127.0.0.1:3001`), or "" when none was reachable. */
+  address: string;
+  /** The upstream's status, or 0 when it sent none. */
+  status: number;
+  /** Time to open the connection (0 on a reused one), ms. */
+  connectMs: number;
+  /** Time from sending the request to the response headers, ms (0 when none came). */
+  firstByteMs: number;
+  /** Upstreams tried (more than 1 after a retry). */
+  tries: number;
+  /** The stable code of a failure (`ERR_PROXY_CONNECT`, …), or "". */
+  error: string;
+}
+
+/** An upstream went down or came back (active checks or passive ejection). */
+export interface ProxyHealthEvent {
+  time: number;
+  site: string;
+  location: string;
+  upstream: string;
+  healthy: boolean;
+  /** `active` (a health check decided) or `passive` (request failures, or the cooldown ended). */
+  source: "active" | "passive";
+  reason: string;
+}
+
+/** A proxied request failed on the upstream side (the client got 502/503/504 or a cut response). */
+export interface ProxyErrorEvent {
+  time: number;
+  site: string;
+  location: string;
+  upstream: string;
+  code: string;
+  message: string;
+}
+
+export const proxyHealthChannel = diagnostics.channel("ferry:proxy:health");
+export const proxyErrorChannel = diagnostics.channel("ferry:proxy:error");
+
+/** What an upstream looks like now, for `/metrics` and the inspector (read when rendered). */
+export interface UpstreamState {
+  site: string;
+  location: string;
+  upstream: string;
+  healthy: boolean;
+  inflight: number;
+  /** Connections opened to it so far (a pool that works keeps this low). */
+  connections: number;
+}
+
+let sessionIds = 1;
+
+/** A WebSocket session id, unique per process (Ferry's own sessions and proxied ones share the numbering). */
+export function nextSessionId(): number {
+  return sessionIds++;
 }
 
 /** Published when a client sends something that is not a valid HTTP request. */

@@ -22,6 +22,16 @@ export const ERROR_CODES = {
     "A request line named an HTTP version other than 1.0 or 1.1 (e.g. HTTP/2.0 as text); the client got 505 and the connection was closed.",
   ERR_HTTP_INTERNAL:
     "A handler failed unexpectedly (a bug); the client got 500 and a warning names the cause.",
+  ERR_PROXY_CONNECT:
+    "No connection to an upstream could be opened (refused, unreachable, or over `timeouts.connect`); after the retries the client got 502.",
+  ERR_PROXY_RESET:
+    "An upstream closed or reset the connection before its response headers; the client got 502 (idempotent requests without a body were retried first).",
+  ERR_PROXY_TIMEOUT: "An upstream sent no response headers within `timeouts.response`; the client got 504.",
+  ERR_PROXY_BAD_RESPONSE: "An upstream's response head was not valid HTTP/1.1; the client got 502.",
+  ERR_PROXY_UNAVAILABLE:
+    "Every upstream of a proxy location was down (health checks or passive ejection); the client got 503.",
+  ERR_PROXY_CUT:
+    "An upstream cut a response short (reset, fewer bytes than its Content-Length, or silent for `timeouts.idle`); the client's connection was cut too, so it never sees a complete-looking reply.",
   ERR_DNS_FORMAT:
     "A DNS message broke the wire format; the server answered FORMERR, or dropped it when not even the question was readable.",
   ERR_HTTP_FILE_READ: "A file under a site root could not be read although it exists; the client got 500.",

@@ -13,6 +13,10 @@ import {
   type HttpRequestEvent,
   httpClientErrorChannel,
   httpRequestChannel,
+  type ProxyErrorEvent,
+  type ProxyHealthEvent,
+  proxyErrorChannel,
+  proxyHealthChannel,
   type WsDropEvent,
   type WsSessionEvent,
   wsDropChannel,
@@ -76,6 +80,15 @@ export function formatJson(e: HttpRequestEvent): string {
     referer: e.referer,
     user_agent: e.userAgent,
     ...(e.completed ? {} : { aborted: true }),
+    ...(e.upstream === null
+      ? {}
+      : {
+          upstream: e.upstream.address,
+          upstream_status: e.upstream.status,
+          upstream_connect_ms: Math.round(e.upstream.connectMs * 1000) / 1000,
+          upstream_first_byte_ms: Math.round(e.upstream.firstByteMs * 1000) / 1000,
+          ...(e.upstream.error ? { upstream_error: e.upstream.error } : {}),
+        }),
   })}\n`;
 }
 
@@ -142,6 +155,32 @@ export function logDnsTcp(log: Logger): () => void {
   };
   diagnostics.subscribe(dnsTcpDropChannel.name, on);
   return () => diagnostics.unsubscribe(dnsTcpDropChannel.name, on);
+}
+
+/** Logs proxy failures (warn, with their stable code) and upstream health changes (warn down, info up). */
+export function logProxy(log: Logger): () => void {
+  const onError = (msg: unknown) => {
+    const e = msg as ProxyErrorEvent;
+    log.warn({ code: e.code, site: e.site, location: e.location, upstream: e.upstream }, e.message);
+  };
+  const onHealth = (msg: unknown) => {
+    const e = msg as ProxyHealthEvent;
+    const fields = {
+      site: e.site,
+      location: e.location,
+      upstream: e.upstream,
+      source: e.source,
+      reason: e.reason,
+    };
+    if (e.healthy) log.info(fields, "proxy upstream up");
+    else log.warn(fields, "proxy upstream down");
+  };
+  diagnostics.subscribe(proxyErrorChannel.name, onError);
+  diagnostics.subscribe(proxyHealthChannel.name, onHealth);
+  return () => {
+    diagnostics.unsubscribe(proxyErrorChannel.name, onError);
+    diagnostics.unsubscribe(proxyHealthChannel.name, onHealth);
+  };
 }
 
 const DNS_TCP_CODES: Record<DnsTcpDropEvent["reason"], string> = {

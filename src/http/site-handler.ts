@@ -36,7 +36,7 @@ export class SiteHandler implements SiteServices {
   constructor(config: HttpConfig, mounts: Mounts = NO_MOUNTS) {
     this.files = new StaticFiles(config);
     const deps = { files: this.files, services: this as SiteServices };
-    this.table = new SiteTable(config.sites, (c, id) => buildLocation(c, id, deps));
+    this.table = new SiteTable(config.sites, (c, id, site) => buildLocation(c, id, deps, site));
     for (const site of this.table.sites) {
       const m = mounts(site.config, site.name);
       if (m.size > 0) this.mounts.set(site, m);
@@ -48,6 +48,13 @@ export class SiteHandler implements SiteServices {
   /** The file cache (for `/metrics` and tests). */
   get cache(): FileCache {
     return this.files.cache;
+  }
+
+  /** The proxy upstreams of every location, as they are now. */
+  upstreams(): import("../core/diagnostics.js").UpstreamState[] {
+    const out = [];
+    for (const h of this.table.handlers()) if (h.upstreams !== undefined) out.push(...h.upstreams());
+    return out;
   }
 
   /** Stops what the locations run in the background (health checks, pools); call once the table is replaced. */

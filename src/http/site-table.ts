@@ -8,7 +8,7 @@ import type { LocationConfig, SiteConfig } from "../core/config/types.js";
 import type { LocationHandler, Route, RoutedLocation } from "./locations/handler.js";
 
 /** Builds the handler of one location (`id` is unique within the table). */
-export type LocationFactory = (config: LocationConfig, id: number) => LocationHandler;
+export type LocationFactory = (config: LocationConfig, id: number, site: string) => LocationHandler;
 
 /** A location ready to serve. */
 export class Location implements RoutedLocation {
@@ -37,7 +37,7 @@ export class Site {
     this.name = config.hosts[0] ?? "default";
     this.locations = config.locations.map((l) => {
       const id = nextId();
-      return new Location(l, id, make(l, id));
+      return new Location(l, id, make(l, id, this.name));
     });
   }
 

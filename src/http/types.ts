@@ -15,12 +15,15 @@ export interface FerryRequest {
   host: string;
   /** Lower-case header names (as node parsed them). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Headers as received, flat `[name, value, …]`, case and repeats kept (what a proxy forwards). */
+  readonly rawHeaders: readonly string[];
   /** `1.0` or `1.1`. */
   httpVersion: string;
   remoteAddress: string;
   /**
-   * The whole body, up to `limit` bytes (never more than the listener's
-   * `maxBodySize`, the default). Rejects with `HttpBodyTooLargeError` past it.
+   * The whole body, up to `limit` bytes (the listener's `maxBodySize` when
+   * left out; a handler's own limit replaces it). Rejects with
+   * `HttpBodyTooLargeError` past it.
    */
   body(limit?: number): Promise<Buffer>;
   /** The body as a stream with the same limit (the stream fails with `HttpBodyTooLargeError`). */
@@ -64,6 +67,8 @@ export interface Reply {
   location: string;
   /** What kind of handler answered, when it is not a file (e.g. `publish`); shown by the inspector. */
   handler?: string;
+  /** For a proxied request: the upstream side, for the access log and the inspector. */
+  upstream?: import("../core/diagnostics.js").UpstreamExchange;
   /**
    * With status 101: takes the connection over once the engine has written
    * the 101 and its headers (`head` holds bytes the client sent after its request).

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { AdminConfig, HttpLimits, ListenAddress, RealtimeConfig } from "../core/config/types.js";
+import type { UpstreamState } from "../core/diagnostics.js";
 import { createEngine, type HttpEngine } from "../http/engine/engine.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import { Hub } from "../realtime/hub.js";
@@ -107,6 +108,9 @@ function ignore(): void {}
 /** Where the realtime endpoints' counters come from. */
 export type EndpointSource = () => EndpointStats[];
 
+/** Where the proxy upstreams' states come from. */
+export type UpstreamSource = () => UpstreamState[];
+
 export class AdminService {
   readonly collector: Collector;
   readonly addresses: ListenAddress[] = [];
@@ -118,11 +122,12 @@ export class AdminService {
   private readonly timer: NodeJS.Timeout;
   private readonly guard: GuardConfig;
 
-  private constructor(config: AdminConfig, endpoints: EndpointSource) {
+  private constructor(config: AdminConfig, endpoints: EndpointSource, upstreams: UpstreamSource) {
     this.guard = { token: config.token, allowRemote: config.allowRemote };
     this.collector = new Collector(
       { events: config.events, sessions: 200, frames: config.frames, channels: 1000 },
       endpoints,
+      upstreams,
     );
     this.engine = createEngine({
       limits: LIMITS,
@@ -135,8 +140,12 @@ export class AdminService {
   }
 
   /** Starts the admin listener. */
-  static async start(config: AdminConfig, endpoints: EndpointSource): Promise<AdminService> {
-    const svc = new AdminService(config, endpoints);
+  static async start(
+    config: AdminConfig,
+    endpoints: EndpointSource,
+    upstreams: UpstreamSource = () => [],
+  ): Promise<AdminService> {
+    const svc = new AdminService(config, endpoints, upstreams);
     try {
       svc.addresses.push(await svc.engine.listen(config.listen));
     } catch (err) {

@@ -17,6 +17,11 @@ import {
   type HttpRequestEvent,
   httpClientErrorChannel,
   httpRequestChannel,
+  type ProxyErrorEvent,
+  type ProxyHealthEvent,
+  proxyErrorChannel,
+  proxyHealthChannel,
+  type UpstreamState,
   type WsFrameEvent,
   type WsPublishEvent,
   type WsSessionEvent,
@@ -62,22 +67,34 @@ export class Collector {
   private readonly onRefused = (m: unknown) =>
     this.metrics.httpRefused.inc({ code: (m as HttpClientErrorEvent).code });
   private readonly onDns = (m: unknown) => this.dns_(m as DnsQueryEvent);
+  private readonly onProxyError = (m: unknown) =>
+    this.metrics.proxyErrors.inc({ code: (m as ProxyErrorEvent).code });
+  private readonly onProxyHealth = (m: unknown) => {
+    const e = m as ProxyHealthEvent;
+    this.metrics.proxyHealth.inc({ upstream: e.upstream, state: e.healthy ? "up" : "down" });
+  };
   private readonly onDnsTcpDrop = (m: unknown) =>
     this.metrics.dnsTcpDropped.inc({ reason: (m as DnsTcpDropEvent).reason });
   private readonly onSession = (m: unknown) => this.session(m as WsSessionEvent);
   private readonly onPublish = (m: unknown) => this.publish(m as WsPublishEvent);
   private readonly onFrame = (m: unknown) => this.frame(m as WsFrameEvent);
 
-  constructor(limits: CollectorLimits, endpoints: () => EndpointStats[]) {
+  constructor(
+    limits: CollectorLimits,
+    endpoints: () => EndpointStats[],
+    upstreams: () => UpstreamState[] = () => [],
+  ) {
     this.limits = limits;
     this.dns = new Ring(limits.events);
     this.http = new Ring(limits.events);
     this.ws = new Ring(limits.events);
-    this.metrics = new Metrics(endpoints);
+    this.metrics = new Metrics(endpoints, upstreams);
     this.forwardHits = this.metrics.dnsForwarded.cell({ result: "hit" });
     this.forwardMisses = this.metrics.dnsForwarded.cell({ result: "miss" });
     diagnostics.subscribe(httpRequestChannel.name, this.onHttp);
     diagnostics.subscribe(httpClientErrorChannel.name, this.onRefused);
+    diagnostics.subscribe(proxyErrorChannel.name, this.onProxyError);
+    diagnostics.subscribe(proxyHealthChannel.name, this.onProxyHealth);
     diagnostics.subscribe(dnsQueryChannel.name, this.onDns);
     diagnostics.subscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
     diagnostics.subscribe(wsSessionChannel.name, this.onSession);
@@ -102,6 +119,8 @@ export class Collector {
     this.watch(false);
     diagnostics.unsubscribe(httpRequestChannel.name, this.onHttp);
     diagnostics.unsubscribe(httpClientErrorChannel.name, this.onRefused);
+    diagnostics.unsubscribe(proxyErrorChannel.name, this.onProxyError);
+    diagnostics.unsubscribe(proxyHealthChannel.name, this.onProxyHealth);
     diagnostics.unsubscribe(dnsQueryChannel.name, this.onDns);
     diagnostics.unsubscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
     diagnostics.unsubscribe(wsSessionChannel.name, this.onSession);
@@ -138,6 +157,12 @@ export class Collector {
     cells.bytes.value += e.bytes;
     this.metrics.httpDuration.observeCell(cells.duration, e.durationMs / 1000);
     this.series.httpRequest(e.durationMs);
+    const u = e.upstream;
+    if (u !== null) {
+      const status = u.status === 0 ? "error" : `${Math.floor(u.status / 100)}xx`;
+      this.metrics.proxyRequests.inc({ site: e.site, location: e.location, upstream: u.address, status });
+      if (u.status !== 0) this.metrics.proxyDuration.observe(u.firstByteMs / 1000, { upstream: u.address });
+    }
     const { remoteAddress, referer: _referer, userAgent: _agent, ...rest } = e;
     this.store<HttpRow>(this.http, { kind: "http", client: remoteAddress, ...rest });
   }

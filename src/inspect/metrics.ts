@@ -3,6 +3,7 @@
  * exposition format (version 0.0.4). Fed by the collector from the
  * diagnostics events; each update is a few array writes.
  */
+import type { UpstreamState } from "../core/diagnostics.js";
 import type { HubStats } from "../realtime/hub.js";
 
 /** One realtime endpoint's counters, as its hub keeps them. */
@@ -175,6 +176,23 @@ export class Metrics {
     "ferry_dns_tcp_dropped_total",
     "DNS-over-TCP connections Ferry closed on a limit, by reason (message-timeout, evicted, refused, internal).",
   );
+  readonly proxyRequests = new Counter(
+    "ferry_proxy_requests_total",
+    "Proxied requests, by site, location, upstream and the upstream's status class (`error` when it sent none).",
+  );
+  readonly proxyDuration = new Histogram(
+    "ferry_proxy_upstream_response_seconds",
+    "Time from sending a request upstream to its response headers, by upstream.",
+    LATENCY,
+  );
+  readonly proxyErrors = new Counter(
+    "ferry_proxy_errors_total",
+    "Proxied requests that failed on the upstream side, by stable code (ERR_PROXY_*).",
+  );
+  readonly proxyHealth = new Counter(
+    "ferry_proxy_health_changes_total",
+    "Upstreams going down or coming back, by upstream and state (up or down).",
+  );
   readonly wsClosed = new Counter(
     "ferry_ws_connections_closed_total",
     "WebSocket connections closed, by close code.",
@@ -182,8 +200,16 @@ export class Metrics {
   private readonly gauges: Gauge[];
   private readonly started = Date.now();
 
-  /** `endpoints` reads each realtime endpoint's own counters when the metrics are rendered. */
-  constructor(endpoints: () => EndpointStats[]) {
+  /**
+   * `endpoints` reads each realtime endpoint's own counters, `upstreams` each
+   * proxy upstream's state, when the metrics are rendered.
+   */
+  constructor(endpoints: () => EndpointStats[], upstreams: () => UpstreamState[] = () => []) {
+    const eachUpstream = (pick: (u: UpstreamState) => number) => () =>
+      upstreams().map((u) => ({
+        labels: { site: u.site, location: u.location, upstream: u.upstream },
+        value: pick(u),
+      }));
     const each = (pick: (s: EndpointStats) => number) => () =>
       endpoints().map((s) => ({ labels: { site: s.site, path: s.path }, value: pick(s) }));
     this.gauges = [
@@ -227,6 +253,22 @@ export class Metrics {
         each((s) => s.idleClosed),
         "counter",
       ),
+      new Gauge(
+        "ferry_proxy_upstream_healthy",
+        "1 while an upstream is in rotation, 0 while health checks or passive ejection keep it out.",
+        eachUpstream((u) => (u.healthy ? 1 : 0)),
+      ),
+      new Gauge(
+        "ferry_proxy_upstream_in_flight",
+        "Requests and WebSocket sessions in flight to an upstream.",
+        eachUpstream((u) => u.inflight),
+      ),
+      new Gauge(
+        "ferry_proxy_upstream_connections_opened_total",
+        "Connections opened to an upstream (the keep-alive pool reuses them).",
+        eachUpstream((u) => u.connections),
+        "counter",
+      ),
       new Gauge("ferry_dns_forward_cache_hit_ratio", "Share of forwarded queries the cache answered.", () => {
         const hit = this.dnsForwarded.get({ result: "hit" });
         const total = hit + this.dnsForwarded.get({ result: "miss" });
@@ -252,6 +294,10 @@ export class Metrics {
       this.dnsDuration.render(),
       this.dnsForwarded.render(),
       this.dnsTcpDropped.render(),
+      this.proxyRequests.render(),
+      this.proxyDuration.render(),
+      this.proxyErrors.render(),
+      this.proxyHealth.render(),
       this.wsClosed.render(),
       ...this.gauges.map((g) => g.render()),
     ].join("");

@@ -7,7 +7,7 @@
  * delays anyone else.
  */
 import type net from "node:net";
-import { type WsFrameEvent, wsFrameChannel } from "../core/diagnostics.js";
+import { nextSessionId, type WsFrameEvent, wsFrameChannel } from "../core/diagnostics.js";
 import type { ChannelGroup, Message, Subscriber } from "./channel.js";
 import { CloseCode, Opcode } from "./constants.js";
 import { type DeflateParams, Inflater } from "./deflate.js";
@@ -43,8 +43,6 @@ type OwnedSocket = net.Socket & { [kConnection]: Connection };
 
 /** How long a closing handshake may take before the socket is destroyed. */
 const CLOSE_TIMEOUT = 2000;
-
-let nextId = 1;
 
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   const conn = this[kConnection];
@@ -85,7 +83,7 @@ function frameEvent(id: number, direction: "in" | "out", opcode: number, payload
  * when 10,000 sit idle.
  */
 export class Connection extends Receiver implements FrameSink, Subscriber {
-  readonly id = nextId++;
+  readonly id = nextSessionId();
   readonly socket: net.Socket;
   readonly owner: ConnectionOwner;
   readonly deflate: DeflateParams | null;

@@ -48,6 +48,9 @@ export function check(args: string[]): void {
       lines.push(
         `  site ${s.hosts.join(", ") || "(any host)"}${s.default ? " [default]" : ""}: ${s.locations.length} location(s)`,
       );
+      for (const l of s.locations)
+        if (l.kind === "proxy")
+          lines.push(`    proxy ${l.path} -> ${l.to.map((u) => u.name).join(", ")} (${l.balance})`);
       for (const r of s.realtime)
         lines.push(
           `    realtime ${r.path}: ${r.channels.length} channel rule(s), publish key ${r.publishKey === null ? "generated at start" : "set"}`,

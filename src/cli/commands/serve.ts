@@ -5,7 +5,7 @@ import { createLogger } from "../../core/log.js";
 import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
-                   [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
+                   [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -16,6 +16,9 @@ config; SIGINT/SIGTERM stop gracefully.
   --dns HOST:PORT       answer DNS on UDP and TCP (alone: DNS only) config: dns.listen
   --zone FILE           zone file to serve (repeatable)     config: dns.zones
   --forward IP[:PORT]   upstream for other names (repeatable) config: dns.forward
+  --proxy PREFIX=UPSTREAM[,UPSTREAM...]
+                        proxy PREFIX to upstreams (repeatable), e.g. /=127.0.0.1:3000
+                                                      config: http.sites[].locations[].proxy
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
@@ -41,6 +44,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       realtime: { type: "string" },
       "publish-key": { type: "string" },
       admin: { type: "string" },
+      proxy: { type: "string", multiple: true },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -60,6 +64,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     realtime: values.realtime,
     publishKey: values["publish-key"],
     admin: values.admin,
+    proxy: values.proxy ?? [],
   };
 }
 

@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { isLoopback } from "../loopback.js";
+import { parseListen } from "./listen.js";
 import { normalizeLocation } from "./locations/location.js";
+import { normalizeProxy, normalizeTrusted } from "./locations/proxy.js";
 import { resolveServing } from "./locations/static.js";
 import { normalizeRealtime } from "./normalize-realtime.js";
 import type { KeyPath, RawProblem } from "./problems.js";
@@ -22,6 +24,8 @@ import type {
 import { parseDuration, parseSize } from "./units.js";
 import { defaultOrigin } from "./zone-origin.js";
 
+export { parseListen };
+
 /** Where relative paths start, and what to do when no site is configured. */
 export interface NormalizeContext {
   /** Folder relative roots and log files are resolved against. */
@@ -37,23 +41,17 @@ export interface NormalizeContext {
 const ACCESS_BRANCH = configSchema.properties.log.properties.access.oneOf[1].properties;
 const ACCESS_DEFAULTS = { format: ACCESS_BRANCH.format.default, output: ACCESS_BRANCH.output.default };
 
-/** Parses `HOST:PORT` (`[::1]:8080` for IPv6). */
-export function parseListen(text: string): ListenAddress | null {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
-  if (!m) return null;
-  const port = Number(m[3]);
-  if (port > 65535) return null;
-  return { host: m[1] ?? m[2]!, port };
-}
-
 function normalizeSite(
   site: UserSite,
   index: number,
   ctx: NormalizeContext,
+  maxBodySize: number,
   problems: RawProblem[],
 ): SiteConfig {
   const at: KeyPath = ["http", "sites", index];
   const base = resolveServing(site, null, ctx, at, problems);
+  const trustedProxies = normalizeTrusted(site.trustedProxies!, [...at, "trustedProxies"], problems);
+  const lctx = { ...ctx, maxBodySize, trustedProxies };
   const seen = new Set<string>();
   const locations: LocationConfig[] = [];
   const userLocations: UserLocation[] = site.locations ?? [];
@@ -62,8 +60,17 @@ function normalizeSite(
     if (seen.has(loc.path))
       problems.push({ path: [...lat, "path"], message: `location ${loc.path} is declared twice` });
     seen.add(loc.path);
-    locations.push(normalizeLocation(loc, base, ctx, lat, problems));
+    locations.push(normalizeLocation(loc, base, lctx, lat, problems));
   });
+  if (site.proxy !== undefined) {
+    if (seen.has("/"))
+      problems.push({
+        path: [...at, "proxy"],
+        message: "the site proxies /, and a location for / is declared too",
+      });
+    else locations.push(normalizeProxy("/", site.proxy, lctx, [...at, "proxy"], problems));
+    seen.add("/");
+  }
   if (!seen.has("/")) {
     if (base.root === null) problems.push({ path: at, message: "a site needs a root, or a location for /" });
     locations.push({ kind: "static", path: "/", alias: false, ...base, root: base.root ?? "" });
@@ -78,6 +85,7 @@ function normalizeSite(
   }
   return {
     hosts: (site.hosts ?? []).map((h) => h.toLowerCase()),
+    trustedProxies,
     realtime,
     dnsOverHttps: site.dnsOverHttps!,
     default: site.default ?? false,
@@ -104,7 +112,8 @@ function normalizeHttp(
 ): HttpConfig {
   const listen = listenList(http.listen!, ["http", "listen"], problems);
   const l = http.limits!;
-  const sites = http.sites!.map((s, i) => normalizeSite(s, i, ctx, problems));
+  const maxBodySize = parseSize(l.maxBodySize!);
+  const sites = http.sites!.map((s, i) => normalizeSite(s, i, ctx, maxBodySize, problems));
   const owner = new Map<string, number>();
   sites.forEach((s, i) => {
     s.hosts.forEach((h, j) => {
@@ -134,7 +143,7 @@ function normalizeHttp(
       maxRequestLine: parseSize(l.maxRequestLine!),
       maxHeaderSize: parseSize(l.maxHeaderSize!),
       maxHeaderCount: l.maxHeaderCount!,
-      maxBodySize: parseSize(l.maxBodySize!),
+      maxBodySize,
       headerTimeout: parseDuration(l.headerTimeout!),
       requestTimeout: parseDuration(l.requestTimeout!),
       idleTimeout: parseDuration(l.idleTimeout!),

@@ -3,6 +3,7 @@
  * or through CLI flags). The descriptions are the user documentation:
  * `npm run docs` renders them into `docs/config.md`.
  */
+import { proxySchema } from "./schema-proxy.js";
 import { realtimeSchema } from "./schema-realtime.js";
 import { duration, listenAddress, size } from "./schema-units.js";
 
@@ -72,6 +73,7 @@ const location = {
       description: "Path prefix this location handles, e.g. `/assets/`.",
     },
     ...servingFields,
+    proxy: proxySchema,
     redirect: {
       type: "object",
       additionalProperties: false,
@@ -100,6 +102,17 @@ const site = {
       items: { type: "string", pattern: "^(\\*\\.)?[A-Za-z0-9_.-]+$" },
       description:
         "Host names, exact (`example.test`) or wildcard (`*.example.test`). Exact names win over wildcards.",
+    },
+    proxy: {
+      ...proxySchema,
+      description: "Proxy the whole site (shorthand for a location `/` with this `proxy`).",
+    },
+    trustedProxies: {
+      type: "array",
+      default: [],
+      items: { type: "string", minLength: 1 },
+      description:
+        "Peers (`127.0.0.1/32`, `10.0.0.0/8`, `::1/128`, or a bare address) whose `X-Forwarded-For`, `-Proto` and `-Host` are believed when proxying. From anyone else they are replaced, and `Forwarded` and `X-Real-IP` dropped.",
     },
     dnsOverHttps: {
       type: "boolean",

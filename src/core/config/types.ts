@@ -19,9 +19,34 @@ export interface UserServing {
   compress?: boolean;
 }
 
+/** A reverse proxy as written. */
+export interface UserProxy {
+  to: string[];
+  balance?: ProxyBalance;
+  stripPrefix?: boolean;
+  preserveHost?: boolean;
+  health?: {
+    path?: string;
+    interval?: DurationInput;
+    timeout?: DurationInput;
+    passes?: number;
+    fails?: number;
+  };
+  passive?: { fails?: number; cooldown?: DurationInput };
+  timeouts?: { connect?: DurationInput; response?: DurationInput; idle?: DurationInput };
+  retries?: number;
+  keepAlive?: number;
+  headers?: {
+    request?: { set?: Record<string, string>; remove?: string[] };
+    response?: { set?: Record<string, string>; remove?: string[] };
+  };
+  maxBodySize?: SizeInput;
+}
+
 export interface UserLocation extends UserServing {
   path: string;
   redirect?: { to: string; status?: RedirectStatus };
+  proxy?: UserProxy;
 }
 
 /** A channel rule as written. */
@@ -51,6 +76,9 @@ export interface UserRealtime {
 
 export interface UserSite extends UserServing {
   hosts?: string[];
+  /** Shorthand for a location `/` that proxies. */
+  proxy?: UserProxy;
+  trustedProxies?: string[];
   realtime?: UserRealtime[];
   dnsOverHttps?: boolean;
   default?: boolean;
@@ -101,6 +129,7 @@ export interface UserConfig {
 }
 
 export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
+export type ProxyBalance = "round_robin" | "least_conn" | "client_hash" | "first";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** A parsed `HOST:PORT`. */
@@ -151,12 +180,50 @@ export interface RedirectLocationConfig {
   status: RedirectStatus;
 }
 
+/** One upstream of a proxy. */
+export interface UpstreamAddress {
+  /** As written, without `http://` (`127.0.0.1:3001`, `app.internal:80`). */
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** Header changes on one direction of a proxy. */
+export interface HeaderRules {
+  /** Set (replacing any value), names as written. */
+  set: Record<string, string>;
+  /** Removed, lower case. */
+  remove: string[];
+}
+
+/** Passes requests to upstream servers. Times in ms, sizes in bytes. */
+export interface ProxyLocationConfig {
+  kind: "proxy";
+  path: string;
+  to: UpstreamAddress[];
+  balance: ProxyBalance;
+  stripPrefix: boolean;
+  preserveHost: boolean;
+  /** Active checks; null: none. */
+  health: { path: string; interval: number; timeout: number; passes: number; fails: number } | null;
+  /** Passive ejection after `fails` consecutive failures (0: off) for `cooldown`. */
+  passive: { fails: number; cooldown: number };
+  timeouts: { connect: number; response: number; idle: number };
+  retries: number;
+  /** Idle pooled connections kept per upstream. */
+  keepAlive: number;
+  headers: { request: HeaderRules; response: HeaderRules };
+  maxBodySize: number;
+  /** The site's trusted proxies (CIDR), copied here so the handler needs only its own config. */
+  trustedProxies: string[];
+}
+
 /**
  * A path prefix of a site and what answers it: a tagged union, one kind per
  * handler module (`src/http/locations/`), each with its own normaliser
  * (`src/core/config/locations/`).
  */
-export type LocationConfig = StaticLocationConfig | RedirectLocationConfig;
+export type LocationConfig = StaticLocationConfig | RedirectLocationConfig | ProxyLocationConfig;
 
 /** The kinds of location. */
 export type LocationKind = LocationConfig["kind"];
@@ -197,6 +264,8 @@ export interface RealtimeConfig {
 
 export interface SiteConfig {
   hosts: string[];
+  /** Peers (CIDR) whose X-Forwarded-* headers are believed. */
+  trustedProxies: string[];
   /** Realtime endpoints, by path. */
   realtime: RealtimeConfig[];
   /** Answers DNS over HTTPS on `/dns-query`. */

@@ -30,6 +30,7 @@ export function publish(
     completed,
     requestHeaders: req.rawHeaders,
     responseHeaders: reply.headers,
+    upstream: reply.upstream ?? null,
   };
   httpRequestChannel.publish(event);
 }

@@ -1,7 +1,7 @@
 /**
  * Ferry's request over node's IncomingMessage: the fields site logic reads,
  * and the body, whole (`body`) or as a stream (`stream`), never more than
- * the listener's `maxBodySize` nor the handler's own limit.
+ * the handler's own limit, or the listener's `maxBodySize` when it sets none.
  */
 import type { IncomingMessage } from "node:http";
 import { type Readable, Transform, type TransformCallback } from "node:stream";
@@ -22,8 +22,12 @@ export class NodeRequest implements FerryRequest {
     private readonly maxBodySize: number,
   ) {}
 
+  get rawHeaders(): readonly string[] {
+    return this.incoming.rawHeaders;
+  }
+
   body(limit = this.maxBodySize): Promise<Buffer> {
-    const max = Math.min(limit, this.maxBodySize);
+    const max = limit;
     const req = this.incoming;
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -45,7 +49,7 @@ export class NodeRequest implements FerryRequest {
   }
 
   stream(limit = this.maxBodySize): Readable {
-    const counter = new BodyLimit(Math.min(limit, this.maxBodySize));
+    const counter = new BodyLimit(limit);
     this.incoming.once("error", (err) => counter.destroy(err));
     return this.incoming.pipe(counter);
   }

@@ -55,6 +55,8 @@ export interface LocationHandler {
   upgrade?(req: FerryRequest, route: Route, site: SiteRef): Reply | Promise<Reply>;
   /** Stops timers and pools once the config it was built for is replaced and drained. */
   close?(): void;
+  /** A proxy's upstreams as they are now (for `/metrics` and the inspector). */
+  upstreams?(): import("../../core/diagnostics.js").UpstreamState[];
 }
 
 /** A set of allowed methods and its `Allow` header value (OPTIONS always included). */

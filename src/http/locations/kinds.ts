@@ -5,6 +5,7 @@
 import type { LocationConfig } from "../../core/config/types.js";
 import type { StaticFiles } from "../static/files.js";
 import type { LocationHandler, SiteServices } from "./handler.js";
+import { ProxyLocation } from "./proxy.js";
 import { RedirectLocation } from "./redirect.js";
 import { StaticLocation } from "./static.js";
 
@@ -19,15 +20,27 @@ type Builders = {
     config: Extract<LocationConfig, { kind: K }>,
     id: number,
     deps: LocationDeps,
+    site: string,
   ) => LocationHandler;
 };
 
 const BUILDERS: Builders = {
   static: (c, id, d) => new StaticLocation(c, id, d.files, d.services),
   redirect: (c) => new RedirectLocation(c),
+  proxy: (c, _id, _d, site) => new ProxyLocation(c, site),
 };
 
-export function buildLocation(config: LocationConfig, id: number, deps: LocationDeps): LocationHandler {
-  const build = BUILDERS[config.kind] as (c: LocationConfig, id: number, d: LocationDeps) => LocationHandler;
-  return build(config, id, deps);
+export function buildLocation(
+  config: LocationConfig,
+  id: number,
+  deps: LocationDeps,
+  site: string,
+): LocationHandler {
+  const build = BUILDERS[config.kind] as (
+    c: LocationConfig,
+    id: number,
+    d: LocationDeps,
+    site: string,
+  ) => LocationHandler;
+  return build(config, id, deps, site);
 }

@@ -29,6 +29,8 @@ export interface ServeFlags {
   publishKey?: string;
   /** `--admin HOST:PORT`: the inspector and /metrics. */
   admin?: string;
+  /** `--proxy PREFIX=UPSTREAM[,UPSTREAM…]` (repeatable): proxy locations on the default site. */
+  proxy?: string[];
 }
 
 /** Applies flags onto a user config (a copy); flags win over the file. */
@@ -46,7 +48,12 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     out.dns = dns;
   }
   // Flags alone start HTTP unless they name only DNS.
-  if ((user === null && !dnsFlags) || flags.http.length > 0 || root !== undefined) {
+  if (
+    (user === null && !dnsFlags) ||
+    flags.http.length > 0 ||
+    root !== undefined ||
+    (flags.proxy?.length ?? 0) > 0
+  ) {
     const http = { ...out.http };
     if (flags.http.length > 0) http.listen = flags.http;
     if (!http.sites) http.sites = [{ root: root ?? cwd }];
@@ -57,6 +64,7 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     }
     out.http = http;
   }
+  if ((flags.proxy?.length ?? 0) > 0) applyProxyFlags(out, flags.proxy!, cwd);
   if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
   if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };
   if (flags.logLevel !== undefined) out.log = { ...out.log, level: flags.logLevel as never };
@@ -68,6 +76,35 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     };
   }
   return out;
+}
+
+/**
+ * `--proxy PREFIX=UPSTREAM[,UPSTREAM…]`: a location with `proxy.to` on the
+ * default site (replacing a location of that path from the file).
+ */
+function applyProxyFlags(out: UserConfig, specs: string[], cwd: string): void {
+  if (!out.http) out.http = {};
+  if (!out.http.sites) out.http.sites = [{ root: cwd }];
+  const sites: UserSite[] = out.http.sites;
+  const target = sites.find((s) => s.default) ?? sites[0]!;
+  const locations = [...(target.locations ?? [])];
+  for (const spec of specs) {
+    const eq = spec.indexOf("=");
+    const prefix = spec.slice(0, eq);
+    const to = spec
+      .slice(eq + 1)
+      .split(",")
+      .filter((u) => u !== "");
+    if (eq <= 0 || !prefix.startsWith("/") || to.length === 0)
+      throw new UsageError(
+        `--proxy takes PREFIX=UPSTREAM[,UPSTREAM...], e.g. /api/=127.0.0.1:3001 (got ${JSON.stringify(spec)})`,
+      );
+    const i = locations.findIndex((l) => l.path === prefix);
+    const loc = { path: prefix, proxy: { to } };
+    if (i >= 0) locations[i] = loc;
+    else locations.push(loc);
+  }
+  target.locations = locations;
 }
 
 function applyRealtimeFlags(out: UserConfig, flags: ServeFlags): void {

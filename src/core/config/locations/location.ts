@@ -1,11 +1,12 @@
 /**
  * A location as written → its canonical kind. The kind is the one key that
- * says what answers (`redirect`, later `proxy`); without one the location
- * serves files. Settings that belong to another kind are refused with a
- * clear message rather than silently ignored.
+ * says what answers (`redirect`, `proxy`); without one the location serves
+ * files. Settings that belong to another kind are refused with a clear
+ * message rather than silently ignored.
  */
 import type { KeyPath, RawProblem } from "../problems.js";
 import type { LocationConfig, UserLocation } from "../types.js";
+import { normalizeProxy, type ProxyContext } from "./proxy.js";
 import { normalizeRedirect } from "./redirect.js";
 import { normalizeStatic, type PathContext, type SiteServing } from "./static.js";
 
@@ -22,12 +23,12 @@ const STATIC_KEYS = [
 ] as const;
 
 /** The keys that pick a kind other than `static`. */
-const KIND_KEYS = ["redirect"] as const;
+const KIND_KEYS = ["redirect", "proxy"] as const;
 
 export function normalizeLocation(
   loc: UserLocation,
   site: SiteServing,
-  ctx: PathContext,
+  ctx: PathContext & ProxyContext,
   at: KeyPath,
   problems: RawProblem[],
 ): LocationConfig {
@@ -43,5 +44,6 @@ export function normalizeLocation(
     if (loc[k] !== undefined)
       problems.push({ path: [...at, k], message: `${k} serves files; a ${kind} location serves none` });
   }
+  if (kind === "proxy") return normalizeProxy(loc.path, loc.proxy!, ctx, [...at, "proxy"], problems);
   return normalizeRedirect(loc as Parameters<typeof normalizeRedirect>[0]);
 }

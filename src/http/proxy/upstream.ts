@@ -1,0 +1,160 @@
+/**
+ * One upstream server of a proxy location: its connection pool (undici
+ * Clients, one connection each, idle ones kept up to `keepAlive` like
+ * nginx's `keepalive N`), requests in flight, and its health (active checks
+ * and passive ejection). Built once per config load.
+ */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { Client } from "undici";
+import type { UpstreamAddress } from "../../core/config/types.js";
+import type { Candidate } from "./balance.js";
+
+export interface UpstreamOptions {
+  keepAlive: number;
+  connectTimeout: number;
+  headersTimeout: number;
+  bodyTimeout: number;
+  /** Consecutive failures that eject it (0: never), and for how long. */
+  passive: { fails: number; cooldown: number };
+}
+
+/** Told when the upstream goes down or comes back. */
+export type HealthListener = (healthy: boolean, source: "active" | "passive", reason: string) => void;
+
+const kConnectedAt = Symbol("connectedAt");
+type TimedClient = Client & { [kConnectedAt]?: number };
+
+export class Upstream implements Candidate {
+  readonly name: string;
+  readonly port: number;
+  /** What connections go to: the address the name resolved to (at start and reload), or the name until then. */
+  private host: string;
+  inflight = 0;
+  /** Connections opened so far. */
+  connections = 0;
+  private readonly idle: TimedClient[] = [];
+  private closed = false;
+  /** Passive: failures in a row, and until when it is left out. */
+  private failures = 0;
+  private ejectedUntil = 0;
+  private cooldown: NodeJS.Timeout | null = null;
+  /** Active checks' verdict (true until they say otherwise). */
+  private activeUp = true;
+  /** Checks in a row that disagree with `activeUp`. */
+  private streak = 0;
+  /** Resolves once the name is resolved (at once for an address). */
+  readonly ready: Promise<void>;
+
+  constructor(
+    address: UpstreamAddress,
+    private readonly options: UpstreamOptions,
+    private readonly onHealth: HealthListener,
+  ) {
+    this.name = address.name;
+    this.port = address.port;
+    this.host = address.host;
+    this.ready =
+      isIP(address.host) !== 0
+        ? Promise.resolve()
+        : lookup(address.host).then(
+            (r) => {
+              this.host = r.address;
+            },
+            () => {
+              // Left as a name: each connection resolves it (and fails as a connect error if it still cannot).
+            },
+          );
+  }
+
+  /** The address connections go to, `HOST:PORT` (IPv6 in brackets). */
+  get target(): string {
+    return isIP(this.host) === 6 ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  healthy(now: number): boolean {
+    return this.activeUp && now >= this.ejectedUntil;
+  }
+
+  /** A connection for one request: an idle one, or a new one. */
+  acquire(): TimedClient {
+    this.inflight++;
+    const c = this.idle.pop();
+    if (c !== undefined) return c;
+    const client: TimedClient = new Client(`http://${this.target}`, {
+      connectTimeout: this.options.connectTimeout,
+      headersTimeout: this.options.headersTimeout,
+      bodyTimeout: this.options.bodyTimeout,
+      pipelining: 1,
+    });
+    client.on("connect", () => {
+      this.connections++;
+      client[kConnectedAt] = performance.now();
+    });
+    // A failed connection is reported by the request that used it.
+    client.on("connectionError", () => {});
+    return client;
+  }
+
+  /** When `client` connected last (to tell a new connection's time from a reused one). */
+  connectedAt(client: Client): number {
+    return (client as TimedClient)[kConnectedAt] ?? 0;
+  }
+
+  /** The request on `client` is over: keep it for the next one, or close it. */
+  release(client: Client): void {
+    this.inflight--;
+    if (this.closed || this.idle.length >= this.options.keepAlive || client.closed || client.destroyed) {
+      client.close().catch(() => {});
+      return;
+    }
+    this.idle.push(client as TimedClient);
+  }
+
+  /** A request failed on the upstream's side (connect error, reset, timeout, 5xx). */
+  failed(reason: string): void {
+    const p = this.options.passive;
+    if (p.fails === 0) return;
+    this.failures++;
+    if (this.failures < p.fails || Date.now() < this.ejectedUntil) return;
+    this.failures = 0;
+    const wasHealthy = this.healthy(Date.now());
+    this.ejectedUntil = Date.now() + p.cooldown;
+    if (this.cooldown !== null) clearTimeout(this.cooldown);
+    this.cooldown = setTimeout(() => {
+      this.cooldown = null;
+      if (this.activeUp) this.onHealth(true, "passive", "cooldown over");
+    }, p.cooldown);
+    this.cooldown.unref();
+    if (wasHealthy) this.onHealth(false, "passive", `${p.fails} failures in a row (last: ${reason})`);
+  }
+
+  /** A request got an answer that is not a failure. */
+  succeeded(): void {
+    this.failures = 0;
+  }
+
+  /** An active check's result; `passes`/`fails` in a row change the verdict. */
+  checked(ok: boolean, passes: number, fails: number, reason: string): void {
+    if (ok === this.activeUp) {
+      this.streak = 0;
+      return;
+    }
+    this.streak++;
+    if (this.streak < (ok ? passes : fails)) return;
+    this.streak = 0;
+    this.activeUp = ok;
+    if (ok) {
+      this.ejectedUntil = 0;
+      this.failures = 0;
+    }
+    this.onHealth(ok, "active", reason);
+  }
+
+  /** Closes idle connections now and busy ones when their request ends. */
+  close(): void {
+    this.closed = true;
+    if (this.cooldown !== null) clearTimeout(this.cooldown);
+    for (const c of this.idle.splice(0)) c.close().catch(() => {});
+  }
+}
