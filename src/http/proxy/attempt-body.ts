@@ -14,6 +14,9 @@ export class AttemptBody extends Readable {
 
   constructor(private readonly source: Readable) {
     super();
+    // Errors are watched from the start (a body over the limit can fail before the upstream asks for it).
+    if (source.errored) queueMicrotask(() => this.destroy(source.errored as Error));
+    else source.once("error", this.onError);
   }
 
   private readonly onData = (c: Buffer) => {
@@ -28,7 +31,7 @@ export class AttemptBody extends Readable {
       this.attached = true;
       this.source.on("data", this.onData);
       this.source.once("end", this.onEnd);
-      this.source.once("error", this.onError);
+      if (this.source.readableEnded) this.push(null);
     }
     this.source.resume();
   }

@@ -136,6 +136,15 @@ export class Upstream implements Candidate {
 
   /** An active check's result; `passes`/`fails` in a row change the verdict. */
   checked(ok: boolean, passes: number, fails: number, reason: string): void {
+    if (ok && this.activeUp && Date.now() < this.ejectedUntil) {
+      // Ejected by request failures, yet its checks pass: it is back (the check proves it answers).
+      this.ejectedUntil = 0;
+      this.failures = 0;
+      if (this.cooldown !== null) clearTimeout(this.cooldown);
+      this.cooldown = null;
+      this.onHealth(true, "active", reason);
+      return;
+    }
     if (ok === this.activeUp) {
       this.streak = 0;
       return;
