@@ -18,7 +18,7 @@ import { HttpBodyTooLargeError } from "../errors.js";
 import { plainReply } from "../plain-reply.js";
 import { AttemptBody } from "../proxy/attempt-body.js";
 import { type Balancer, createBalancer } from "../proxy/balance.js";
-import { classify, IDEMPOTENT } from "../proxy/errors.js";
+import { classify, IDEMPOTENT, type ProxyFailure } from "../proxy/errors.js";
 import { requestHeaders, responseHeaders, wantsWebSocket } from "../proxy/headers.js";
 import { HealthChecks } from "../proxy/health.js";
 import { Upstream } from "../proxy/upstream.js";
@@ -26,6 +26,18 @@ import { sendUpgrade, upgradedReply } from "../proxy/websocket.js";
 import { encodePath } from "../static/resolve-path.js";
 import type { FerryRequest, Reply } from "../types.js";
 import type { LocationHandler, Route, SiteRef } from "./handler.js";
+
+/** An attempt at one upstream failed; `mayRetry` says whether another upstream may be tried. */
+class AttemptError {
+  constructor(
+    readonly cause: unknown,
+    readonly mayRetry: (f: ProxyFailure) => boolean,
+  ) {}
+}
+
+function newExchange(): UpstreamExchange {
+  return { address: "", status: 0, connectMs: 0, firstByteMs: 0, tries: 0, error: "" };
+}
 
 /** Statuses whose responses carry no body (and HEAD): the upstream's body is drained, not relayed. */
 function bodiless(method: string, status: number): boolean {
@@ -108,201 +120,200 @@ export class ProxyLocation implements LocationHandler {
     });
   }
 
+  /** Tells the log and the inspector that an upstream failed this request (also when another is tried next). */
+  private report(site: SiteRef, upstream: string, code: string, message: string): void {
+    if (!proxyErrorChannel.hasSubscribers) return;
+    const event: ProxyErrorEvent = {
+      time: Date.now(),
+      site: site.name,
+      location: this.config.path,
+      upstream,
+      code,
+      message,
+    };
+    proxyErrorChannel.publish(event);
+  }
+
+  /** The error answer; `code` goes in the access log and the inspector's row. */
   private fail(
     status: number,
     code: string,
-    message: string,
     info: UpstreamExchange,
     site: SiteRef,
     extra: string[] = [],
   ): Reply {
     info.error = code;
-    if (proxyErrorChannel.hasSubscribers) {
-      const event: ProxyErrorEvent = {
-        time: Date.now(),
-        site: site.name,
-        location: this.config.path,
-        upstream: info.address,
-        code,
-        message,
-      };
-      proxyErrorChannel.publish(event);
-    }
     const reply = plainReply(status, site.name, this.config.path, extra);
     reply.handler = "proxy";
     reply.upstream = info;
     return reply;
   }
 
-  async handle(req: FerryRequest, route: Route, site: SiteRef): Promise<Reply> {
-    const info: UpstreamExchange = {
-      address: "",
-      status: 0,
-      connectMs: 0,
-      firstByteMs: 0,
-      tries: 0,
-      error: "",
-    };
-    const max = this.config.maxBodySize;
-    const cl = req.headers["content-length"];
-    if (typeof cl === "string" && Number(cl) > max)
-      return this.fail(413, "ERR_HTTP_BODY_TOO_LARGE", `a body of ${cl} bytes is over ${max}`, info, site);
-    const hasBody = req.headers["transfer-encoding"] !== undefined || (cl !== undefined && cl !== "0");
-    const source = hasBody ? req.stream(max) : null;
-    const client_ = { error: null as Error | null };
-    source?.on("error", (err) => {
-      client_.error = err;
-    });
-    const path = this.target(req, route);
+  /** Nothing healthy to send to. */
+  private unavailable(info: UpstreamExchange, site: SiteRef): Reply {
+    this.report(site, "", "ERR_PROXY_UNAVAILABLE", "no healthy upstream");
+    return this.fail(503, "ERR_PROXY_UNAVAILABLE", info, site, ["Retry-After", "1"]);
+  }
+
+  /**
+   * Sends to upstreams the policy picks until one answers. `send` resolves
+   * with the answer, or with a status for the client's own failure (its body
+   * was too large or broken), or throws an `AttemptError` that says whether
+   * this failure may go to another upstream. Each upstream failure is
+   * reported and counted against that upstream (passive health).
+   */
+  private async tryUpstreams<T>(
+    req: FerryRequest,
+    site: SiteRef,
+    info: UpstreamExchange,
+    send: (up: Upstream) => Promise<T | number>,
+  ): Promise<{ up: Upstream; answer: T } | Reply> {
     const tried = new Set<Upstream>();
-    let last: { status: number; code: string; message: string } | null = null;
+    let last: ProxyFailure | null = null;
     for (;;) {
       const up = this.balancer.pick(this.list, req.remoteAddress, tried, Date.now());
-      if (up === null) {
-        if (last !== null) return this.fail(last.status, last.code, last.message, info, site);
-        return this.fail(503, "ERR_PROXY_UNAVAILABLE", "no healthy upstream", info, site, [
-          "Retry-After",
-          "1",
-        ]);
-      }
+      if (up === null)
+        return last !== null ? this.fail(last.status, last.code, info, site) : this.unavailable(info, site);
       tried.add(up);
       info.address = up.name;
       info.tries++;
       await up.ready;
+      let answer: T | number;
+      try {
+        answer = await send(up);
+      } catch (e) {
+        const err = e instanceof AttemptError ? e : new AttemptError(e, () => false);
+        const f = classify(err.cause);
+        up.failed(f.code);
+        last = f;
+        const again = err.mayRetry(f) && info.tries <= this.config.retries;
+        const why = (err.cause as Error).message;
+        this.report(site, up.name, f.code, `${up.name}: ${why}${again ? " (trying another upstream)" : ""}`);
+        if (again) continue;
+        return this.fail(f.status, f.code, info, site);
+      }
+      if (typeof answer === "number")
+        return this.fail(
+          answer,
+          answer === 413 ? "ERR_HTTP_BODY_TOO_LARGE" : "ERR_HTTP_BAD_REQUEST",
+          info,
+          site,
+        );
+      return { up, answer };
+    }
+  }
+
+  async handle(req: FerryRequest, route: Route, site: SiteRef): Promise<Reply> {
+    const info = newExchange();
+    const max = this.config.maxBodySize;
+    const cl = req.headers["content-length"];
+    if (typeof cl === "string" && Number(cl) > max)
+      return this.fail(413, "ERR_HTTP_BODY_TOO_LARGE", info, site);
+    const hasBody = req.headers["transfer-encoding"] !== undefined || (cl !== undefined && cl !== "0");
+    const source = hasBody ? req.stream(max) : null;
+    const clientError = { error: null as Error | null };
+    source?.on("error", (err) => {
+      clientError.error = err;
+    });
+    const path = this.target(req, route);
+    const idempotent = IDEMPOTENT.has(req.method);
+    const result = await this.tryUpstreams(req, site, info, async (up) => {
       const body = source === null ? null : new AttemptBody(source);
       const client = up.acquire();
       const t0 = performance.now();
-      let res: Awaited<ReturnType<typeof client.request>>;
       try {
-        res = await client.request({
+        const res = await client.request({
           path,
           method: req.method as "GET",
           headers: this.headers(req, up, false),
           body,
           reset: this.config.keepAlive === 0,
         });
+        return { res, client, t0 };
       } catch (err) {
         up.release(client);
         body?.destroy();
-        const own = client_.error;
-        if (own !== null) {
-          // The client's own body failed (too large, bad chunks, gone): not the upstream's fault.
-          if (own instanceof HttpBodyTooLargeError)
-            return this.fail(413, "ERR_HTTP_BODY_TOO_LARGE", own.message, info, site);
-          return this.fail(400, "ERR_HTTP_BAD_REQUEST", own.message, info, site);
-        }
-        const f = classify(err);
-        up.failed(f.code);
-        last = { status: f.status, code: f.code, message: `${up.name}: ${(err as Error).message}` };
+        const own = clientError.error;
+        if (own !== null) return own instanceof HttpBodyTooLargeError ? 413 : 400;
+        // Never sent twice: a connect failure only when no body byte left; a reset only for idempotent requests without one.
         const replayable = body === null || !body.started;
-        const again = f.beforeSend
-          ? replayable
-          : f.code === "ERR_PROXY_RESET" && body === null && IDEMPOTENT.has(req.method);
-        if (again && info.tries <= this.config.retries) continue;
-        return this.fail(last.status, last.code, last.message, info, site);
+        throw new AttemptError(err, (f) =>
+          f.beforeSend ? replayable : f.code === "ERR_PROXY_RESET" && body === null && idempotent,
+        );
       }
-      const at = up.connectedAt(client);
-      info.connectMs = at > t0 ? at - t0 : 0;
-      info.firstByteMs = performance.now() - t0;
-      info.status = res.statusCode;
-      if (res.statusCode >= 500) up.failed(`status ${res.statusCode}`);
-      else up.succeeded();
-      const stream = res.body;
-      stream.once("close", () => up.release(client));
-      stream.once("error", (err) => {
-        // Cut by the upstream (a reset, a short body, the idle timeout); a client that left destroys it without one.
-        const f = classify(err);
-        up.failed(f.code);
-        if (proxyErrorChannel.hasSubscribers)
-          proxyErrorChannel.publish({
-            time: Date.now(),
-            site: site.name,
-            location: this.config.path,
-            upstream: up.name,
-            code: "ERR_PROXY_CUT",
-            message: `${up.name}: ${err.message}`,
-          } satisfies ProxyErrorEvent);
-        info.error = "ERR_PROXY_CUT";
-      });
-      const reply: Reply = {
-        status: res.statusCode,
-        headers: responseHeaders(res.headers, this.config.headers.response),
-        body: { kind: "stream", stream },
-        site: site.name,
-        location: this.config.path,
-        handler: "proxy",
-        upstream: info,
-      };
-      if (bodiless(req.method, res.statusCode)) {
-        reply.body = null;
-        stream.dump().catch(() => {});
-      }
-      return reply;
+    });
+    if (!("answer" in result)) return result;
+    const { up, answer } = result;
+    const { res, client, t0 } = answer;
+    const at = up.connectedAt(client);
+    info.connectMs = at > t0 ? at - t0 : 0;
+    info.firstByteMs = performance.now() - t0;
+    info.status = res.statusCode;
+    if (res.statusCode >= 500) up.failed(`status ${res.statusCode}`);
+    else up.succeeded();
+    const stream = res.body;
+    stream.once("close", () => up.release(client));
+    stream.once("error", (err) => {
+      // Cut by the upstream (a reset, a short body, the idle timeout); a client that left destroys it without one.
+      up.failed(classify(err).code);
+      this.report(site, up.name, "ERR_PROXY_CUT", `${up.name}: ${err.message}`);
+      info.error = "ERR_PROXY_CUT";
+    });
+    const reply: Reply = {
+      status: res.statusCode,
+      headers: responseHeaders(res.headers, this.config.headers.response),
+      body: { kind: "stream", stream },
+      site: site.name,
+      location: this.config.path,
+      handler: "proxy",
+      upstream: info,
+    };
+    if (bodiless(req.method, res.statusCode)) {
+      reply.body = null;
+      stream.dump().catch(() => {});
     }
+    return reply;
   }
 
   async upgrade(req: FerryRequest, route: Route, site: SiteRef): Promise<Reply> {
     // Only a WebSocket upgrade is passed on; any other (h2c) is served as a plain request.
     if (!wantsWebSocket(req.headers)) return this.handle(req, route, site);
-    const info: UpstreamExchange = {
-      address: "",
-      status: 0,
-      connectMs: 0,
-      firstByteMs: 0,
-      tries: 0,
-      error: "",
-    };
+    const info = newExchange();
     const path = this.target(req, route);
-    const tried = new Set<Upstream>();
-    let last: { status: number; code: string; message: string } | null = null;
-    for (;;) {
-      const up = this.balancer.pick(this.list, req.remoteAddress, tried, Date.now());
-      if (up === null) {
-        if (last !== null) return this.fail(last.status, last.code, last.message, info, site);
-        return this.fail(503, "ERR_PROXY_UNAVAILABLE", "no healthy upstream", info, site, [
-          "Retry-After",
-          "1",
-        ]);
-      }
-      tried.add(up);
-      info.address = up.name;
-      info.tries++;
-      await up.ready;
+    const result = await this.tryUpstreams(req, site, info, async (up) => {
       up.inflight++;
-      let answer: Awaited<ReturnType<typeof sendUpgrade>>;
       try {
-        answer = await sendUpgrade(up, req.method, path, this.headers(req, up, true), this.config.timeouts);
+        return await sendUpgrade(up, req.method, path, this.headers(req, up, true), this.config.timeouts);
       } catch (err) {
         up.inflight--;
-        const f = classify(err);
-        up.failed(f.code);
-        last = { status: f.status, code: f.code, message: `${up.name}: ${(err as Error).message}` };
-        if (f.beforeSend && info.tries <= this.config.retries) continue;
-        return this.fail(last.status, last.code, last.message, info, site);
+        // An upgrade request has no body: a connect failure may go to another upstream.
+        throw new AttemptError(err, (f) => f.beforeSend);
       }
-      info.firstByteMs = answer.firstByteMs;
-      info.status = answer.res.statusCode ?? 0;
-      up.succeeded();
-      const base = { site: site.name, location: this.config.path, handler: "proxy", upstream: info };
-      if (answer.kind === "upgraded") {
-        return upgradedReply(
-          answer,
-          this.config.headers.response,
-          this.config.timeouts.idle,
-          { site: site.name, path: req.rawPath, remoteAddress: req.remoteAddress },
-          base,
-          () => up.inflight--,
-        );
-      }
-      const res = answer.res;
-      res.once("close", () => up.inflight--);
-      return {
-        ...base,
-        status: res.statusCode ?? 502,
-        headers: responseHeaders(res.headers, this.config.headers.response),
-        body: bodiless(req.method, res.statusCode ?? 0) ? null : { kind: "stream", stream: res },
-      };
+    });
+    if (!("answer" in result)) return result;
+    const { up, answer } = result;
+    info.firstByteMs = answer.firstByteMs;
+    info.status = answer.res.statusCode ?? 0;
+    up.succeeded();
+    const base = { site: site.name, location: this.config.path, handler: "proxy", upstream: info };
+    if (answer.kind === "upgraded") {
+      return upgradedReply(
+        answer,
+        this.config.headers.response,
+        this.config.timeouts.idle,
+        { site: site.name, path: req.rawPath, remoteAddress: req.remoteAddress },
+        base,
+        () => up.inflight--,
+      );
     }
+    const res = answer.res;
+    res.once("close", () => up.inflight--);
+    return {
+      ...base,
+      status: res.statusCode ?? 502,
+      headers: responseHeaders(res.headers, this.config.headers.response),
+      body: bodiless(req.method, res.statusCode ?? 0) ? null : { kind: "stream", stream: res },
+    };
   }
 
   /** Each upstream now, for `/metrics` and the inspector. */

@@ -96,7 +96,11 @@ function summary(r) {
       what: `${esc(r.method)} <span class="muted">${esc(r.host)}</span>${esc(r.target)}`,
       result: `<span class="${cls}">${r.status}</span>${r.completed ? "" : " <span class=bad>aborted</span>"}`,
       size: bytes(r.bytes),
-      via: `${esc(r.site)} ${esc(r.location)}${r.handler ? ` · ${esc(r.handler)}` : ""}`,
+      via: `${esc(r.site)} ${esc(r.location)}${r.handler ? ` · ${esc(r.handler)}` : ""}${
+        r.upstream
+          ? ` → ${esc(r.upstream.address || "no upstream")}${r.upstream.error ? ` <span class=bad>${esc(r.upstream.error)}</span>` : ""}`
+          : ""
+      }`,
     };
   }
   return {
@@ -203,6 +207,19 @@ async function showDetail(seq) {
         ["Body bytes", r.bytes],
         ["Duration", `${ms(r.durationMs)} ms`],
         ["Completed", r.completed ? "yes" : "no (connection closed)"],
+        ...(r.upstream
+          ? [
+              ["Upstream", r.upstream.address || "— (none reachable)"],
+              ["Upstream status", r.upstream.status || "— (no response)"],
+              [
+                "Upstream connect",
+                `${ms(r.upstream.connectMs)} ms${r.upstream.connectMs === 0 ? " (reused)" : ""}`,
+              ],
+              ["Upstream first byte", `${ms(r.upstream.firstByteMs)} ms`],
+              ["Upstreams tried", r.upstream.tries],
+              ["Upstream error", r.upstream.error || "—"],
+            ]
+          : []),
       ]) +
       `<h3>Request headers</h3>${kv(r.requestHeaders)}<h3>Response headers</h3>${kv(r.responseHeaders)}`;
   } else if (r.kind === "dns") {
