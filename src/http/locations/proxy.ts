@@ -4,6 +4,7 @@
  * upstream, retries that never resend what may have reached an upstream,
  * streaming both ways, and WebSocket pass-through. Every method goes up.
  */
+import { PassThrough, type Readable } from "node:stream";
 import { AddressSet } from "../../core/cidr.js";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
 import {
@@ -24,8 +25,38 @@ import { HealthChecks } from "../proxy/health.js";
 import { Upstream } from "../proxy/upstream.js";
 import { sendUpgrade, upgradedReply } from "../proxy/websocket.js";
 import { encodePath } from "../static/resolve-path.js";
-import type { FerryRequest, Reply } from "../types.js";
+import type { FerryRequest, Reply, StreamBody } from "../types.js";
 import type { LocationHandler, Route, SiteRef } from "./handler.js";
+
+/** Responses up to this size with a Content-Length are read whole before they are sent. */
+const BUFFER_MAX = 64 * 1024;
+
+function isEventStream(type: string | string[] | undefined): boolean {
+  return typeof type === "string" && type.startsWith("text/event-stream");
+}
+
+/**
+ * The body read whole, or, when the upstream cuts it short, a stream that
+ * gives what came and then fails, so the client's connection is cut too.
+ */
+function readWhole(stream: Readable, length: number): Promise<Buffer | StreamBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on("data", (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+    });
+    stream.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    stream.once("error", (err) => {
+      const cut = new PassThrough();
+      for (const c of chunks) cut.write(c);
+      queueMicrotask(() => cut.destroy(err));
+      resolve({ kind: "stream", stream: cut });
+    });
+    if (length === 0) stream.resume();
+  });
+}
 
 /** An attempt at one upstream failed; `mayRetry` says whether another upstream may be tried. */
 class AttemptError {
@@ -271,6 +302,13 @@ export class ProxyLocation implements LocationHandler {
     if (bodiless(req.method, res.statusCode)) {
       reply.body = null;
       stream.dump().catch(() => {});
+      return reply;
+    }
+    // A small body of known length is read whole first (nginx's proxy buffering, for small answers
+    // only): one write to the client instead of a stream. Event streams and large bodies stream.
+    const length = Number(res.headers["content-length"] ?? -1);
+    if (length >= 0 && length <= BUFFER_MAX && !isEventStream(res.headers["content-type"])) {
+      reply.body = await readWhole(stream, length);
     }
     return reply;
   }

@@ -1,8 +1,11 @@
 /**
  * One upstream server of a proxy location: its connection pool (undici
- * Clients, one connection each, idle ones kept up to `keepAlive` like
- * nginx's `keepalive N`), requests in flight, and its health (active checks
- * and passive ejection). Built once per config load.
+ * Clients, one connection each), requests in flight, and its health (active
+ * checks and passive ejection). Built once per config load.
+ *
+ * The pool keeps `keepAlive` idle connections, like nginx's `keepalive N`,
+ * but closes the surplus only once it has sat idle for a second: a burst
+ * wider than N does not close and reopen connections on every request.
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
@@ -23,7 +26,11 @@ export interface UpstreamOptions {
 export type HealthListener = (healthy: boolean, source: "active" | "passive", reason: string) => void;
 
 const kConnectedAt = Symbol("connectedAt");
-type TimedClient = Client & { [kConnectedAt]?: number };
+const kIdleSince = Symbol("idleSince");
+type TimedClient = Client & { [kConnectedAt]?: number; [kIdleSince]?: number };
+
+/** How long a connection beyond `keepAlive` may sit idle before it is closed. */
+const SURPLUS_IDLE_MS = 1000;
 
 export class Upstream implements Candidate {
   readonly name: string;
@@ -33,7 +40,9 @@ export class Upstream implements Candidate {
   inflight = 0;
   /** Connections opened so far. */
   connections = 0;
+  /** Idle connections, most recently used last (reused first). */
   private readonly idle: TimedClient[] = [];
+  private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   /** Passive: failures in a row, and until when it is left out. */
   private failures = 0;
@@ -65,6 +74,18 @@ export class Upstream implements Candidate {
               // Left as a name: each connection resolves it (and fails as a connect error if it still cannot).
             },
           );
+    this.sweeper = setInterval(() => this.sweep(), SURPLUS_IDLE_MS);
+    this.sweeper.unref();
+  }
+
+  /** Closes idle connections beyond `keepAlive` that were not needed for a second (oldest first). */
+  private sweep(): void {
+    const cutoff = performance.now() - SURPLUS_IDLE_MS;
+    while (this.idle.length > this.options.keepAlive && (this.idle[0]![kIdleSince] ?? 0) < cutoff)
+      this.idle
+        .shift()!
+        .close()
+        .catch(() => {});
   }
 
   /** The address connections go to, `HOST:PORT` (IPv6 in brackets). */
@@ -104,11 +125,13 @@ export class Upstream implements Candidate {
   /** The request on `client` is over: keep it for the next one, or close it. */
   release(client: Client): void {
     this.inflight--;
-    if (this.closed || this.idle.length >= this.options.keepAlive || client.closed || client.destroyed) {
+    if (this.closed || this.options.keepAlive === 0 || client.closed || client.destroyed) {
       client.close().catch(() => {});
       return;
     }
-    this.idle.push(client as TimedClient);
+    const c = client as TimedClient;
+    c[kIdleSince] = performance.now();
+    this.idle.push(c);
   }
 
   /** A request failed on the upstream's side (connect error, reset, timeout, 5xx). */
@@ -163,6 +186,7 @@ export class Upstream implements Candidate {
   /** Closes idle connections now and busy ones when their request ends. */
   close(): void {
     this.closed = true;
+    clearInterval(this.sweeper);
     if (this.cooldown !== null) clearTimeout(this.cooldown);
     for (const c of this.idle.splice(0)) c.close().catch(() => {});
   }
