@@ -214,7 +214,8 @@ for (let r = 0; r < rounds; r++) {
   const order = proxies.map((_, i) => proxies[(i + r) % proxies.length]);
   for (const p of order) {
     const { rps, socketErrors } = wrk(p.port);
-    (results[p.name] ??= []).push(rps);
+    results[p.name] ??= [];
+    results[p.name].push(rps);
     if (socketErrors) console.log(`  (${p.name}: socket errors ${socketErrors})`);
   }
   console.log(`round ${r + 1}/${rounds} done`);

@@ -112,6 +112,23 @@ test("realtime endpoints: a path declared twice and an idle timeout shorter than
   assert.equal(byKey["http.sites[0].realtime[1].path"]?.position?.line, 8);
 });
 
+test("flags: --proxy is the same as a proxy location written in YAML", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-proxy-flag-"));
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    file,
+    `http:\n  sites:\n    - root: .\n      locations:\n        - path: /api/\n          proxy: { to: ["127.0.0.1:3001", "127.0.0.1:3002"] }\n`,
+  );
+  const fromYaml = configFromFlags({ http: [], config: file }).http!.sites[0]!.locations;
+  const fromFlag = configFromFlags(
+    { http: [], root: dir, proxy: ["/api/=127.0.0.1:3001,127.0.0.1:3002"] },
+    dir,
+  ).http!.sites[0]!.locations;
+  assert.deepEqual(fromFlag, fromYaml);
+  assert.equal(fromFlag[0]!.kind, "proxy");
+  assert.throws(() => configFromFlags({ http: [], proxy: ["/api/"] }), /--proxy takes PREFIX=UPSTREAM/);
+});
+
 test("flags: --realtime adds an endpoint to the default site, --publish-key sets its key", () => {
   const config = configFromFlags({ http: [], root: ".", realtime: "/live", publishKey: "flag-key-123" });
   const rt = config.http!.sites[0]!.realtime;

@@ -21,9 +21,8 @@ export interface FerryRequest {
   httpVersion: string;
   remoteAddress: string;
   /**
-   * The whole body, up to `limit` bytes (the listener's `maxBodySize` when
-   * left out; a handler's own limit replaces it). Rejects with
-   * `HttpBodyTooLargeError` past it.
+   * The whole body, up to `limit` bytes (never more than the listener's
+   * `maxBodySize`, the default). Rejects with `HttpBodyTooLargeError` past it.
    */
   body(limit?: number): Promise<Buffer>;
   /** The body as a stream with the same limit (the stream fails with `HttpBodyTooLargeError`). */

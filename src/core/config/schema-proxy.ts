@@ -148,7 +148,8 @@ export const proxySchema = {
     },
     maxBodySize: {
       ...size,
-      description: "Largest request body passed up (413 past it). Default: `http.limits.maxBodySize`.",
+      description:
+        "Largest request body passed up (413 past it); it can lower `http.limits.maxBodySize` for this location, not raise it. Default: `http.limits.maxBodySize`.",
     },
   },
 } as const;

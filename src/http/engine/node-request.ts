@@ -1,7 +1,7 @@
 /**
  * Ferry's request over node's IncomingMessage: the fields site logic reads,
  * and the body, whole (`body`) or as a stream (`stream`), never more than
- * the handler's own limit, or the listener's `maxBodySize` when it sets none.
+ * the listener's `maxBodySize` nor the handler's own limit.
  */
 import type { IncomingMessage } from "node:http";
 import { type Readable, Transform, type TransformCallback } from "node:stream";
@@ -27,7 +27,7 @@ export class NodeRequest implements FerryRequest {
   }
 
   body(limit = this.maxBodySize): Promise<Buffer> {
-    const max = limit;
+    const max = Math.min(limit, this.maxBodySize);
     const req = this.incoming;
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -49,7 +49,7 @@ export class NodeRequest implements FerryRequest {
   }
 
   stream(limit = this.maxBodySize): Readable {
-    const counter = new BodyLimit(limit);
+    const counter = new BodyLimit(Math.min(limit, this.maxBodySize));
     this.incoming.once("error", (err) => counter.destroy(err));
     return this.incoming.pipe(counter);
   }

@@ -19,7 +19,11 @@ function ctx(over: Partial<ForwardContext> = {}): ForwardContext {
 /** The flat list as a map of lower-case name → values, for comparison. */
 function byName(flat: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (let i = 0; i < flat.length; i += 2) (out[flat[i]!.toLowerCase()] ??= []).push(flat[i + 1]!);
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    out[name] ??= [];
+    out[name].push(flat[i + 1]!);
+  }
   return out;
 }
 

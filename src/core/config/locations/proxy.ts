@@ -83,7 +83,9 @@ export function normalizeProxy(
     retries: p.retries!,
     keepAlive: p.keepAlive!,
     headers: { request: rules(p.headers!.request), response: rules(p.headers!.response) },
-    maxBodySize: p.maxBodySize === undefined ? ctx.maxBodySize : parseSize(p.maxBodySize),
+    // The listener's limit is a ceiling for every handler; a location can only lower it.
+    maxBodySize:
+      p.maxBodySize === undefined ? ctx.maxBodySize : Math.min(parseSize(p.maxBodySize), ctx.maxBodySize),
     trustedProxies: ctx.trustedProxies,
   };
 }
