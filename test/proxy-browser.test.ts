@@ -65,6 +65,11 @@ test("Chromium uses a proxied app and its WebSocket; the inspector shows both wi
     await inspector.locator("#detail", { hasText: "Upstream first byte" }).waitFor();
     assert.match((await inspector.locator("#detail").textContent()) ?? "", new RegExp(`Upstream${upstream}`));
 
+    // The upstreams table: each upstream of each proxy location, with its state.
+    const upRow = inspector.locator("#upstreams tbody tr", { hasText: upstream });
+    await upRow.first().waitFor();
+    assert.match((await upRow.first().textContent()) ?? "", /up/);
+
     const wsRow = inspector.locator('#events tr[data-kind="ws"]', { hasText: "opened" });
     await wsRow.first().waitFor();
     await wsRow.first().click();

@@ -228,6 +228,7 @@ export class AdminService {
       });
     }
     if (path === "/api/channels") return json(c.channelRows());
+    if (path === "/api/upstreams") return json(c.upstreamRows());
     const m = /^\/api\/sessions\/(\d+)\/frames$/.exec(path);
     if (m) return json(c.sessionFrames(Number(m[1])));
     return json({ error: "not_found" }, 404);

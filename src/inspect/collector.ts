@@ -72,7 +72,22 @@ export class Collector {
   private readonly onProxyHealth = (m: unknown) => {
     const e = m as ProxyHealthEvent;
     this.metrics.proxyHealth.inc({ upstream: e.upstream, state: e.healthy ? "up" : "down" });
+    const key = `${e.site} ${e.location} ${e.upstream}`;
+    this.healthChanges.delete(key);
+    this.healthChanges.set(key, e);
+    if (this.healthChanges.size > 1000) this.healthChanges.delete(this.healthChanges.keys().next().value!);
   };
+  private readonly upstreams: () => UpstreamState[];
+  /** The last health change of each upstream (by site, location and address). */
+  private readonly healthChanges = new Map<string, ProxyHealthEvent>();
+
+  /** Each proxy upstream now, with its last health change. */
+  upstreamRows(): (UpstreamState & { changed: number; reason: string })[] {
+    return this.upstreams().map((u) => {
+      const last = this.healthChanges.get(`${u.site} ${u.location} ${u.upstream}`);
+      return { ...u, changed: last?.time ?? 0, reason: last?.reason ?? "" };
+    });
+  }
   private readonly onDnsTcpDrop = (m: unknown) =>
     this.metrics.dnsTcpDropped.inc({ reason: (m as DnsTcpDropEvent).reason });
   private readonly onSession = (m: unknown) => this.session(m as WsSessionEvent);
@@ -89,6 +104,7 @@ export class Collector {
     this.http = new Ring(limits.events);
     this.ws = new Ring(limits.events);
     this.metrics = new Metrics(endpoints, upstreams);
+    this.upstreams = upstreams;
     this.forwardHits = this.metrics.dnsForwarded.cell({ result: "hit" });
     this.forwardMisses = this.metrics.dnsForwarded.cell({ result: "miss" });
     diagnostics.subscribe(httpRequestChannel.name, this.onHttp);

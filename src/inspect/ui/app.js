@@ -278,6 +278,20 @@ async function refreshChannels() {
 }
 setInterval(() => refreshChannels().catch(() => {}), 2000);
 
+// ---- proxy upstreams ----
+async function refreshUpstreams() {
+  const list = await (await fetch("/api/upstreams")).json();
+  $("#upstreams-box").hidden = list.length === 0;
+  $("#upstreams tbody").innerHTML = list
+    .map(
+      (u) =>
+        `<tr title="${esc(u.reason)}"><td>${esc(u.upstream)}</td><td class="muted">${esc(u.site)} ${esc(u.location)}</td><td><span class="${u.healthy ? "ok" : "bad"}">${u.healthy ? "up" : "down"}</span>${u.changed ? ` <span class="muted">since ${clock(u.changed)}</span>` : ""}</td><td class="num">${u.inflight}</td><td class="num">${u.connections}</td></tr>`,
+    )
+    .join("");
+}
+refreshUpstreams().catch(() => {});
+setInterval(() => refreshUpstreams().catch(() => {}), 2000);
+
 // ---- toolbar ----
 for (const box of document.querySelectorAll("input[data-kind]"))
   box.addEventListener("change", () => {
