@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import type { HttpRequestEvent } from "./diagnostics.js";
+import { formatJson } from "./log.js";
+
+/** What the line must be: the event's fields through JSON.stringify (the old, slower formatter). */
+function reference(e: HttpRequestEvent): string {
+  const u = e.upstream;
+  return `${JSON.stringify({
+    time: new Date(e.time).toISOString(),
+    remote: e.remoteAddress,
+    method: e.method,
+    host: e.host,
+    uri: e.target,
+    protocol: `HTTP/${e.httpVersion}`,
+    status: e.status,
+    bytes: e.bytes,
+    duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    site: e.site,
+    location: e.location,
+    referer: e.referer,
+    user_agent: e.userAgent,
+    ...(e.completed ? {} : { aborted: true }),
+    ...(u === null
+      ? {}
+      : {
+          upstream: u.address,
+          upstream_status: u.status,
+          upstream_connect_ms: Math.round(u.connectMs * 1000) / 1000,
+          upstream_first_byte_ms: Math.round(u.firstByteMs * 1000) / 1000,
+          ...(u.error ? { upstream_error: u.error } : {}),
+        }),
+  })}\n`;
+}
+
+test("the JSON access-log line is exactly JSON.stringify's, for any text in any field", () => {
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: "grapheme" }),
+    fc.string({ unit: "binary" }),
+    fc.constantFrom('a"b', "c\\d", "\u2028", "\u007f", "", "\ud800", "x\udfffy"),
+  );
+  fc.assert(
+    fc.property(
+      fc.record({
+        time: fc.double({ min: 1e12, max: 4e12, noNaN: true }),
+        remoteAddress: text,
+        method: text,
+        host: text,
+        target: text,
+        httpVersion: fc.constantFrom("1.0", "1.1"),
+        status: fc.integer({ min: 100, max: 599 }),
+        bytes: fc.nat(),
+        durationMs: fc.double({ min: 0, max: 1e5, noNaN: true }),
+        site: text,
+        location: text,
+        referer: text,
+        userAgent: text,
+        completed: fc.boolean(),
+        upstream: fc.option(
+          fc.record({
+            address: text,
+            status: fc.integer({ min: 0, max: 599 }),
+            connectMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+            firstByteMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+            tries: fc.nat(),
+            error: fc.constantFrom("", "ERR_PROXY_CONNECT"),
+          }),
+        ),
+      }),
+      (fields) => {
+        const e = { ...fields, handler: "", requestHeaders: [], responseHeaders: [] } as HttpRequestEvent;
+        const line = formatJson(e);
+        assert.equal(line, reference(e));
+        JSON.parse(line);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
