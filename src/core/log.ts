@@ -64,6 +64,7 @@ export function formatCombined(e: HttpRequestEvent): string {
 }
 
 /** Characters that JSON strings must escape (and the ones Ferry escapes to keep lines ASCII-safe). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
 
 /** A JSON string literal: the text in quotes as it is when nothing needs escaping (the usual case). */
