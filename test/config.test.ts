@@ -11,7 +11,12 @@ import { ConfigError } from "../src/core/errors.js";
 const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
 
 function canonical(file: string): string {
+  // The default state folder depends on the user running the test ($XDG_DATA_HOME or ~): fixed here.
+  const xdg = process.env.XDG_DATA_HOME;
+  process.env.XDG_DATA_HOME = "/xdg-data";
   const config = configFromFlags({ http: [], config: file });
+  if (xdg === undefined) delete process.env.XDG_DATA_HOME;
+  else process.env.XDG_DATA_HOME = xdg;
   const dir = path.dirname(path.resolve(file));
   return `${JSON.stringify(config, null, 2).split(dir).join("<dir>")}\n`;
 }

@@ -60,7 +60,7 @@ describe("req.stream", () => {
   let port = 0;
   before(async () => {
     server = http.createServer((req, res) => {
-      const r = new NodeRequest("POST", "/", "", "x", req.headers, req.httpVersion, "", req, 100);
+      const r = new NodeRequest("POST", "/", "", "x", req.headers, req.httpVersion, "", false, req, 100);
       let size = 0;
       const s = r.stream(Number(req.headers["x-limit"] ?? 1000));
       s.on("data", (c: Buffer) => (size += c.length));

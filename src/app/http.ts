@@ -4,36 +4,127 @@
  * where they meet. Realtime hubs outlive reloads (connections and channels
  * stay); a reload reconfigures them before the site table is rebuilt.
  */
+import { unwatchFile, watchFile } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
-import type { UpstreamState } from "../core/diagnostics.js";
+import { tlsCertChannel, type UpstreamState } from "../core/diagnostics.js";
+import { FerryError } from "../core/errors.js";
 import { type DnsAnswer, dohMounts } from "../dns/doh.js";
+import { HostIndex } from "../http/host-index.js";
 import { mergeMounts } from "../http/mount.js";
 import { HttpService } from "../http/server.js";
 import type { SiteHandler } from "../http/site-handler.js";
 import { realtimeMounts } from "../realtime/mount.js";
 import { RealtimeService } from "../realtime/service.js";
+import { CertStore } from "../tls/store.js";
+
+/** Opens the local CA only when a site uses it (its X.509 library loads with it). */
+function openCA(state: string) {
+  return import("../tls/local-ca.js").then((m) => m.LocalCA.open(state));
+}
+
+/** The certificate store for a config's sites (null without TLS listeners). */
+function buildStore(
+  config: HttpConfig,
+  state: string,
+  previous: CertStore | null,
+): Promise<CertStore | null> {
+  if (config.tls === null) return Promise.resolve(null);
+  const fallback = config.sites.find((s) => s.default) ?? config.sites[0]!;
+  const index = new HostIndex(config.sites, (s) => s.hosts, fallback);
+  const find = (name: string) => {
+    const own = index.owner(name);
+    return { site: own ?? fallback, own: own !== null };
+  };
+  return CertStore.build(config.sites, find, { state, strictSni: config.tls.strictSni, openCA }, previous);
+}
 
 export class HttpApp {
   /** The realtime endpoints; they outlive reloads. */
   readonly realtime: RealtimeService;
   private readonly service: HttpService;
+  private store: CertStore | null;
+  private config: HttpConfig;
+  private watched: string[] = [];
 
-  private constructor(service: HttpService, realtime: RealtimeService) {
+  private constructor(
+    service: HttpService,
+    realtime: RealtimeService,
+    store: CertStore | null,
+    config: HttpConfig,
+    private readonly state: string,
+  ) {
     this.service = service;
     this.realtime = realtime;
+    this.store = store;
+    this.config = config;
+    this.watchCertificates();
   }
 
-  /** Starts HTTP with its mounts; `dns` answers DoH on sites that ask for it. */
-  static async start(config: HttpConfig, dns: DnsAnswer | null = null): Promise<HttpApp> {
+  /**
+   * Starts HTTP with its mounts; `dns` answers DoH on sites that ask for it.
+   * With TLS listeners, the sites' certificates are loaded (or issued) first:
+   * an unusable certificate file stops the start (ERR_TLS_CERT).
+   */
+  static async start(
+    config: HttpConfig,
+    dns: DnsAnswer | null = null,
+    state = path.join(os.tmpdir(), "ferry-state"),
+  ): Promise<HttpApp> {
+    const store = await buildStore(config, state, null);
     const realtime = new RealtimeService();
     realtime.configure(config);
     const mounts = dns ? mergeMounts(realtimeMounts(realtime), dohMounts(dns)) : realtimeMounts(realtime);
     try {
-      return new HttpApp(await HttpService.start(config, mounts), realtime);
+      return new HttpApp(await HttpService.start(config, mounts, store), realtime, store, config, state);
     } catch (err) {
       realtime.close();
       throw err;
     }
+  }
+
+  /** Where it listens with TLS. */
+  get tlsAddresses(): ListenAddress[] {
+    return this.service.tlsAddresses;
+  }
+
+  /**
+   * Loads the certificates again (a reload, or a file that changed): the new
+   * store replaces the old only when every file is usable; otherwise the old
+   * certificates keep serving and the error is published (and logged).
+   */
+  private refreshCertificates(config: HttpConfig): void {
+    buildStore(config, this.state, this.store).then(
+      (store) => {
+        if (store === null || config !== this.config) return;
+        this.store = store;
+        this.service.setTls(store);
+        this.watchCertificates();
+      },
+      (err: Error) => {
+        if (tlsCertChannel.hasSubscribers)
+          tlsCertChannel.publish({
+            time: Date.now(),
+            kind: "error",
+            site: "",
+            file: "",
+            message: `${err.message} (the old certificates keep serving)`,
+            code: err instanceof FerryError ? err.code : "ERR_TLS_CERT",
+          });
+      },
+    );
+  }
+
+  /** Certificate files are checked every second; a change loads them again. */
+  private watchCertificates(): void {
+    for (const f of this.watched) unwatchFile(f);
+    this.watched = this.store?.watchedFiles() ?? [];
+    for (const f of this.watched)
+      watchFile(f, { interval: 1000, persistent: false }, (curr, prev) => {
+        if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino)
+          this.refreshCertificates(this.config);
+      });
   }
 
   get addresses(): ListenAddress[] {
@@ -52,10 +143,15 @@ export class HttpApp {
 
   reload(config: HttpConfig): string[] {
     this.realtime.configure(config);
-    return this.service.reload(config);
+    this.config = config;
+    const warnings = this.service.reload(config);
+    this.refreshCertificates(config);
+    return warnings;
   }
 
   close(graceMs: number): Promise<void> {
+    for (const f of this.watched) unwatchFile(f);
+    this.watched = [];
     const closing = this.service.close(graceMs);
     this.realtime.close();
     return closing;

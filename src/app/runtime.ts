@@ -7,7 +7,15 @@
 
 import type { Config } from "../core/config/types.js";
 import { ConfigError, type FerryError } from "../core/errors.js";
-import { AccessLog, type Logger, logClientErrors, logDnsTcp, logProxy, logRealtime } from "../core/log.js";
+import {
+  AccessLog,
+  type Logger,
+  logClientErrors,
+  logDnsTcp,
+  logProxy,
+  logRealtime,
+  logTls,
+} from "../core/log.js";
 import { DnsService, type ZoneReport } from "../dns/service.js";
 import { AdminService } from "../inspect/admin-server.js";
 import { HttpApp } from "./http.js";
@@ -31,7 +39,9 @@ export class Runtime {
     const stopRealtime = logRealtime(log);
     const stopDnsTcp = logDnsTcp(log);
     const stopProxy = logProxy(log);
+    const stopTls = logTls(log);
     this.stopClientErrors = () => {
+      stopTls();
       stopProxy();
       stopClient();
       stopRealtime();
@@ -56,7 +66,8 @@ export class Runtime {
         rt.logZones(rt.dns.reports);
         rt.dns.watch((reports) => rt.logZones(reports));
       }
-      if (config.http) rt.http = await HttpApp.start(config.http, rt.dns ? rt.dns.answerHttp : null);
+      if (config.http)
+        rt.http = await HttpApp.start(config.http, rt.dns ? rt.dns.answerHttp : null, config.state);
     } catch (err) {
       await rt.stop();
       throw err;

@@ -55,6 +55,8 @@ export interface TraceOptions {
   dns?: { host: string; port: number };
   /** Accept any TLS certificate. */
   insecure?: boolean;
+  /** Extra roots to trust (PEM), e.g. Ferry's local CA. */
+  ca?: string;
   timeoutMs?: number;
   userAgent?: string;
   /** Largest body kept in memory. */
@@ -113,12 +115,18 @@ function connect(ip: string, port: number, timeoutMs: number): Promise<net.Socke
   });
 }
 
-function handshake(socket: net.Socket, servername: string, insecure: boolean): Promise<tls.TLSSocket> {
+function handshake(
+  socket: net.Socket,
+  servername: string,
+  insecure: boolean,
+  ca: string | undefined,
+): Promise<tls.TLSSocket> {
   return new Promise((resolveTls, reject) => {
     const t = tls.connect({
       socket,
       servername: net.isIP(servername) ? undefined : servername,
       rejectUnauthorized: !insecure,
+      ...(ca === undefined ? {} : { ca: [...tls.rootCertificates, ca] }),
       ALPNProtocols: ["http/1.1"],
     });
     t.once("secureConnect", () => resolveTls(t));
@@ -161,7 +169,7 @@ export async function traceFetch(url: string, opts: TraceOptions = {}): Promise<
   let socket: net.Socket = raw;
   let tlsInfo: Trace["tls"] = null;
   if (secure) {
-    const t = await handshake(raw, host, opts.insecure === true);
+    const t = await handshake(raw, host, opts.insecure === true, opts.ca);
     const cert = t.getPeerCertificate();
     const cipher = t.getCipher();
     tlsInfo = {

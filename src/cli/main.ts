@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ConfigError, FerryError, UsageError } from "../core/errors.js";
+import { caCommand, caHelp } from "./commands/ca.js";
 import { check, checkHelp } from "./commands/check.js";
 import { fetchCommand, fetchHelp } from "./commands/fetch.js";
 import { lookupCommand, lookupHelp } from "./commands/lookup.js";
@@ -18,6 +19,7 @@ Commands:
   lookup NAME      ask a DNS server one question (like dig)
   fetch URL        GET a URL and show the trip: DNS, connect, TLS, first byte, download
   ws URL           talk to a WebSocket (like wscat), e.g. Ferry's realtime
+  ca               the local CA's root certificate (path, fingerprint, --pem)
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -60,6 +62,9 @@ export async function main(argv: string[]): Promise<number> {
       case "ws":
         if (wantsHelp) return help(wsHelp);
         return await wsCommand(args);
+      case "ca":
+        if (wantsHelp) return help(caHelp);
+        return await caCommand(args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -94,6 +94,20 @@ export interface UpstreamState {
   connections: number;
 }
 
+/** A certificate loaded, issued by the local CA, or refused (a bad file on reload). */
+export interface TlsCertEvent {
+  time: number;
+  kind: "loaded" | "issued" | "error";
+  site: string;
+  /** The certificate file, or "" for an internal certificate. */
+  file: string;
+  message: string;
+  /** `ERR_TLS_CERT` for errors, "" otherwise. */
+  code: string;
+}
+
+export const tlsCertChannel = diagnostics.channel("ferry:tls:cert");
+
 let sessionIds = 1;
 
 /** A WebSocket session id, unique per process (Ferry's own sessions and proxied ones share the numbering). */

@@ -32,6 +32,10 @@ export const ERROR_CODES = {
     "Every upstream of a proxy location was down (health checks or passive ejection); the client got 503.",
   ERR_PROXY_CUT:
     "An upstream cut a response short (reset, fewer bytes than its Content-Length, or silent for `timeouts.idle`); the client's connection was cut too, so it never sees a complete-looking reply.",
+  ERR_TLS_CERT:
+    "A site's certificate or key file could not be used (unreadable, not PEM, key and certificate do not match, or expired); the message names the file. At start Ferry stops; on a reload the old certificate keeps serving.",
+  ERR_TLS_LOCAL_CA:
+    "Ferry's local CA (`tls: internal`) could not be created or read in the state folder (permissions, a damaged file).",
   ERR_DNS_FORMAT:
     "A DNS message broke the wire format; the server answered FORMERR, or dropped it when not even the question was readable.",
   ERR_HTTP_FILE_READ: "A file under a site root could not be read although it exists; the client got 500.",

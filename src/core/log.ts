@@ -17,6 +17,8 @@ import {
   type ProxyHealthEvent,
   proxyErrorChannel,
   proxyHealthChannel,
+  type TlsCertEvent,
+  tlsCertChannel,
   type WsDropEvent,
   type WsSessionEvent,
   wsDropChannel,
@@ -169,6 +171,18 @@ export function logDnsTcp(log: Logger): () => void {
   };
   diagnostics.subscribe(dnsTcpDropChannel.name, on);
   return () => diagnostics.unsubscribe(dnsTcpDropChannel.name, on);
+}
+
+/** Logs certificates loaded and issued (info) and unusable ones (error, with ERR_TLS_CERT). */
+export function logTls(log: Logger): () => void {
+  const on = (msg: unknown) => {
+    const e = msg as TlsCertEvent;
+    const fields = { site: e.site, ...(e.file ? { file: e.file } : {}), ...(e.code ? { code: e.code } : {}) };
+    if (e.kind === "error") log.error(fields, e.message);
+    else log.info(fields, `certificate ${e.kind}: ${e.message}`);
+  };
+  diagnostics.subscribe(tlsCertChannel.name, on);
+  return () => diagnostics.unsubscribe(tlsCertChannel.name, on);
 }
 
 /** Logs proxy failures (warn, with their stable code) and upstream health changes (warn down, info up). */

@@ -4,7 +4,7 @@
  * handler and swaps it in; listeners and open connections stay up.
  */
 import type { HttpConfig, ListenAddress } from "../core/config/types.js";
-import { createEngine, type HttpEngine } from "./engine/engine.js";
+import { createEngine, type HttpEngine, type TlsProvider } from "./engine/engine.js";
 import { type Mounts, NO_MOUNTS } from "./mount.js";
 import { SiteHandler } from "./site-handler.js";
 
@@ -24,11 +24,15 @@ export class HttpService {
   private readonly mounts: Mounts;
   /** Where it listens (actual ports when 0 was asked for). */
   readonly addresses: ListenAddress[] = [];
+  /** Where it listens with TLS. */
+  readonly tlsAddresses: ListenAddress[] = [];
+  /** The port plain-HTTP requests for TLS sites are redirected to. */
+  private readonly httpsPort = (): number | null => this.tlsAddresses[0]?.port ?? null;
 
   private constructor(config: HttpConfig, mounts: Mounts) {
     this.config = config;
     this.mounts = mounts;
-    this.site = new SiteHandler(config, mounts);
+    this.site = new SiteHandler(config, mounts, this.httpsPort);
     this.engine = createEngine({
       limits: config.limits,
       handler: this.site.handle,
@@ -36,11 +40,17 @@ export class HttpService {
     });
   }
 
-  /** Builds the service and listens on every configured address. */
-  static async start(config: HttpConfig, mounts: Mounts = NO_MOUNTS): Promise<HttpService> {
+  /** Builds the service and listens on every configured address (`tls` serves `http.tls.listen`). */
+  static async start(
+    config: HttpConfig,
+    mounts: Mounts = NO_MOUNTS,
+    tls: TlsProvider | null = null,
+  ): Promise<HttpService> {
     const svc = new HttpService(config, mounts);
     try {
       for (const addr of config.listen) svc.addresses.push(await svc.engine.listen(addr));
+      if (config.tls !== null && tls !== null)
+        for (const addr of config.tls.listen) svc.tlsAddresses.push(await svc.engine.listen(addr, tls));
     } catch (err) {
       await svc.engine.close(0);
       throw err;
@@ -61,14 +71,21 @@ export class HttpService {
     const warnings: string[] = [];
     if (!same(config.listen, this.config.listen))
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
+    if (!same(config.tls?.listen ?? [], this.config.tls?.listen ?? []))
+      warnings.push("http.tls.listen changed: restart Ferry to listen on the new addresses");
     const old = this.site;
-    this.site = new SiteHandler(config, this.mounts);
+    this.site = new SiteHandler(config, this.mounts, this.httpsPort);
     this.engine.setHandlers(this.site.handle, this.site.upgrade);
     // Requests in flight keep their handlers; close() only stops background work and lets pools drain.
     old.close();
     this.engine.applyLimits(config.limits);
     this.config = config;
     return warnings;
+  }
+
+  /** New certificates for the TLS listeners (open connections keep theirs). */
+  setTls(tls: TlsProvider): void {
+    this.engine.setTls(tls);
   }
 
   /** Stops accepting and waits for in-flight requests, up to `graceMs`. */

@@ -20,6 +20,12 @@ import type { FerryRequest, Handler, Reply, UpgradeHandler } from "./types.js";
 
 const ROUTES_MAX = 10_000;
 
+/** The reply with HSTS added (a new header list: a cached file's list is shared by every reply). */
+function withHsts(reply: Reply, value: string): Reply {
+  reply.headers = [...reply.headers, "Strict-Transport-Security", value];
+  return reply;
+}
+
 /** Serves the sites of one HTTP config. */
 export class SiteHandler implements SiteServices {
   readonly table: SiteTable;
@@ -33,7 +39,16 @@ export class SiteHandler implements SiteServices {
   /** Each site's mounted handlers (realtime endpoints, DoH) by exact path. */
   private readonly mounts = new Map<Site, ReadonlyMap<string, PathHandler>>();
 
-  constructor(config: HttpConfig, mounts: Mounts = NO_MOUNTS) {
+  /** Plain-HTTP requests for sites with a certificate go to https (`http.tls.redirect`). */
+  private readonly redirectToTls: boolean;
+
+  constructor(
+    config: HttpConfig,
+    mounts: Mounts = NO_MOUNTS,
+    /** The TLS listener's port, once it listens (null: no TLS listener). */
+    private readonly httpsPort: () => number | null = () => null,
+  ) {
+    this.redirectToTls = config.tls !== null && config.tls.redirect;
     this.files = new StaticFiles(config);
     const deps = { files: this.files, services: this as SiteServices };
     this.table = new SiteTable(config.sites, (c, id, site) => buildLocation(c, id, deps, site));
@@ -93,6 +108,28 @@ export class SiteHandler implements SiteServices {
 
   private dispatch(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
+    const tls = site.config.tls !== null;
+    if (tls && !req.secure && this.redirectToTls) {
+      const to = this.httpsUrl(req);
+      if (to !== null) return plain(308, site.name, "", ["Location", to]);
+    }
+    if (tls && req.secure && site.config.hsts !== null) {
+      const reply = this.dispatchSite(req, site);
+      if (reply instanceof Promise) return reply.then((r) => withHsts(r, site.config.hsts!));
+      return withHsts(reply, site.config.hsts);
+    }
+    return this.dispatchSite(req, site);
+  }
+
+  /** The same URL over https on the TLS listener's port (omitted when it is 443). */
+  private httpsUrl(req: FerryRequest): string | null {
+    const port = this.httpsPort();
+    if (port === null || req.host === "") return null;
+    const host = req.host.includes(":") ? `[${req.host}]` : req.host;
+    return `https://${host}${port === 443 ? "" : `:${port}`}${req.rawPath}${req.query ? `?${req.query}` : ""}`;
+  }
+
+  private dispatchSite(req: FerryRequest, site: Site): Reply | Promise<Reply> {
     if (this.mounts.size > 0) {
       const mounted = this.mounts.get(site)?.get(req.rawPath);
       if (mounted !== undefined) return mounted.handle(req);

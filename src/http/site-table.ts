@@ -5,6 +5,7 @@
  * does is its handler's business (`locations/`).
  */
 import type { LocationConfig, SiteConfig } from "../core/config/types.js";
+import { HostIndex } from "./host-index.js";
 import type { LocationHandler, Route, RoutedLocation } from "./locations/handler.js";
 
 /** Builds the handler of one location (`id` is unique within the table). */
@@ -52,33 +53,19 @@ export class Site {
 /** Host → site. */
 export class SiteTable {
   readonly sites: Site[];
-  private readonly exact = new Map<string, Site>();
-  /** `.example.test` suffixes, longest first. */
-  private readonly wildcards: [string, Site][] = [];
+  private readonly index: HostIndex<Site>;
   readonly fallback: Site;
 
   constructor(configs: SiteConfig[], make: LocationFactory) {
     let id = 0;
     this.sites = configs.map((c) => new Site(c, () => id++, make));
-    for (const site of this.sites) {
-      for (const h of site.config.hosts) {
-        if (h.startsWith("*.")) this.wildcards.push([h.slice(1), site]);
-        else this.exact.set(h, site);
-      }
-    }
-    this.wildcards.sort((a, b) => b[0].length - a[0].length);
     this.fallback = this.sites.find((s) => s.config.default) ?? this.sites[0]!;
+    this.index = new HostIndex(this.sites, (s) => s.config.hosts, this.fallback);
   }
 
   /** The site for a lower-case host name. */
   find(host: string): Site {
-    const exact = this.exact.get(host);
-    if (exact !== undefined) return exact;
-    for (let i = 0; i < this.wildcards.length; i++) {
-      const [suffix, site] = this.wildcards[i]!;
-      if (host.length > suffix.length && host.endsWith(suffix)) return site;
-    }
-    return this.fallback;
+    return this.index.find(host);
   }
 
   /** Every location's handler, for closing them when the table is replaced. */

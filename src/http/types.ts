@@ -20,6 +20,8 @@ export interface FerryRequest {
   /** `1.0` or `1.1`. */
   httpVersion: string;
   remoteAddress: string;
+  /** True when the request came over TLS. */
+  readonly secure: boolean;
   /**
    * The whole body, up to `limit` bytes (never more than the listener's
    * `maxBodySize`, the default). Rejects with `HttpBodyTooLargeError` past it.

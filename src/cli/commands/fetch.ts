@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 /**
  * `ferry fetch URL [-v] [--dns HOST:PORT] [--json]`: a curl-like GET that
  * shows the whole trip as a waterfall (DNS, connect, TLS, time to first
@@ -10,7 +11,7 @@ import { UsageError } from "../../core/errors.js";
 import { parseArgs } from "../args.js";
 import { type Phases, type Trace, traceFetch } from "../fetch-trace.js";
 
-export const fetchHelp = `Usage: ferry fetch URL [-v] [--dns HOST:PORT] [--json] [-k] [--timeout MS]
+export const fetchHelp = `Usage: ferry fetch URL [-v] [--dns HOST:PORT] [--json] [-k] [--cacert FILE] [--timeout MS]
 
 GETs URL and shows each step of the trip as a waterfall: which DNS server
 was asked and what it answered, TCP connect, TLS handshake (https), time to
@@ -23,6 +24,7 @@ first byte and download. Then the status and headers (stderr) and the body
   --json            print {url, ip, dns, tls, phases, status, headers, bytes}
                     to stdout (phases in ms: dns, connect, tls, ttfb, download, total)
   -k, --insecure    accept any TLS certificate
+  --cacert FILE     also trust this root (PEM), e.g. Ferry's local CA (ferry ca)
   --timeout MS      give up after MS milliseconds (default 10000)
 
 Exits 0 when an answer came (whatever its status), 1 when the trip failed.
@@ -76,6 +78,7 @@ export async function fetchCommand(args: string[]): Promise<number> {
       json: { type: "boolean" },
       verbose: { type: "boolean", short: "v" },
       insecure: { type: "boolean", short: "k" },
+      cacert: { type: "string" },
       timeout: { type: "string" },
     },
   });
@@ -90,7 +93,23 @@ export async function fetchCommand(args: string[]): Promise<number> {
   }
   const timeoutMs = values.timeout === undefined ? 10_000 : Number(values.timeout);
   if (!(timeoutMs > 0)) throw new UsageError("--timeout must be a positive number of milliseconds");
-  const t = await traceFetch(url, { dns, insecure: values.insecure, timeoutMs, userAgent: "ferry-fetch" });
+  let ca: string | undefined;
+  if (values.cacert !== undefined) {
+    try {
+      ca = readFileSync(values.cacert, "utf8");
+    } catch (err) {
+      throw new UsageError(
+        `--cacert ${values.cacert}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  }
+  const t = await traceFetch(url, {
+    dns,
+    insecure: values.insecure,
+    ca,
+    timeoutMs,
+    userAgent: "ferry-fetch",
+  });
   if (values.json) {
     const out = {
       url: t.url,

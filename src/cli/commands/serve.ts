@@ -6,6 +6,7 @@ import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
+                   [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--state DIR]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -19,6 +20,12 @@ config; SIGINT/SIGTERM stop gracefully.
   --proxy PREFIX=UPSTREAM[,UPSTREAM...]
                         proxy PREFIX to upstreams (repeatable), e.g. /=127.0.0.1:3000
                                                       config: http.sites[].locations[].proxy
+  --https HOST:PORT     HTTPS listen address (repeatable); the site gets a certificate
+                        from Ferry's local CA (see ferry ca)  config: http.tls.listen
+  --tls-cert FILE       the site's certificate chain (PEM), with --tls-key
+                                                      config: http.sites[].tls.cert
+  --tls-key FILE        its private key (PEM)         config: http.sites[].tls.key
+  --state DIR           where the local CA and certificates live  config: state
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
@@ -45,6 +52,10 @@ export function parseServeArgs(args: string[]): ServeFlags {
       "publish-key": { type: "string" },
       admin: { type: "string" },
       proxy: { type: "string", multiple: true },
+      https: { type: "string", multiple: true },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      state: { type: "string" },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -65,6 +76,10 @@ export function parseServeArgs(args: string[]): ServeFlags {
     publishKey: values["publish-key"],
     admin: values.admin,
     proxy: values.proxy ?? [],
+    https: values.https ?? [],
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
+    state: values.state,
   };
 }
 
@@ -79,6 +94,11 @@ export async function serve(args: string[]): Promise<void> {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
     log.info({ address: `${host}:${a.port}` }, `serving http://${host}:${a.port}/`);
     process.stderr.write(`Ferry serving http://${host}:${a.port}/\n`);
+  }
+  for (const a of rt.http?.tlsAddresses ?? []) {
+    const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+    log.info({ address: `${host}:${a.port}` }, `serving https://${host}:${a.port}/`);
+    process.stderr.write(`Ferry serving https://${host}:${a.port}/\n`);
   }
   for (const hub of rt.http?.realtime.all() ?? []) {
     const where = `${hub.site === "default" ? "" : `${hub.site} `}${hub.config.path}`;

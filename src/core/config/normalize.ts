@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { isLoopback } from "../loopback.js";
 import { parseListen } from "./listen.js";
@@ -25,6 +26,12 @@ import { parseDuration, parseSize } from "./units.js";
 import { defaultOrigin } from "./zone-origin.js";
 
 export { parseListen };
+
+/** `$XDG_DATA_HOME/ferry`, or `~/.local/share/ferry`. */
+function defaultState(): string {
+  const xdg = process.env.XDG_DATA_HOME;
+  return path.join(xdg ? xdg : path.join(os.homedir(), ".local", "share"), "ferry");
+}
 
 /** Where relative paths start, and what to do when no site is configured. */
 export interface NormalizeContext {
@@ -85,6 +92,8 @@ function normalizeSite(
   }
   return {
     hosts: (site.hosts ?? []).map((h) => h.toLowerCase()),
+    tls: normalizeSiteTls(site.tls, ctx, [...at, "tls"], problems),
+    hsts: site.hsts ?? null,
     trustedProxies,
     realtime,
     dnsOverHttps: site.dnsOverHttps!,
@@ -92,6 +101,22 @@ function normalizeSite(
     errorPages,
     locations,
   };
+}
+
+function normalizeSiteTls(
+  tls: UserSite["tls"],
+  ctx: NormalizeContext,
+  at: KeyPath,
+  problems: RawProblem[],
+): SiteConfig["tls"] {
+  if (tls === undefined) return null;
+  if (tls === "internal") return { kind: "internal" };
+  const cert = path.resolve(ctx.baseDir, tls.cert);
+  const key = path.resolve(ctx.baseDir, tls.key);
+  if (!existsSync(cert))
+    problems.push({ path: [...at, "cert"], message: `certificate file ${cert} does not exist` });
+  if (!existsSync(key)) problems.push({ path: [...at, "key"], message: `key file ${key} does not exist` });
+  return { kind: "files", cert, key };
 }
 
 /** Parses a list of `HOST:PORT`, reporting each bad one at its own key. */
@@ -135,6 +160,26 @@ function normalizeHttp(
     });
   }
   if (defaults.length === 0 && sites.length > 0) sites[0]!.default = true;
+  if (http.tls === undefined)
+    sites.forEach((s, i) => {
+      if (s.tls !== null)
+        problems.push({
+          path: ["http", "sites", i, "tls"],
+          message: "a site certificate needs TLS listeners: add http.tls.listen (or --https HOST:PORT)",
+        });
+    });
+  const tls = http.tls
+    ? {
+        listen: listenList(http.tls.listen ?? [], ["http", "tls", "listen"], problems),
+        redirect: http.tls.redirect!,
+        strictSni: http.tls.strictSni!,
+      }
+    : null;
+  if (tls !== null && tls.listen.length === 0)
+    problems.push({
+      path: ["http", "tls"],
+      message: "http.tls needs listen addresses (e.g. [127.0.0.1:8443])",
+    });
   const c = http.fileCache!;
   const z = http.compression!;
   return {
@@ -160,6 +205,7 @@ function normalizeHttp(
       gzip: z.gzip!,
       brotli: z.brotli!,
     },
+    tls,
     sites,
   };
 }
@@ -256,6 +302,7 @@ export function normalizeConfig(
       access: access === false ? null : { format: access.format ?? ACCESS_DEFAULTS.format, output },
     },
     shutdown: { grace: parseDuration(user.shutdown!.grace!) },
+    state: user.state !== undefined ? path.resolve(ctx.baseDir, user.state) : defaultState(),
   };
   if (config.http && !config.dns) {
     config.http.sites.forEach((s, i) => {

@@ -107,6 +107,36 @@ const site = {
       ...proxySchema,
       description: "Proxy the whole site (shorthand for a location `/` with this `proxy`).",
     },
+    tls: {
+      description:
+        "This site's certificate on the TLS listeners (`http.tls.listen`): `internal` (issued by Ferry's local CA, see `ferry ca`) or `{cert, key}` PEM files (the chain in `cert`), reloaded on SIGHUP and when they change. Left out: the default site's certificate.",
+      oneOf: [
+        { const: "internal" },
+        {
+          type: "object",
+          additionalProperties: false,
+          required: ["cert", "key"],
+          properties: {
+            cert: {
+              type: "string",
+              minLength: 1,
+              description: "PEM certificate chain, leaf first (relative to the config file's folder).",
+            },
+            key: {
+              type: "string",
+              minLength: 1,
+              description: "PEM private key (relative to the config file's folder).",
+            },
+          },
+        },
+      ],
+    },
+    hsts: {
+      type: "string",
+      minLength: 1,
+      description:
+        "`Strict-Transport-Security` value sent with this site's answers over TLS, e.g. `max-age=31536000`.",
+    },
     trustedProxies: {
       type: "array",
       default: [],
@@ -247,6 +277,30 @@ export const configSchema = {
             },
             gzip: { type: "boolean", default: true, description: "Offer gzip." },
             brotli: { type: "boolean", default: true, description: "Offer brotli." },
+          },
+        },
+        tls: {
+          type: "object",
+          additionalProperties: false,
+          description: "TLS listeners: HTTP/1.1 over TLS 1.2 and 1.3, the certificate picked by SNI.",
+          properties: {
+            listen: {
+              type: "array",
+              items: listenAddress,
+              minItems: 1,
+              description: "Addresses to listen on with TLS.",
+            },
+            redirect: {
+              type: "boolean",
+              default: true,
+              description: "Plain-HTTP requests for a site with `tls` get 308 to the same URL over https.",
+            },
+            strictSni: {
+              type: "boolean",
+              default: false,
+              description:
+                "Refuse the handshake when the name asked for (SNI) is no site's; `false` answers with the default site's certificate.",
+            },
           },
         },
         sites: {
@@ -415,6 +469,12 @@ export const configSchema = {
           ],
         },
       },
+    },
+    state: {
+      type: "string",
+      minLength: 1,
+      description:
+        "Folder where Ferry keeps its local CA and the certificates it issues (created 0700). Default: `$XDG_DATA_HOME/ferry`, or `~/.local/share/ferry`.",
     },
     shutdown: {
       type: "object",

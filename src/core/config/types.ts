@@ -74,8 +74,13 @@ export interface UserRealtime {
   channels?: UserChannelRule[];
 }
 
+/** A site's certificate as written: Ferry's local CA, or PEM files. */
+export type UserSiteTls = "internal" | { cert: string; key: string };
+
 export interface UserSite extends UserServing {
   hosts?: string[];
+  tls?: UserSiteTls;
+  hsts?: string;
   /** Shorthand for a location `/` that proxies. */
   proxy?: UserProxy;
   trustedProxies?: string[];
@@ -102,6 +107,7 @@ export interface UserConfig {
     };
     fileCache?: { maxSize?: SizeInput; maxFileSize?: SizeInput; validity?: DurationInput };
     compression?: { threshold?: SizeInput; gzip?: boolean; brotli?: boolean };
+    tls?: { listen?: string[]; redirect?: boolean; strictSni?: boolean };
     sites?: UserSite[];
   };
   dns?: {
@@ -126,6 +132,7 @@ export interface UserConfig {
     access?: false | { format?: "json" | "combined"; output?: string };
   };
   shutdown?: { grace?: DurationInput };
+  state?: string;
 }
 
 export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
@@ -262,8 +269,15 @@ export interface RealtimeConfig {
   channels: ChannelRule[];
 }
 
+/** Where a site's certificate comes from (resolved paths for files). */
+export type SiteTls = { kind: "internal" } | { kind: "files"; cert: string; key: string };
+
 export interface SiteConfig {
   hosts: string[];
+  /** Its certificate for the TLS listeners; null: none of its own (the default site's is used). */
+  tls: SiteTls | null;
+  /** `Strict-Transport-Security` sent on its answers over TLS; null: none. */
+  hsts: string | null;
   /** Peers (CIDR) whose X-Forwarded-* headers are believed. */
   trustedProxies: string[];
   /** Realtime endpoints, by path. */
@@ -281,6 +295,8 @@ export interface HttpConfig {
   limits: HttpLimits;
   fileCache: { maxSize: number; maxFileSize: number; validity: number };
   compression: { threshold: number; gzip: boolean; brotli: boolean };
+  /** TLS listeners (HTTP/1.1 over TLS today); null: none. */
+  tls: { listen: ListenAddress[]; redirect: boolean; strictSni: boolean } | null;
   sites: SiteConfig[];
 }
 
@@ -331,4 +347,6 @@ export interface Config {
     access: { format: "json" | "combined"; output: string } | null;
   };
   shutdown: { grace: number };
+  /** Folder where Ferry keeps its local CA and issued certificates (absolute). */
+  state: string;
 }

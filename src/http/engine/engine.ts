@@ -8,9 +8,19 @@ import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import type { Handler, UpgradeHandler } from "../types.js";
 import { NodeHttpEngine } from "./node-http.js";
 
+/** What a TLS listener asks for its certificates (the certificate store of the current config). */
+export interface TlsProvider {
+  /** node's SNICallback. */
+  sni(servername: string, cb: (err: Error | null, ctx?: import("node:tls").SecureContext) => void): void;
+  /** The certificate for clients that send no name; null when there is none. */
+  defaultCredentials(): { cert: string; key: string } | null;
+}
+
 export interface HttpEngine {
-  /** Starts listening on one more address; resolves to it (the real port when 0 was asked). */
-  listen(addr: ListenAddress): Promise<ListenAddress>;
+  /** Starts listening on one more address, with TLS when `tls` is given; resolves to it (the real port when 0 was asked). */
+  listen(addr: ListenAddress, tls?: TlsProvider): Promise<ListenAddress>;
+  /** Swaps the certificates of the TLS listeners (a reload); open connections keep theirs. */
+  setTls(tls: TlsProvider): void;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes the rest. */
   close(graceMs: number): Promise<void>;
   /** Swaps the handlers atomically (a reload); open connections stay. */

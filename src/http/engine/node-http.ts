@@ -1,14 +1,17 @@
 import http, { type IncomingMessage, ServerResponse, STATUS_CODES } from "node:http";
+import https from "node:https";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
+import type tls from "node:tls";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
+import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
-import type { HttpEngine } from "./engine.js";
+import type { HttpEngine, TlsProvider } from "./engine.js";
 import { publish, publishClientError } from "./node-events.js";
 import { NodeRequest } from "./node-request.js";
 import { endAndRelease, streamBody } from "./node-send.js";
@@ -32,6 +35,9 @@ type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
 /** Runs HTTP/1.1 on any number of addresses (one node server each), all with the same handler and limits. */
 export class NodeHttpEngine implements HttpEngine {
   private readonly servers: http.Server[] = [];
+  /** The TLS listeners among them, with their ticket-key rotation. */
+  private readonly tlsServers: { server: https.Server; stop: () => void }[] = [];
+  private tls: TlsProvider | null = null;
   private limits: HttpLimits;
   private closing = false;
   /** The current handler; swapped atomically on reload. */
@@ -49,24 +55,47 @@ export class NodeHttpEngine implements HttpEngine {
     this.upgrade = upgrade;
   }
 
-  private createServer(): http.Server {
+  private createServer(tlsProvider?: TlsProvider): http.Server {
     const limits = this.limits;
-    const server = http.createServer(
-      {
-        // node counts the request line and the headers together; the two limits are told apart in precheck.
-        maxHeaderSize: limits.maxHeaderSize + limits.maxRequestLine,
-        requireHostHeader: false,
-        noDelay: true,
-        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headerTimeout / 4))),
-      },
-      onRequest,
-    );
+    const options = {
+      // node counts the request line and the headers together; the two limits are told apart in precheck.
+      maxHeaderSize: limits.maxHeaderSize + limits.maxRequestLine,
+      requireHostHeader: false,
+      noDelay: true,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headerTimeout / 4))),
+    };
+    let server: http.Server;
+    if (tlsProvider === undefined) server = http.createServer(options, onRequest);
+    else {
+      this.tls = tlsProvider;
+      const secure = https.createServer(
+        {
+          ...options,
+          ...TLS_PROFILE,
+          ...(tlsProvider.defaultCredentials() ?? {}),
+          ALPNProtocols: ["http/1.1"],
+          // Read through `this.tls`, so a reload's new certificates apply to new handshakes.
+          SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
+            this.tls!.sni(name, cb),
+        },
+        onRequest,
+      );
+      this.tlsServers.push({ server: secure, stop: rotateTicketKeys(secure) });
+      server = secure;
+    }
     (server as EngineServer)[kEngine] = this;
     server.on("clientError", onClientError);
     server.on("upgrade", onUpgrade);
     server.on("connect", onConnect);
     applyTo(server, limits);
     return server;
+  }
+
+  setTls(tlsProvider: TlsProvider): void {
+    this.tls = tlsProvider;
+    const creds = tlsProvider.defaultCredentials();
+    if (creds !== null)
+      for (const { server } of this.tlsServers) server.setSecureContext({ ...TLS_PROFILE, ...creds });
   }
 
   setHandlers(handler: Handler, upgrade: UpgradeHandler): void {
@@ -81,8 +110,8 @@ export class NodeHttpEngine implements HttpEngine {
   }
 
   /** Starts listening on one more address. */
-  listen(addr: ListenAddress): Promise<ListenAddress> {
-    const server = this.createServer();
+  listen(addr: ListenAddress, tlsProvider?: TlsProvider): Promise<ListenAddress> {
+    const server = this.createServer(tlsProvider);
     return new Promise((resolve, reject) => {
       server.once("error", (err: NodeJS.ErrnoException) => {
         const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;
@@ -104,6 +133,7 @@ export class NodeHttpEngine implements HttpEngine {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
+    for (const t of this.tlsServers) t.stop();
     await Promise.all(
       this.servers.map((server) => {
         const done = new Promise<void>((r) => server.close(() => r()));
@@ -183,6 +213,7 @@ function toFerryRequest(req: IncomingMessage, maxBodySize: number): NodeRequest 
     headers,
     req.httpVersion,
     req.socket.remoteAddress ?? "",
+    (req.socket as tls.TLSSocket).encrypted === true,
     req,
     maxBodySize,
   );

@@ -17,6 +17,7 @@ export class NodeRequest implements FerryRequest {
     readonly headers: IncomingMessage["headers"],
     readonly httpVersion: string,
     readonly remoteAddress: string,
+    readonly secure: boolean,
     /** @internal node's request, for the engine only. */
     readonly incoming: IncomingMessage,
     private readonly maxBodySize: number,

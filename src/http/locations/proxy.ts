@@ -144,7 +144,7 @@ export class ProxyLocation implements LocationHandler {
     return requestHeaders(req.rawHeaders, {
       client: req.remoteAddress,
       trusted: this.trusted.has(req.remoteAddress),
-      proto: "http",
+      proto: req.secure ? "https" : "http",
       host: this.config.preserveHost && typeof host === "string" ? host : up.name,
       websocket,
       rules: this.config.headers.request,

@@ -31,6 +31,13 @@ export interface ServeFlags {
   admin?: string;
   /** `--proxy PREFIX=UPSTREAM[,UPSTREAM…]` (repeatable): proxy locations on the default site. */
   proxy?: string[];
+  /** `--https HOST:PORT` (repeatable): TLS listeners; the default site gets `tls: internal` unless it has one. */
+  https?: string[];
+  /** `--tls-cert FILE --tls-key FILE`: the default site's certificate instead of an internal one. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `--state DIR`: where the local CA and certificates live. */
+  state?: string;
 }
 
 /** Applies flags onto a user config (a copy); flags win over the file. */
@@ -65,6 +72,9 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
     out.http = http;
   }
   if ((flags.proxy?.length ?? 0) > 0) applyProxyFlags(out, flags.proxy!, cwd);
+  if ((flags.https?.length ?? 0) > 0 || flags.tlsCert !== undefined || flags.tlsKey !== undefined)
+    applyTlsFlags(out, flags, cwd);
+  if (flags.state !== undefined) out.state = path.resolve(cwd, flags.state);
   if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
   if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };
   if (flags.logLevel !== undefined) out.log = { ...out.log, level: flags.logLevel as never };
@@ -105,6 +115,23 @@ function applyProxyFlags(out: UserConfig, specs: string[], cwd: string): void {
     else locations.push(loc);
   }
   target.locations = locations;
+}
+
+/**
+ * `--https HOST:PORT`: `http.tls.listen`; the default site gets a certificate:
+ * `--tls-cert/--tls-key` files, or `internal` when it has none of its own.
+ */
+function applyTlsFlags(out: UserConfig, flags: ServeFlags, cwd: string): void {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined))
+    throw new UsageError("--tls-cert and --tls-key go together");
+  if (!out.http) out.http = {};
+  if ((flags.https?.length ?? 0) > 0) out.http.tls = { ...out.http.tls, listen: flags.https };
+  if (!out.http.sites) out.http.sites = [{ root: cwd }];
+  const sites: UserSite[] = out.http.sites;
+  const target = sites.find((s) => s.default) ?? sites[0]!;
+  if (flags.tlsCert !== undefined)
+    target.tls = { cert: path.resolve(cwd, flags.tlsCert), key: path.resolve(cwd, flags.tlsKey!) };
+  else target.tls ??= "internal";
 }
 
 function applyRealtimeFlags(out: UserConfig, flags: ServeFlags): void {
