@@ -134,6 +134,28 @@ test("flags: --proxy is the same as a proxy location written in YAML", () => {
   assert.throws(() => configFromFlags({ http: [], proxy: ["/api/"] }), /--proxy takes PREFIX=UPSTREAM/);
 });
 
+test("flags: --https, --tls-cert/--tls-key and --state are the same as their YAML keys", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-tls-flag-"));
+  writeFileSync(path.join(dir, "c.pem"), "x");
+  writeFileSync(path.join(dir, "k.pem"), "x");
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    file,
+    `state: st\nhttp:\n  tls: { listen: ["127.0.0.1:8443"] }\n  sites:\n    - root: .\n      tls: { cert: c.pem, key: k.pem }\n`,
+  );
+  const fromYaml = configFromFlags({ http: [], config: file });
+  const fromFlags = configFromFlags(
+    { http: [], root: dir, https: ["127.0.0.1:8443"], tlsCert: "c.pem", tlsKey: "k.pem", state: "st" },
+    dir,
+  );
+  assert.deepEqual(fromFlags.http!.tls, fromYaml.http!.tls);
+  assert.deepEqual(fromFlags.http!.sites[0]!.tls, fromYaml.http!.sites[0]!.tls);
+  assert.equal(fromFlags.state, fromYaml.state);
+  const internal = configFromFlags({ http: [], root: dir, https: ["127.0.0.1:8443"] }, dir);
+  assert.deepEqual(internal.http!.sites[0]!.tls, { kind: "internal" });
+  assert.throws(() => configFromFlags({ http: [], root: dir, tlsCert: "c.pem" }, dir), /go together/);
+});
+
 test("flags: --realtime adds an endpoint to the default site, --publish-key sets its key", () => {
   const config = configFromFlags({ http: [], root: ".", realtime: "/live", publishKey: "flag-key-123" });
   const rt = config.http!.sites[0]!.realtime;

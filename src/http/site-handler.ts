@@ -48,7 +48,7 @@ export class SiteHandler implements SiteServices {
     /** The TLS listener's port, once it listens (null: no TLS listener). */
     private readonly httpsPort: () => number | null = () => null,
   ) {
-    this.redirectToTls = config.tls !== null && config.tls.redirect;
+    this.redirectToTls = config.tls?.redirect === true;
     this.files = new StaticFiles(config);
     const deps = { files: this.files, services: this as SiteServices };
     this.table = new SiteTable(config.sites, (c, id, site) => buildLocation(c, id, deps, site));

@@ -1,0 +1,290 @@
+/**
+ * HTTPS against real TLS clients (curl, openssl s_client, ws, ferry fetch):
+ * the local CA (`ferry ca`), SNI picking a site's certificate (internal or
+ * PEM files), TLS versions and ciphers, the redirect to https and HSTS, wss,
+ * and certificate files rotated (and broken) on disk while Ferry runs.
+ */
+import assert from "node:assert/strict";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import WebSocket from "ws";
+import { type FerryProcess, needTool, spawnFerry, startHttp, tmpSite, waitFor } from "./helpers.js";
+
+const run = promisify(execFile);
+const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
+
+/** A self-signed certificate for `name` made by openssl (the site's own files). */
+function selfSigned(dir: string, name: string, file: string): { cert: string; key: string } {
+  const cert = path.join(dir, `${file}.crt`);
+  const key = path.join(dir, `${file}.key`);
+  const r = spawnSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    `subjectAltName=DNS:${name}`,
+  ]);
+  assert.equal(r.status, 0, r.stderr.toString());
+  return { cert, key };
+}
+
+/** What openssl s_client says about a handshake (asynchronous: the server may run in this process). */
+function sClient(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const c = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, ...args]);
+    let out = "";
+    c.stdout.on("data", (d: Buffer) => (out += d));
+    c.stderr.on("data", (d: Buffer) => (out += d));
+    c.stdin.end();
+    const timer = setTimeout(() => c.kill("SIGKILL"), 10_000);
+    c.on("close", () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+}
+
+function fingerprint(pem: string): string {
+  const r = spawnSync("openssl", ["x509", "-noout", "-fingerprint", "-sha256"], { input: pem });
+  return r.stdout.toString().trim().replace(/^.*=/, "");
+}
+
+describe("HTTPS", () => {
+  let dir = "";
+  let state = "";
+  let f: FerryProcess;
+  let http = 0;
+  let https = 0;
+  let shop: { cert: string; key: string };
+  let root = "";
+
+  before(async (t) => {
+    if (!needTool(t as never, "openssl", "openssl")) return;
+    dir = tmpSite({ "blog/index.html": "blog", "shop/index.html": "shop", "plain/index.html": "plain" });
+    state = path.join(dir, "state");
+    shop = selfSigned(dir, "shop.test", "shop");
+    const cfg = path.join(dir, "ferry.yaml");
+    writeFileSync(
+      cfg,
+      `state: state
+http:
+  listen: ["127.0.0.1:0"]
+  tls: { listen: ["127.0.0.1:0"] }
+  sites:
+    - hosts: [plain.test]
+      root: plain
+      default: true
+    - hosts: [blog.test, "*.blog.test"]
+      root: blog
+      tls: internal
+      hsts: "max-age=31536000"
+      realtime: [{ path: /ws, publishKey: tls-test-key-123, channels: [{ match: "*", publish: true }] }]
+    - hosts: [shop.test]
+      root: shop
+      tls: { cert: shop.crt, key: shop.key }
+log: { access: false }
+`,
+    );
+    f = await spawnFerry(
+      ["serve", "--config", cfg],
+      [/serving http:\/\/127\.0\.0\.1:(\d+)\//, /serving https:\/\/127\.0\.0\.1:(\d+)\//],
+    );
+    http = Number(f.found[0]);
+    https = Number(f.found[1]);
+    root = path.join(state, "ca", "root.crt");
+  });
+
+  after(() => f?.child.kill("SIGKILL"));
+
+  const curl = (host: string, extra: string[] = []) =>
+    run("curl", [
+      "-s",
+      "-i",
+      "--resolve",
+      `${host}:${https}:127.0.0.1`,
+      ...extra,
+      `https://${host}:${https}/`,
+    ]);
+
+  test("ferry ca: the root is in the state folder (key 0600, folder 0700), with the fingerprint openssl sees", async (t) => {
+    if (!needTool(t, "openssl", "openssl")) return;
+    const { stdout } = await run(process.execPath, [bin, "ca", "--state", state]);
+    const [where, fp] = stdout.trim().split("\n");
+    assert.equal(where, root);
+    assert.equal(fp, `SHA-256 ${fingerprint(readFileSync(root, "utf8"))}`);
+    assert.equal(statSync(path.join(state, "ca", "root.key")).mode & 0o777, 0o600);
+    assert.equal(statSync(state).mode & 0o777, 0o700);
+    const again = await run(process.execPath, [bin, "ca", "--state", state, "--pem"]);
+    assert.equal(fingerprint(again.stdout), fingerprint(readFileSync(root, "utf8")), "never re-created");
+  });
+
+  test("SNI: an internal certificate for blog.test and its wildcard; the shop's own files for shop.test", async (t) => {
+    if (!needTool(t, "curl", "curl")) return;
+    const blog = await curl("blog.test", ["--cacert", root]);
+    assert.match(blog.stdout, /^HTTP\/1\.1 200/);
+    assert.match(blog.stdout, /blog$/);
+    assert.match(blog.stdout, /strict-transport-security: max-age=31536000/i);
+    const sub = await curl("x.blog.test", ["--cacert", root]);
+    assert.match(sub.stdout, /blog$/, "a wildcard name");
+    const shopRes = await curl("shop.test", ["--cacert", shop.cert]);
+    assert.match(shopRes.stdout, /shop$/);
+    assert.doesNotMatch(shopRes.stdout, /strict-transport-security/i);
+    const blogHello = await sClient(https, ["-servername", "blog.test"]);
+    assert.match(blogHello, /issuer=.*Ferry Local CA/);
+    const shopHello = await sClient(https, ["-servername", "shop.test"]);
+    assert.match(shopHello, /subject=CN ?= ?shop\.test/);
+  });
+
+  test("TLS 1.2 and 1.3 only; no CBC or static-RSA suites", async (t) => {
+    if (!needTool(t, "openssl", "openssl")) return;
+    assert.match(
+      await sClient(https, ["-servername", "blog.test", "-tls1_1"]),
+      /alert protocol version|no protocols available|wrong version/,
+    );
+    assert.match(await sClient(https, ["-servername", "blog.test", "-tls1_2"]), /Protocol *: TLSv1\.2/);
+    assert.match(
+      await sClient(https, ["-servername", "blog.test", "-tls1_3"]),
+      /Protocol *: TLSv1\.3|TLSv1\.3/,
+    );
+    const cbc = await sClient(https, [
+      "-servername",
+      "shop.test",
+      "-tls1_2",
+      "-cipher",
+      "ECDHE-ECDSA-AES128-SHA",
+    ]);
+    assert.match(cbc, /handshake failure|no cipher|alert/);
+  });
+
+  test("plain HTTP for a TLS site gets 308 to https on the TLS port; other sites stay on http", async (t) => {
+    if (!needTool(t, "curl", "curl")) return;
+    const r = await run("curl", ["-s", "-i", "-H", "Host: blog.test", `http://127.0.0.1:${http}/a/b?c=1`]);
+    assert.match(r.stdout, /^HTTP\/1\.1 308/);
+    assert.match(r.stdout, new RegExp(`location: https://blog\\.test:${https}/a/b\\?c=1`, "i"));
+    assert.doesNotMatch(r.stdout, /strict-transport-security/i, "no HSTS over plain HTTP");
+    const plain = await run("curl", ["-s", "-H", "Host: plain.test", `http://127.0.0.1:${http}/`]);
+    assert.equal(plain.stdout, "plain");
+  });
+
+  test("wss:// reaches the realtime endpoint with the local root trusted", async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${https}/ws`, {
+      servername: "blog.test",
+      headers: { Host: "blog.test" },
+      ca: readFileSync(root),
+    } as unknown as WebSocket.ClientOptions);
+    await once(ws, "open");
+    ws.send(JSON.stringify({ type: "subscribe", channel: "t" }));
+    ws.send(JSON.stringify({ type: "publish", channel: "t", data: "over tls" }));
+    const got: string[] = [];
+    ws.on("message", (m) => got.push(String(m)));
+    await waitFor(() => got.some((m) => m.includes("over tls")), "the message over wss");
+    ws.close();
+  });
+
+  test("a certificate changed on disk is served without a restart; a broken one keeps the old and says why", async (t) => {
+    if (!needTool(t, "openssl", "openssl")) return;
+    const before = fingerprint(readFileSync(shop.cert, "utf8"));
+    selfSigned(dir, "shop.test", "shop");
+    const after = fingerprint(readFileSync(shop.cert, "utf8"));
+    assert.notEqual(before, after);
+    const served = async () => {
+      const out = await sClient(https, ["-servername", "shop.test", "-showcerts"]);
+      const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(out)![0];
+      return fingerprint(pem);
+    };
+    const deadline = Date.now() + 8000;
+    while ((await served()) !== after) {
+      assert.ok(Date.now() < deadline, "the new certificate was not picked up");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    writeFileSync(shop.cert, "not a certificate\n");
+    await waitFor(() => /"code":"ERR_TLS_CERT"/.test(f.stderr()), "the error in the log", 8000);
+    assert.match(
+      f.stderr(),
+      new RegExp(`${shop.cert.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: not a PEM certificate`),
+    );
+    assert.equal(await served(), after, "the old certificate keeps serving");
+  });
+});
+
+test("ferry serve --https: the default site gets a local-CA certificate; ferry fetch --cacert trusts it", async () => {
+  const dir = tmpSite({ "index.html": "hello tls" });
+  const state = path.join(dir, "state");
+  const f = await spawnFerry(
+    ["serve", dir, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--state", state],
+    [/serving https:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  try {
+    const port = f.found[0];
+    const root = path.join(state, "ca", "root.crt");
+    const r = await run(process.execPath, [bin, "fetch", "--cacert", root, `https://localhost:${port}/`]);
+    assert.equal(r.stdout, "hello tls");
+    assert.match(r.stderr, /TLS handshake.*TLSv1\.3/);
+    const bad = await run(process.execPath, [bin, "fetch", `https://localhost:${port}/`]).catch((e) => e);
+    assert.equal(bad.code, 1, "without the root the certificate is refused");
+    assert.match(bad.stderr, /ERR_FETCH/);
+  } finally {
+    f.child.kill("SIGKILL");
+  }
+});
+
+test("an unusable certificate file at start: exit 1, ERR_TLS_CERT naming the file", async (t) => {
+  if (!needTool(t, "openssl", "openssl")) return;
+  const dir = tmpSite({ "index.html": "x" });
+  const a = selfSigned(dir, "a.test", "a");
+  const b = selfSigned(dir, "b.test", "b");
+  const r = await run(process.execPath, [
+    bin,
+    "serve",
+    dir,
+    "--http",
+    "127.0.0.1:0",
+    "--https",
+    "127.0.0.1:0",
+    "--tls-cert",
+    a.cert,
+    "--tls-key",
+    b.key,
+  ]).catch((e) => e);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_TLS_CERT/);
+  assert.match(r.stderr, /b\.key: this key does not belong to the certificate/);
+});
+
+test("strictSni: a name no site owns fails the handshake; without it, the default certificate answers", async (t) => {
+  if (!needTool(t, "openssl", "openssl")) return;
+  const root = tmpSite({ "index.html": "a" });
+  for (const strictSni of [true, false]) {
+    const s = await startHttp(
+      { tls: { listen: ["127.0.0.1:0"], strictSni }, sites: [{ hosts: ["a.test"], root, tls: "internal" }] },
+      root,
+    );
+    try {
+      const port = s.service.tlsAddresses[0]!.port;
+      const own = await sClient(port, ["-servername", "a.test"]);
+      assert.match(own, /subject=CN ?= ?a\.test/);
+      const other = await sClient(port, ["-servername", "unknown.test"]);
+      // node ends the handshake without an alert when SNICallback refuses: no certificate, no cipher.
+      if (strictSni) assert.match(other, /Cipher is \(NONE\)/, other);
+      else assert.match(other, /subject=CN ?= ?a\.test/, "the default site's certificate");
+    } finally {
+      await s.close();
+    }
+  }
+});
