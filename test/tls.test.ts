@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -137,7 +139,7 @@ log: { access: false }
   test("SNI: an internal certificate for blog.test and its wildcard; the shop's own files for shop.test", async (t) => {
     if (!needTool(t, "curl", "curl")) return;
     const blog = await curl("blog.test", ["--cacert", root]);
-    assert.match(blog.stdout, /^HTTP\/1\.1 200/);
+    assert.match(blog.stdout, /^HTTP\/2 200/, "curl asks for h2 by ALPN");
     assert.match(blog.stdout, /blog$/);
     assert.match(blog.stdout, /strict-transport-security: max-age=31536000/i);
     const sub = await curl("x.blog.test", ["--cacert", root]);
@@ -286,5 +288,53 @@ test("strictSni: a name no site owns fails the handshake; without it, the defaul
     } finally {
       await s.close();
     }
+  }
+});
+
+test("HTTP/2 by ALPN on the TLS listener: files, compression, HEAD, a proxied upload, stream limits (curl, nghttp, h2load)", async (t) => {
+  if (
+    !needTool(t, "curl", "curl") ||
+    !needTool(t, "nghttp", "nghttp2-client") ||
+    !needTool(t, "h2load", "nghttp2-client")
+  )
+    return;
+  const big = "Ferry over HTTP/2. ".repeat(6000);
+  const dir = tmpSite({ "index.html": "hello h2", "big.txt": big });
+  const state = path.join(dir, "state");
+  const upstream = http.createServer((req, res) => {
+    let n = 0;
+    req.on("data", (c: Buffer) => (n += c.length));
+    req.on("end", () => res.end(`up ${req.method} ${req.url} ${n} ${req.headers["x-forwarded-proto"]}`));
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const upPort = (upstream.address() as AddressInfo).port;
+  const f = await spawnFerry(
+    ["serve", dir, "--https", "127.0.0.1:0", "--state", state, "--proxy", `/api/=127.0.0.1:${upPort}`],
+    [/serving https:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  try {
+    const base = `https://localhost:${f.found[0]}`;
+    const ca = path.join(state, "ca", "root.crt");
+    const c = (args: string[]) =>
+      run("curl", ["-s", "--http2", "--cacert", ca, ...args], { maxBuffer: 1 << 24 });
+    const page = await c(["-i", `${base}/`]);
+    assert.match(page.stdout, /^HTTP\/2 200/);
+    assert.match(page.stdout, /hello h2$/);
+    assert.doesNotMatch(page.stdout, /^connection:/im, "no connection-specific headers over HTTP/2");
+    assert.equal((await c([`${base}/big.txt`])).stdout, big);
+    const br = await c(["-i", "-H", "Accept-Encoding: br", "-o", "/dev/null", "-D", "-", `${base}/big.txt`]);
+    assert.match(br.stdout, /content-encoding: br/i);
+    const head = await c(["-I", `${base}/big.txt`]);
+    assert.match(head.stdout, new RegExp(`content-length: ${big.length}`, "i"));
+    const up = await c(["--data-binary", "x".repeat(70_000), `${base}/api/post`]);
+    assert.equal(up.stdout, "up POST /api/post 70000 https");
+    const settings = await run("nghttp", ["-nv", `${base}/`]);
+    assert.match(settings.stdout, /SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):100/);
+    const load = await run("h2load", ["-n", "400", "-c", "4", "-m", "20", `${base}/`]);
+    assert.match(load.stdout, /400 succeeded, 0 failed/);
+  } finally {
+    f.child.kill("SIGKILL");
+    upstream.close();
   }
 });

@@ -282,7 +282,8 @@ export const configSchema = {
         tls: {
           type: "object",
           additionalProperties: false,
-          description: "TLS listeners: HTTP/1.1 over TLS 1.2 and 1.3, the certificate picked by SNI.",
+          description:
+            "TLS listeners: HTTP/2 and HTTP/1.1 (chosen by ALPN) over TLS 1.2 and 1.3, the certificate picked by SNI.",
           properties: {
             listen: {
               type: "array",

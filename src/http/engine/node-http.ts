@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, ServerResponse, STATUS_CODES } from "node:http";
+import type { Http2Server } from "node:http2";
 import https from "node:https";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
@@ -13,6 +14,7 @@ import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "..
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine, TlsProvider } from "./engine.js";
 import { publish, publishClientError } from "./node-events.js";
+import { closeH2, createH2Server } from "./node-h2.js";
 import { NodeRequest } from "./node-request.js";
 import { endAndRelease, streamBody } from "./node-send.js";
 
@@ -36,7 +38,7 @@ type EngineServer = http.Server & { [kEngine]: NodeHttpEngine };
 export class NodeHttpEngine implements HttpEngine {
   private readonly servers: http.Server[] = [];
   /** The TLS listeners among them, with their ticket-key rotation. */
-  private readonly tlsServers: { server: https.Server; stop: () => void }[] = [];
+  private readonly tlsServers: { server: https.Server; h2: Http2Server; stop: () => void }[] = [];
   private tls: TlsProvider | null = null;
   private limits: HttpLimits;
   private closing = false;
@@ -73,14 +75,23 @@ export class NodeHttpEngine implements HttpEngine {
           ...options,
           ...TLS_PROFILE,
           ...(tlsProvider.defaultCredentials() ?? {}),
-          ALPNProtocols: ["http/1.1"],
+          // HTTP/2 first when the client offers it (browsers, curl): same sites, same handler.
+          ALPNProtocols: ["h2", "http/1.1"],
           // Read through `this.tls`, so a reload's new certificates apply to new handshakes.
           SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
             this.tls!.sni(name, cb),
         },
         onRequest,
       );
-      this.tlsServers.push({ server: secure, stop: rotateTicketKeys(secure) });
+      // https.Server reads every TLS connection as HTTP/1.1; sessions that chose h2 go to the HTTP/2 server.
+      const h2 = createH2Server(this);
+      const h1 = secure.listeners("secureConnection")[0] as (socket: tls.TLSSocket) => void;
+      secure.removeListener("secureConnection", h1);
+      secure.on("secureConnection", (socket: tls.TLSSocket) => {
+        if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+        else h1.call(secure, socket);
+      });
+      this.tlsServers.push({ server: secure, h2, stop: rotateTicketKeys(secure) });
       server = secure;
     }
     (server as EngineServer)[kEngine] = this;
@@ -133,7 +144,10 @@ export class NodeHttpEngine implements HttpEngine {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    for (const t of this.tlsServers) t.stop();
+    for (const t of this.tlsServers) {
+      t.stop();
+      closeH2(t.h2, graceMs);
+    }
     await Promise.all(
       this.servers.map((server) => {
         const done = new Promise<void>((r) => server.close(() => r()));

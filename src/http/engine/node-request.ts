@@ -57,7 +57,7 @@ export class NodeRequest implements FerryRequest {
 }
 
 /** Passes body bytes through, and fails with HttpBodyTooLargeError past the limit. */
-class BodyLimit extends Transform {
+export class BodyLimit extends Transform {
   private size = 0;
   constructor(private readonly limit: number) {
     super();

@@ -1,0 +1,270 @@
+/**
+ * HTTP/2 (RFC 9113) on the TLS listeners, chosen by ALPN, over node's core
+ * stream API (not the compatibility layer, which is slower). Each stream is
+ * turned into Ferry's request, answered by the same handler as HTTP/1.1, and
+ * its reply written with backpressure. Limits: concurrent streams, header
+ * list size, and node's own guards against rapid reset and invalid-frame
+ * floods; an idle session is closed after `idleTimeout`.
+ */
+import { createReadStream } from "node:fs";
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import type { Readable } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import type { HttpLimits } from "../../core/config/types.js";
+import { type HttpRequestEvent, httpRequestChannel } from "../../core/diagnostics.js";
+import { parseHost } from "../host.js";
+import { plainReply } from "../plain-reply.js";
+import type { FerryRequest, Handler, Reply } from "../types.js";
+import { BodyLimit } from "./node-request.js";
+
+/** Most streams a client may have open at once on one connection (advertised in SETTINGS). */
+export const MAX_CONCURRENT_STREAMS = 100;
+
+/** Headers HTTP/2 forbids in a response (RFC 9113 §8.2.2): the reply's are dropped, not sent. */
+const CONNECTION_SPECIFIC = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** What the HTTP/2 side needs from the engine. */
+export interface H2Host {
+  readonly handler: Handler;
+  readonly currentLimits: HttpLimits;
+  readonly observed: boolean;
+  readonly isClosing: boolean;
+}
+
+/** A request as an HTTP/2 stream carries it. */
+class H2Request implements FerryRequest {
+  readonly httpVersion = "2.0";
+  readonly secure = true;
+  private raw: string[] | null = null;
+
+  constructor(
+    readonly method: string,
+    readonly rawPath: string,
+    readonly query: string,
+    readonly host: string,
+    readonly headers: IncomingHttpHeaders,
+    readonly remoteAddress: string,
+    private readonly h2: ServerHttp2Stream,
+    private readonly maxBodySize: number,
+  ) {}
+
+  /** Regular headers, with `:authority` as `host` (what HTTP/1.1 code and a proxy expect). */
+  get rawHeaders(): readonly string[] {
+    if (this.raw === null) {
+      const out: string[] = [];
+      for (const [k, v] of Object.entries(this.headers)) {
+        if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) out.push(k, x);
+        else out.push(k, String(v));
+      }
+      this.raw = out;
+    }
+    return this.raw;
+  }
+
+  stream(limit = this.maxBodySize): Readable {
+    const counter = new BodyLimit(Math.min(limit, this.maxBodySize));
+    this.h2.once("error", (err) => counter.destroy(err));
+    return this.h2.pipe(counter);
+  }
+
+  body(limit = this.maxBodySize): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const s = this.stream(limit);
+      s.on("data", (c: Buffer) => {
+        chunks.push(c);
+        size += c.length;
+      });
+      s.once("end", () => resolve(Buffer.concat(chunks, size)));
+      s.once("error", reject);
+    });
+  }
+}
+
+const kSessions = Symbol("ferry.h2sessions");
+type H2ServerWithSessions = http2.Http2Server & { [kSessions]?: Set<http2.ServerHttp2Session> };
+
+/** A graceful stop: GOAWAY to every session (streams in flight finish), then destroy what is left after `graceMs`. */
+export function closeH2(server: http2.Http2Server, graceMs: number): void {
+  const sessions = (server as H2ServerWithSessions)[kSessions] ?? new Set();
+  for (const s of sessions) s.close();
+  const t = setTimeout(() => {
+    for (const s of sessions) s.destroy();
+  }, graceMs);
+  t.unref();
+}
+
+/** The HTTP/2 server of one TLS listener: sessions are handed to it by ALPN (`emit("connection", socket)`). */
+export function createH2Server(host: H2Host): http2.Http2Server {
+  const limits = host.currentLimits;
+  const server = http2.createServer({
+    settings: {
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      maxHeaderListSize: limits.maxHeaderSize + limits.maxRequestLine,
+      enablePush: false,
+    },
+    maxHeaderListPairs: limits.maxHeaderCount + 8,
+    // node closes a session that sends too many invalid frames or resets too many streams (rapid reset).
+    maxSessionInvalidFrames: 100,
+    maxSessionRejectedStreams: 100,
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  (server as H2ServerWithSessions)[kSessions] = sessions;
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    session.setTimeout(host.currentLimits.idleTimeout, () => session.close());
+    session.on("error", () => session.destroy());
+    if (host.isClosing) session.close();
+  });
+  server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+    onStream(host, stream, headers),
+  );
+  return server;
+}
+
+function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  stream.on("error", () => stream.destroy());
+  const started = httpRequestChannel.hasSubscribers && host.observed ? performance.now() : 0;
+  const method = String(headers[":method"] ?? "GET");
+  const target = String(headers[":path"] ?? "/");
+  const authority = String(headers[":authority"] ?? headers.host ?? "");
+  const socket = stream.session?.socket as TLSSocket | undefined;
+  const remote = socket?.remoteAddress ?? "";
+  const hostName = authority === "" ? "" : parseHost(authority);
+  if (method === "CONNECT" || hostName === null || target.charCodeAt(0) !== 47 /* / */) {
+    // Extended CONNECT (WebSocket over HTTP/2) is not offered; a bad authority or target is refused.
+    respond(stream, plainReply(method === "CONNECT" ? 405 : 400), method, started, headers, remote);
+    return;
+  }
+  const q = target.indexOf("?");
+  const withHost = headers.host === undefined ? { ...headers, host: authority } : headers;
+  const req = new H2Request(
+    method,
+    q < 0 ? target : target.slice(0, q),
+    q < 0 ? "" : target.slice(q + 1),
+    hostName,
+    withHost,
+    remote,
+    stream,
+    host.currentLimits.maxBodySize,
+  );
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = host.handler(req);
+  } catch (err) {
+    reply = internal(err);
+  }
+  if (reply instanceof Promise)
+    reply.then(
+      (r) => respond(stream, r, method, started, withHost, remote),
+      (err) => respond(stream, internal(err), method, started, withHost, remote),
+    );
+  else respond(stream, reply, method, started, withHost, remote);
+}
+
+function internal(err: unknown): Reply {
+  process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_HTTP_INTERNAL" });
+  return plainReply(500);
+}
+
+/** The reply's headers as an HTTP/2 header object (lower case, repeats as lists, connection-specific ones dropped). */
+function h2Headers(reply: Reply): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = { ":status": reply.status };
+  const h = reply.headers;
+  for (let i = 0; i + 1 < h.length; i += 2) {
+    const name = h[i]!.toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const prev = out[name];
+    if (prev === undefined) out[name] = h[i + 1]!;
+    else out[name] = Array.isArray(prev) ? [...prev, h[i + 1]!] : [String(prev), h[i + 1]!];
+  }
+  return out;
+}
+
+function respond(
+  stream: ServerHttp2Stream,
+  reply: Reply,
+  method: string,
+  started: number,
+  headers: IncomingHttpHeaders,
+  remote: string,
+): void {
+  if (stream.destroyed || stream.closed) {
+    if (reply.body !== null && !Buffer.isBuffer(reply.body) && reply.body.kind === "stream")
+      reply.body.stream.destroy();
+    return;
+  }
+  if (reply.status === 101) reply = plainReply(501);
+  const body = reply.body;
+  const head = method === "HEAD" || body === null;
+  stream.respond(h2Headers(reply), { endStream: head });
+  const done = (bytes: number, completed: boolean) => {
+    if (started) publishH2(method, headers, remote, reply, bytes, started, completed);
+  };
+  if (head) {
+    if (body !== null && !Buffer.isBuffer(body) && body.kind === "stream") body.stream.destroy();
+    done(0, true);
+    return;
+  }
+  if (Buffer.isBuffer(body)) {
+    stream.end(body);
+    done(body.length, true);
+    return;
+  }
+  let source: Readable =
+    body.kind === "file"
+      ? createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 })
+      : body.stream;
+  if (body.kind === "file" && body.encode !== null) source = source.pipe(body.encode.stream());
+  let bytes = 0;
+  source.on("data", (c: Buffer) => {
+    bytes += c.length;
+  });
+  source.once("error", () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+  stream.once("close", () => {
+    if (!source.readableEnded) source.destroy();
+    done(bytes, source.readableEnded);
+  });
+  source.pipe(stream);
+}
+
+function publishH2(
+  method: string,
+  headers: IncomingHttpHeaders,
+  remote: string,
+  reply: Reply,
+  bytes: number,
+  started: number,
+  completed: boolean,
+): void {
+  const event: HttpRequestEvent = {
+    time: Date.now() - (performance.now() - started),
+    remoteAddress: remote,
+    method,
+    host: String(headers[":authority"] ?? headers.host ?? ""),
+    target: String(headers[":path"] ?? ""),
+    httpVersion: "2.0",
+    status: reply.status,
+    bytes,
+    durationMs: performance.now() - started,
+    site: reply.site,
+    location: reply.location,
+    handler: reply.handler ?? "",
+    referer: String(headers.referer ?? ""),
+    userAgent: String(headers["user-agent"] ?? ""),
+    completed,
+    requestHeaders: [],
+    responseHeaders: reply.headers,
+    upstream: reply.upstream ?? null,
+  };
+  httpRequestChannel.publish(event);
+}
