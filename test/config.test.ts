@@ -154,6 +154,19 @@ test("flags: --https, --tls-cert/--tls-key and --state are the same as their YAM
   const internal = configFromFlags({ http: [], root: dir, https: ["127.0.0.1:8443"] }, dir);
   assert.deepEqual(internal.http!.sites[0]!.tls, { kind: "internal" });
   assert.throws(() => configFromFlags({ http: [], root: dir, tlsCert: "c.pem" }, dir), /go together/);
+  const dot = configFromFlags(
+    { http: [], root: dir, https: ["127.0.0.1:8443"], dot: ["127.0.0.1:8853"] },
+    dir,
+  );
+  assert.deepEqual(dot.dns!.tls, { listen: [{ host: "127.0.0.1", port: 8853 }], site: null });
+  assert.throws(
+    () => configFromFlags({ http: [], root: dir, dot: ["127.0.0.1:8853"] }, dir),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.problems[0]!.message, /DNS over TLS presents an HTTP site's certificate/);
+      return true;
+    },
+  );
 });
 
 test("flags: --realtime adds an endpoint to the default site, --publish-key sets its key", () => {

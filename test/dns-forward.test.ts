@@ -50,6 +50,7 @@ async function ferry(forward: { host: string; port: number }[]): Promise<number>
     tcpIdleTimeout: 2000,
     tcpMessageTimeout: 2000,
     tcpMaxConnections: 100,
+    tls: null,
   });
   services.push(svc);
   return svc.addresses[0]!.port;

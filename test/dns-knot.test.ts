@@ -37,6 +37,7 @@ before(async () => {
     tcpIdleTimeout: 2000,
     tcpMessageTimeout: 2000,
     tcpMaxConnections: 100,
+    tls: null,
   });
   ferryPort = ferry.addresses[0]!.port;
 });

@@ -37,6 +37,7 @@ before(async () => {
     tcpIdleTimeout: 3000,
     tcpMessageTimeout: 400,
     tcpMaxConnections: 8,
+    tls: null,
   });
   port = svc.addresses[0]!.port;
 });
@@ -253,6 +254,7 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
       tcpIdleTimeout: 5000,
       tcpMessageTimeout: 400,
       tcpMaxConnections: 8,
+      tls: null,
     });
     try {
       const s = net.connect(fwd.addresses[0]!.port, "127.0.0.1");

@@ -338,3 +338,60 @@ test("HTTP/2 by ALPN on the TLS listener: files, compression, HEAD, a proxied up
     upstream.close();
   }
 });
+
+test("DNS over TLS (RFC 7858) with the site's certificate, verified by kdig", async (t) => {
+  if (!needTool(t, "kdig", "knot-dnsutils")) return;
+  const dir = tmpSite({
+    "index.html": "x",
+    "dot.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.7\n",
+  });
+  const state = path.join(dir, "state");
+  const f = await spawnFerry(
+    [
+      "serve",
+      dir,
+      "--https",
+      "127.0.0.1:0",
+      "--dns",
+      "127.0.0.1:0",
+      "--zone",
+      path.join(dir, "dot.test.zone"),
+      "--dot",
+      "127.0.0.1:0",
+      "--state",
+      state,
+      "--access-log",
+      "off",
+    ],
+    [/DNS over TLS on 127\.0\.0\.1:(\d+)/],
+  );
+  try {
+    const port = f.found[0]!;
+    const ca = path.join(state, "ca", "root.crt");
+    const ok = await run("kdig", [
+      `@127.0.0.1`,
+      "-p",
+      port,
+      "+tls",
+      `+tls-ca=${ca}`,
+      "+tls-hostname=localhost",
+      "www.dot.test",
+      "A",
+    ]);
+    assert.match(ok.stdout, /TLS session \(TLS1\.3\)/);
+    assert.match(ok.stdout, /www\.dot\.test\.\s+60\s+IN\s+A\s+192\.0\.2\.7/);
+    // Without Ferry's root among the trusted ones the certificate is refused: nothing is answered.
+    const untrusted = await run("kdig", [
+      "@127.0.0.1",
+      "-p",
+      port,
+      "+tls-ca",
+      "+tls-hostname=localhost",
+      "www.dot.test",
+      "A",
+    ]).catch((e) => e);
+    assert.doesNotMatch(String(untrusted.stdout), /192\.0\.2\.7/);
+  } finally {
+    f.child.kill("SIGKILL");
+  }
+});

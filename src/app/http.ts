@@ -17,6 +17,7 @@ import { HttpService } from "../http/server.js";
 import type { SiteHandler } from "../http/site-handler.js";
 import { realtimeMounts } from "../realtime/mount.js";
 import { RealtimeService } from "../realtime/service.js";
+import { TLS_PROFILE } from "../tls/profile.js";
 import { CertStore } from "../tls/store.js";
 
 /** Opens the local CA only when a site uses it (its X.509 library loads with it). */
@@ -82,6 +83,23 @@ export class HttpApp {
       realtime.close();
       throw err;
     }
+  }
+
+  /**
+   * TLS options for another protocol (DNS over TLS) presenting the certificate
+   * of the site that owns `name`; SNI follows reloads. Null without TLS listeners.
+   */
+  async tlsOptionsFor(name: string | null): Promise<import("node:tls").TlsOptions | null> {
+    const creds = await this.store?.credentialsFor(name);
+    if (!creds) return null;
+    return {
+      ...TLS_PROFILE,
+      ...creds,
+      SNICallback: (servername, cb) => {
+        if (this.store === null) cb(new Error("no certificates"));
+        else this.store.sni(servername, cb);
+      },
+    };
   }
 
   /** Where it listens with TLS. */

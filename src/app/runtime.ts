@@ -68,6 +68,11 @@ export class Runtime {
       }
       if (config.http)
         rt.http = await HttpApp.start(config.http, rt.dns ? rt.dns.answerHttp : null, config.state);
+      // DNS over TLS presents an HTTP site's certificate: it listens once the certificates are loaded.
+      if (config.dns?.tls && rt.dns && rt.http) {
+        const secure = await rt.http.tlsOptionsFor(config.dns.tls.site);
+        if (secure !== null) await rt.dns.listenTls(config.dns.tls.listen, secure);
+      }
     } catch (err) {
       await rt.stop();
       throw err;

@@ -199,7 +199,7 @@ export const dnsTcpDropChannel = diagnostics.channel("ferry:dns:tcp-drop");
 export interface DnsQueryEvent {
   time: number;
   client: string;
-  transport: "udp" | "tcp" | "doh";
+  transport: "udp" | "tcp" | "doh" | "dot";
   name: string;
   type: string;
   rcode: number;

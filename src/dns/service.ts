@@ -154,6 +154,18 @@ export class DnsService {
     return svc;
   }
 
+  /** Where it answers DNS over TLS. */
+  readonly tlsAddresses: ListenAddress[] = [];
+
+  /** Answers DNS over TLS on `addrs` too (after the HTTP side has the certificates). */
+  async listenTls(addrs: ListenAddress[], secure: import("node:tls").TlsOptions): Promise<void> {
+    for (const addr of addrs) {
+      const t = await listenTcp(addr, this.state, secure);
+      this.tcp.push(t.server);
+      this.tlsAddresses.push({ host: addr.host, port: t.port });
+    }
+  }
+
   /** Reads the zones again; returns what each load said. */
   reload(config: DnsConfig): ZoneReport[] {
     this.config = config;

@@ -204,6 +204,15 @@ export class CertStore {
     );
   };
 
+  /** The certificate of the site that owns `name` (the default site's when `name` is null), as PEM. */
+  async credentialsFor(name: string | null): Promise<{ cert: string; key: string } | null> {
+    const site = name === null ? this.defaultSite : this.find(name).site;
+    const chosen = site?.tls ? site : this.defaultSite;
+    if (!chosen) return null;
+    const l = await this.contextFor(chosen, null);
+    return { cert: l.cert, key: l.key };
+  }
+
   /** Every certificate file in use (watched for changes). */
   watchedFiles(): string[] {
     return this.sites.flatMap((s) => (s.tls?.kind === "files" ? [s.tls.cert, s.tls.key] : []));

@@ -6,7 +6,7 @@ import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
-                   [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--state DIR]
+                   [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--dot HOST:PORT]... [--state DIR]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -25,6 +25,8 @@ config; SIGINT/SIGTERM stop gracefully.
   --tls-cert FILE       the site's certificate chain (PEM), with --tls-key
                                                       config: http.sites[].tls.cert
   --tls-key FILE        its private key (PEM)         config: http.sites[].tls.key
+  --dot HOST:PORT       DNS over TLS (repeatable), with the site's certificate
+                                                      config: dns.tls.listen
   --state DIR           where the local CA and certificates live  config: state
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
@@ -56,6 +58,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       state: { type: "string" },
+      dot: { type: "string", multiple: true },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -80,6 +83,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     tlsCert: values["tls-cert"],
     tlsKey: values["tls-key"],
     state: values.state,
+    dot: values.dot ?? [],
   };
 }
 
@@ -117,6 +121,10 @@ export async function serve(args: string[]): Promise<void> {
   for (const a of rt.dns?.addresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
     process.stderr.write(`Ferry answering DNS on ${host}:${a.port} (udp, tcp)\n`);
+  }
+  for (const a of rt.dns?.tlsAddresses ?? []) {
+    const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+    process.stderr.write(`Ferry answering DNS over TLS on ${host}:${a.port}\n`);
   }
   if (!rt.http && !rt.dns) process.stderr.write("Ferry: the configuration starts no service\n");
 }

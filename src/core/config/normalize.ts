@@ -246,6 +246,12 @@ function normalizeDns(
     tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout!),
     tcpMessageTimeout: parseDuration(dns.tcpMessageTimeout!),
     tcpMaxConnections: dns.tcpMaxConnections!,
+    tls: dns.tls
+      ? {
+          listen: listenList(dns.tls.listen!, ["dns", "tls", "listen"], problems),
+          site: dns.tls.site?.toLowerCase() ?? null,
+        }
+      : null,
   };
 }
 
@@ -304,6 +310,17 @@ export function normalizeConfig(
     shutdown: { grace: parseDuration(user.shutdown!.grace!) },
     state: user.state !== undefined ? path.resolve(ctx.baseDir, user.state) : defaultState(),
   };
+  if (config.dns?.tls) {
+    const t = config.dns.tls;
+    if (config.http?.tls == null)
+      problems.push({
+        path: ["dns", "tls"],
+        message:
+          "DNS over TLS presents an HTTP site's certificate: add http.tls (or --https) and a site with tls",
+      });
+    else if (t.site !== null && !config.http.sites.some((s) => s.hosts.includes(t.site!)))
+      problems.push({ path: ["dns", "tls", "site"], message: `no HTTP site has the host name ${t.site}` });
+  }
   if (config.http && !config.dns) {
     config.http.sites.forEach((s, i) => {
       if (s.dnsOverHttps)

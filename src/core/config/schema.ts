@@ -393,6 +393,27 @@ export const configSchema = {
           description:
             "Open DNS-over-TCP connections per listener. At the cap a new connection closes the least recently active idle one (then one stuck mid-query) rather than being refused.",
         },
+        tls: {
+          type: "object",
+          additionalProperties: false,
+          required: ["listen"],
+          description:
+            "DNS over TLS (RFC 7858): the same zones and forwarder, with the TCP limits, on its own addresses.",
+          properties: {
+            listen: {
+              type: "array",
+              items: listenAddress,
+              minItems: 1,
+              description: "Addresses to answer DNS over TLS on.",
+            },
+            site: {
+              type: "string",
+              minLength: 1,
+              description:
+                "The HTTP site (one of its host names) whose certificate DNS over TLS presents. Default: the default site's.",
+            },
+          },
+        },
       },
     },
     admin: {

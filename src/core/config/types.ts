@@ -119,6 +119,7 @@ export interface UserConfig {
     tcpIdleTimeout?: DurationInput;
     tcpMessageTimeout?: DurationInput;
     tcpMaxConnections?: number;
+    tls?: { listen?: string[]; site?: string };
   };
   admin?: {
     listen?: string;
@@ -320,6 +321,8 @@ export interface DnsConfig {
   tcpMessageTimeout: number;
   /** Open DNS-over-TCP connections per listener; past it the least recently active idle one is closed. */
   tcpMaxConnections: number;
+  /** DNS over TLS listeners, with the certificate of the HTTP site `site` (null: the default site's). */
+  tls: { listen: ListenAddress[]; site: string | null } | null;
 }
 
 /** The admin listener: inspector and /metrics. */

@@ -14,7 +14,9 @@ export interface DnsServerState {
   chain: QueryChain;
   /** DNS-over-TCP limits (read per connection, so a reload applies to new ones). */
   tcp: { idleTimeout: number; messageTimeout: number; maxConnections: number };
-  onQuery: ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh", ms: number) => void) | null;
+  onQuery:
+    | ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh" | "dot", ms: number) => void)
+    | null;
 }
 
 /** A state for `zones` with no forwarder and no observer (`setForwarder` adds one). */

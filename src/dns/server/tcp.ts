@@ -11,6 +11,7 @@
  * connection only.
  */
 import net from "node:net";
+import tls from "node:tls";
 import type { ListenAddress } from "../../core/config/types.js";
 import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
@@ -158,7 +159,13 @@ function answer(c: Conn, query: Buffer): boolean {
   const onQuery = c.state.onQuery;
   if (onQuery) {
     const started = performance.now();
-    report = (o) => onQuery(o, socket.remoteAddress ?? "", "tcp", performance.now() - started);
+    report = (o) =>
+      onQuery(
+        o,
+        socket.remoteAddress ?? "",
+        (socket as unknown as tls.TLSSocket).encrypted === true ? "dot" : "tcp",
+        performance.now() - started,
+      );
   }
   let out: Buffer | null | Promise<Buffer | null> = null;
   try {
@@ -251,13 +258,18 @@ function evictOne(all: Set<Conn>): boolean {
   return true;
 }
 
-/** Listens for DNS over TCP. */
+/**
+ * Listens for DNS over TCP, or over TLS (RFC 7858) when `secure` is given:
+ * the same framing and limits inside the TLS session (a handshake must end
+ * within `tcpMessageTimeout`).
+ */
 export function listenTcp(
   addr: ListenAddress,
   state: DnsServerState,
+  secure?: tls.TlsOptions,
 ): Promise<{ server: net.Server; port: number }> {
   const all = new Set<Conn>();
-  const server = net.createServer({ noDelay: true }, (raw) => {
+  const onConnection = (raw: net.Socket) => {
     const socket = raw as DnsSocket;
     const c: Conn = {
       socket,
@@ -279,7 +291,12 @@ export function listenTcp(
     socket.on("data", onData);
     socket.on("close", onClose);
     arm(c, false);
-  });
+  };
+  const server =
+    secure === undefined
+      ? net.createServer({ noDelay: true }, onConnection)
+      : tls.createServer({ ...secure, handshakeTimeout: state.tcp.messageTimeout }, onConnection);
+  if (secure !== undefined) server.on("tlsClientError", (_err, socket) => socket.destroy());
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;

@@ -36,6 +36,8 @@ export interface ServeFlags {
   /** `--tls-cert FILE --tls-key FILE`: the default site's certificate instead of an internal one. */
   tlsCert?: string;
   tlsKey?: string;
+  /** `--dot HOST:PORT` (repeatable): DNS over TLS with the default site's certificate. */
+  dot?: string[];
   /** `--state DIR`: where the local CA and certificates live. */
   state?: string;
 }
@@ -45,13 +47,17 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
   const out: UserConfig = structuredClone(user ?? {});
   const root = flags.root !== undefined ? path.resolve(cwd, flags.root) : undefined;
   const dnsFlags =
-    (flags.dns?.length ?? 0) > 0 || (flags.zones?.length ?? 0) > 0 || (flags.forward?.length ?? 0) > 0;
+    (flags.dns?.length ?? 0) > 0 ||
+    (flags.zones?.length ?? 0) > 0 ||
+    (flags.forward?.length ?? 0) > 0 ||
+    (flags.dot?.length ?? 0) > 0;
   if (dnsFlags) {
     const dns = { ...out.dns };
     if (flags.dns?.length) dns.listen = flags.dns;
     if (flags.zones?.length)
       dns.zones = [...(dns.zones ?? []), ...flags.zones.map((f) => ({ file: path.resolve(cwd, f) }))];
     if (flags.forward?.length) dns.forward = flags.forward;
+    if (flags.dot?.length) dns.tls = { ...dns.tls, listen: flags.dot };
     out.dns = dns;
   }
   // Flags alone start HTTP unless they name only DNS.
