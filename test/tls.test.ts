@@ -73,6 +73,7 @@ describe("HTTPS", () => {
   let f: FerryProcess;
   let http = 0;
   let https = 0;
+  let admin = 0;
   let shop: { cert: string; key: string };
   let root = "";
 
@@ -100,15 +101,21 @@ http:
     - hosts: [shop.test]
       root: shop
       tls: { cert: shop.crt, key: shop.key }
+admin: { listen: "127.0.0.1:0" }
 log: { access: false }
 `,
     );
     f = await spawnFerry(
       ["serve", "--config", cfg],
-      [/serving http:\/\/127\.0\.0\.1:(\d+)\//, /serving https:\/\/127\.0\.0\.1:(\d+)\//],
+      [
+        /serving http:\/\/127\.0\.0\.1:(\d+)\//,
+        /serving https:\/\/127\.0\.0\.1:(\d+)\//,
+        /inspector on http:\/\/127\.0\.0\.1:(\d+)\//,
+      ],
     );
     http = Number(f.found[0]);
     https = Number(f.found[1]);
+    admin = Number(f.found[2]);
     root = path.join(state, "ca", "root.crt");
   });
 
@@ -140,6 +147,18 @@ log: { access: false }
     if (!needTool(t, "curl", "curl")) return;
     const blog = await curl("blog.test", ["--cacert", root]);
     assert.match(blog.stdout, /^HTTP\/2 200/, "curl asks for h2 by ALPN");
+    // The inspector's row says how: TLS version, SNI name, ALPN.
+    const rows = (await (await fetch(`http://127.0.0.1:${admin}/api/events`)).json()) as {
+      rows: {
+        kind: string;
+        host: string;
+        httpVersion: string;
+        tls: { version: string; sni: string; alpn: string } | null;
+      }[];
+    };
+    const row = rows.rows.find((r) => r.kind === "http" && r.host.startsWith("blog.test"));
+    assert.deepEqual(row?.tls, { version: "TLSv1.3", sni: "blog.test", alpn: "h2" });
+    assert.equal(row?.httpVersion, "2.0");
     assert.match(blog.stdout, /blog$/);
     assert.match(blog.stdout, /strict-transport-security: max-age=31536000/i);
     const sub = await curl("x.blog.test", ["--cacert", root]);

@@ -40,7 +40,31 @@ export interface HttpRequestEvent {
   responseHeaders: readonly string[];
   /** For a proxied request: which upstream answered, and how (null otherwise). */
   upstream: UpstreamExchange | null;
+  /** For a request over TLS: the session's version, SNI name and ALPN protocol (null over plain TCP). */
+  tls: TlsInfo | null;
 }
+
+/** What a TLS session agreed on. */
+export interface TlsInfo {
+  /** `TLSv1.3`, `TLSv1.2`. */
+  version: string;
+  /** The name the client asked for (SNI), or "". */
+  sni: string;
+  /** `h2`, `http/1.1`, or "" when the client offered none. */
+  alpn: string;
+}
+
+/** A TLS handshake finished, or failed (published by the TLS listeners). */
+export interface TlsHandshakeEvent {
+  time: number;
+  ok: boolean;
+  /** The session was resumed (a ticket), not a full handshake. */
+  resumed: boolean;
+  /** Why it failed (OpenSSL's or node's code, e.g. `ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM`), "" when it did not. */
+  reason: string;
+}
+
+export const tlsHandshakeChannel = diagnostics.channel("ferry:tls:handshake");
 
 /** A proxied request's upstream side. */
 export interface UpstreamExchange {

@@ -22,6 +22,7 @@ function reference(e: HttpRequestEvent): string {
     referer: e.referer,
     user_agent: e.userAgent,
     ...(e.completed ? {} : { aborted: true }),
+    ...(e.tls === null ? {} : { tls: e.tls.version, sni: e.tls.sni }),
     ...(u === null
       ? {}
       : {
@@ -58,6 +59,7 @@ test("the JSON access-log line is exactly JSON.stringify's, for any text in any 
         referer: text,
         userAgent: text,
         completed: fc.boolean(),
+        tls: fc.option(fc.record({ version: fc.constantFrom("TLSv1.2", "TLSv1.3"), sni: text, alpn: text })),
         upstream: fc.option(
           fc.record({
             address: text,

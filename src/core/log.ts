@@ -98,6 +98,7 @@ function isoTime(ms: number): string {
 export function formatJson(e: HttpRequestEvent): string {
   let line = `{"time":"${isoTime(e.time)}","remote":${str(e.remoteAddress)},"method":${str(e.method)},"host":${str(e.host)},"uri":${str(e.target)},"protocol":"HTTP/${e.httpVersion}","status":${e.status},"bytes":${e.bytes},"duration_ms":${ms3(e.durationMs)},"site":${str(e.site)},"location":${str(e.location)},"referer":${str(e.referer)},"user_agent":${str(e.userAgent)}`;
   if (!e.completed) line += `,"aborted":true`;
+  if (e.tls !== null) line += `,"tls":${str(e.tls.version)},"sni":${str(e.tls.sni)}`;
   const u = e.upstream;
   if (u !== null) {
     line += `,"upstream":${str(u.address)},"upstream_status":${u.status},"upstream_connect_ms":${ms3(u.connectMs)},"upstream_first_byte_ms":${ms3(u.firstByteMs)}`;

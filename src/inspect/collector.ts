@@ -21,6 +21,8 @@ import {
   type ProxyHealthEvent,
   proxyErrorChannel,
   proxyHealthChannel,
+  type TlsHandshakeEvent,
+  tlsHandshakeChannel,
   type UpstreamState,
   type WsFrameEvent,
   type WsPublishEvent,
@@ -67,6 +69,11 @@ export class Collector {
   private readonly onRefused = (m: unknown) =>
     this.metrics.httpRefused.inc({ code: (m as HttpClientErrorEvent).code });
   private readonly onDns = (m: unknown) => this.dns_(m as DnsQueryEvent);
+  private readonly onHandshake = (m: unknown) => {
+    const e = m as TlsHandshakeEvent;
+    if (e.ok) this.metrics.tlsHandshakes.inc({ result: e.resumed ? "resumed" : "full", reason: "" });
+    else this.metrics.tlsHandshakes.inc({ result: "failed", reason: e.reason.slice(0, 80) });
+  };
   private readonly onProxyError = (m: unknown) =>
     this.metrics.proxyErrors.inc({ code: (m as ProxyErrorEvent).code });
   private readonly onProxyHealth = (m: unknown) => {
@@ -110,6 +117,7 @@ export class Collector {
     diagnostics.subscribe(httpRequestChannel.name, this.onHttp);
     diagnostics.subscribe(httpClientErrorChannel.name, this.onRefused);
     diagnostics.subscribe(proxyErrorChannel.name, this.onProxyError);
+    diagnostics.subscribe(tlsHandshakeChannel.name, this.onHandshake);
     diagnostics.subscribe(proxyHealthChannel.name, this.onProxyHealth);
     diagnostics.subscribe(dnsQueryChannel.name, this.onDns);
     diagnostics.subscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
@@ -136,6 +144,7 @@ export class Collector {
     diagnostics.unsubscribe(httpRequestChannel.name, this.onHttp);
     diagnostics.unsubscribe(httpClientErrorChannel.name, this.onRefused);
     diagnostics.unsubscribe(proxyErrorChannel.name, this.onProxyError);
+    diagnostics.unsubscribe(tlsHandshakeChannel.name, this.onHandshake);
     diagnostics.unsubscribe(proxyHealthChannel.name, this.onProxyHealth);
     diagnostics.unsubscribe(dnsQueryChannel.name, this.onDns);
     diagnostics.unsubscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);

@@ -193,6 +193,10 @@ export class Metrics {
     "ferry_proxy_health_changes_total",
     "Upstreams going down or coming back, by upstream and state (up or down).",
   );
+  readonly tlsHandshakes = new Counter(
+    "ferry_tls_handshakes_total",
+    "TLS handshakes on the HTTP listeners, by result (full, resumed, failed) and, for failures, reason.",
+  );
   readonly wsClosed = new Counter(
     "ferry_ws_connections_closed_total",
     "WebSocket connections closed, by close code.",
@@ -298,6 +302,7 @@ export class Metrics {
       this.proxyDuration.render(),
       this.proxyErrors.render(),
       this.proxyHealth.render(),
+      this.tlsHandshakes.render(),
       this.wsClosed.render(),
       ...this.gauges.map((g) => g.render()),
     ].join("");

@@ -1,7 +1,15 @@
 /** The engine's diagnostics events: one per exchange, one per refused request. */
 import type { IncomingMessage } from "node:http";
 import type net from "node:net";
-import { type HttpRequestEvent, httpClientErrorChannel, httpRequestChannel } from "../../core/diagnostics.js";
+import type { TLSSocket } from "node:tls";
+import {
+  type HttpRequestEvent,
+  httpClientErrorChannel,
+  httpRequestChannel,
+  type TlsHandshakeEvent,
+  type TlsInfo,
+  tlsHandshakeChannel,
+} from "../../core/diagnostics.js";
 import type { Reply } from "../types.js";
 
 export function publish(
@@ -31,8 +39,22 @@ export function publish(
     requestHeaders: req.rawHeaders,
     responseHeaders: reply.headers,
     upstream: reply.upstream ?? null,
+    tls: tlsInfo(req.socket as TLSSocket),
   };
   httpRequestChannel.publish(event);
+}
+
+/** What a TLS socket agreed on; null for a plain one. */
+export function tlsInfo(socket: TLSSocket | undefined): TlsInfo | null {
+  if (socket === undefined || socket.encrypted !== true) return null;
+  const sni = (socket as TLSSocket & { servername?: string | false }).servername;
+  return { version: socket.getProtocol() ?? "", sni: sni || "", alpn: socket.alpnProtocol || "" };
+}
+
+/** A handshake's outcome, for /metrics. */
+export function publishHandshake(ok: boolean, resumed: boolean, reason: string): void {
+  if (!tlsHandshakeChannel.hasSubscribers) return;
+  tlsHandshakeChannel.publish({ time: Date.now(), ok, resumed, reason } satisfies TlsHandshakeEvent);
 }
 
 export function publishClientError(socket: net.Socket, status: number, code: string, message: string): void {

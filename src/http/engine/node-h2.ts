@@ -11,10 +11,11 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:ht
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { HttpLimits } from "../../core/config/types.js";
-import { type HttpRequestEvent, httpRequestChannel } from "../../core/diagnostics.js";
+import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import type { FerryRequest, Handler, Reply } from "../types.js";
+import { tlsInfo } from "./node-events.js";
 import { BodyLimit } from "./node-request.js";
 
 /** Most streams a client may have open at once on one connection (advertised in SETTINGS). */
@@ -208,7 +209,17 @@ function respond(
   const head = method === "HEAD" || body === null;
   stream.respond(h2Headers(reply), { endStream: head });
   const done = (bytes: number, completed: boolean) => {
-    if (started) publishH2(method, headers, remote, reply, bytes, started, completed);
+    if (started)
+      publishH2(
+        tlsInfo(stream.session?.socket as TLSSocket | undefined),
+        method,
+        headers,
+        remote,
+        reply,
+        bytes,
+        started,
+        completed,
+      );
   };
   if (head) {
     if (body !== null && !Buffer.isBuffer(body) && body.kind === "stream") body.stream.destroy();
@@ -238,6 +249,7 @@ function respond(
 }
 
 function publishH2(
+  tls: TlsInfo | null,
   method: string,
   headers: IncomingHttpHeaders,
   remote: string,
@@ -265,6 +277,7 @@ function publishH2(
     requestHeaders: [],
     responseHeaders: reply.headers,
     upstream: reply.upstream ?? null,
+    tls: tls,
   };
   httpRequestChannel.publish(event);
 }

@@ -13,7 +13,7 @@ import { plainReply } from "../plain-reply.js";
 import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine, TlsProvider } from "./engine.js";
-import { publish, publishClientError } from "./node-events.js";
+import { publish, publishClientError, publishHandshake } from "./node-events.js";
 import { closeH2, createH2Server } from "./node-h2.js";
 import { NodeRequest } from "./node-request.js";
 import { endAndRelease, streamBody } from "./node-send.js";
@@ -87,7 +87,11 @@ export class NodeHttpEngine implements HttpEngine {
       const h2 = createH2Server(this);
       const h1 = secure.listeners("secureConnection")[0] as (socket: tls.TLSSocket) => void;
       secure.removeListener("secureConnection", h1);
+      secure.on("tlsClientError", (err: NodeJS.ErrnoException) => {
+        if (this.observed) publishHandshake(false, false, err.code ?? err.message);
+      });
       secure.on("secureConnection", (socket: tls.TLSSocket) => {
+        if (this.observed) publishHandshake(true, socket.isSessionReused(), "");
         if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
         else h1.call(secure, socket);
       });

@@ -93,7 +93,7 @@ function summary(r) {
   if (r.kind === "http") {
     const cls = r.status >= 400 ? "bad" : r.status >= 300 ? "redirect" : "ok";
     return {
-      what: `${esc(r.method)} <span class="muted">${esc(r.host)}</span>${esc(r.target)}`,
+      what: `${esc(r.method)} <span class="muted">${r.tls ? "🔒 " : ""}${esc(r.host)}</span>${esc(r.target)}${r.httpVersion === "2.0" ? ' <span class="muted">h2</span>' : ""}`,
       result: `<span class="${cls}">${r.status}</span>${r.completed ? "" : " <span class=bad>aborted</span>"}`,
       size: bytes(r.bytes),
       via: `${esc(r.site)} ${esc(r.location)}${r.handler ? ` · ${esc(r.handler)}` : ""}${
@@ -202,6 +202,14 @@ async function showDetail(seq) {
         ["Status", r.status],
         ["Client", r.client],
         ["HTTP", r.httpVersion],
+        ...(r.tls
+          ? [
+              [
+                "TLS",
+                `${r.tls.version}${r.tls.alpn ? ` · ALPN ${r.tls.alpn}` : ""}${r.tls.sni ? ` · SNI ${r.tls.sni}` : ""}`,
+              ],
+            ]
+          : []),
         ["Site", r.site],
         ["Location", r.location || "—"],
         ["Body bytes", r.bytes],
