@@ -399,6 +399,20 @@ test("DNS over TLS (RFC 7858) with the site's certificate, verified by kdig", as
     ]);
     assert.match(ok.stdout, /TLS session \(TLS1\.3\)/);
     assert.match(ok.stdout, /www\.dot\.test\.\s+60\s+IN\s+A\s+192\.0\.2\.7/);
+    const mine = await run(process.execPath, [
+      bin,
+      "lookup",
+      "www.dot.test",
+      "--server",
+      `127.0.0.1:${port}`,
+      "--tls",
+      "--tls-hostname",
+      "localhost",
+      "--cacert",
+      ca,
+    ]);
+    assert.match(mine.stdout, /192\.0\.2\.7/);
+    assert.match(mine.stdout, /SERVER: .*\(TLS\)/);
     // Without Ferry's root among the trusted ones the certificate is refused: nothing is answered.
     const untrusted = await run("kdig", [
       "@127.0.0.1",

@@ -7,6 +7,7 @@ import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
 import { lookup as dnsLookup } from "node:dns/promises";
 import net, { isIP, isIPv6 } from "node:net";
+import tls from "node:tls";
 import { Flag, RRType } from "./wire/constants.js";
 import type { Message } from "./wire/message.js";
 import { decodeMessage } from "./wire/reader.js";
@@ -15,6 +16,8 @@ import { encodeMessage } from "./wire/writer.js";
 export interface LookupOptions {
   server: { host: string; port: number };
   tcp?: boolean;
+  /** DNS over TLS (RFC 7858): the name the certificate must carry, and extra roots to trust (PEM). */
+  tls?: { servername?: string; ca?: string };
   timeoutMs?: number;
   /** Send EDNS0 with this payload size (default 1232); 0 sends no OPT. */
   ednsPayload?: number;
@@ -23,7 +26,7 @@ export interface LookupOptions {
 
 export interface LookupResult {
   message: Message;
-  transport: "udp" | "tcp";
+  transport: "udp" | "tcp" | "tls";
   bytes: number;
   ms: number;
   /** Whether a truncated UDP answer was retried over TCP. */
@@ -99,7 +102,16 @@ function overUdp(wire: Buffer, query: Message, opts: LookupOptions): Promise<Buf
 
 function overTcp(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const c = net.connect(opts.server.port, opts.server.host);
+    const t = opts.tls;
+    const c =
+      t === undefined
+        ? net.connect(opts.server.port, opts.server.host)
+        : tls.connect({
+            host: opts.server.host,
+            port: opts.server.port,
+            servername: t.servername,
+            ...(t.ca === undefined ? {} : { ca: [...tls.rootCertificates, t.ca] }),
+          });
     const timer = setTimeout(() => {
       c.destroy();
       reject(
@@ -141,8 +153,8 @@ export async function lookup(name: string, type: number, opts: LookupOptions): P
   const query = build(name, type, opts);
   const wire = encodeMessage(query);
   const started = performance.now();
-  let transport: "udp" | "tcp" = opts.tcp ? "tcp" : "udp";
-  let raw = transport === "tcp" ? await overTcp(wire, opts) : await overUdp(wire, query, opts);
+  let transport: LookupResult["transport"] = opts.tls ? "tls" : opts.tcp ? "tcp" : "udp";
+  let raw = transport === "udp" ? await overUdp(wire, query, opts) : await overTcp(wire, opts);
   let message = decodeMessage(raw);
   let retried = false;
   if (transport === "udp" && (message.flags & Flag.TC) !== 0) {

@@ -7,7 +7,7 @@ import type { Record } from "../../dns/wire/message.js";
 import { rdataText, recordText } from "../../dns/wire/present.js";
 import { parseArgs } from "../args.js";
 
-export const lookupHelp = `Usage: ferry lookup NAME [TYPE] [--server HOST:PORT] [--tcp] [--json]
+export const lookupHelp = `Usage: ferry lookup NAME [TYPE] [--server HOST:PORT] [--tcp | --tls [--tls-hostname NAME] [--cacert FILE]] [--json]
 
 Asks one DNS question and prints the answer like dig: header flags, every
 section with TTLs, which server answered, over what, and how long it took.
@@ -16,6 +16,9 @@ A truncated UDP answer is asked again over TCP.
 
   --server HOST:PORT   the server to ask (port 53 if left out)
   --tcp                ask over TCP
+  --tls                ask over TLS (DNS over TLS, RFC 7858; port 853 if left out)
+  --tls-hostname NAME  the name the server's certificate must carry (default: the server's)
+  --cacert FILE        also trust this root (PEM), e.g. Ferry's local CA (ferry ca)
   --json               print the answer as JSON, for scripts
 `;
 
@@ -49,7 +52,14 @@ export async function lookupCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     strict: true,
-    options: { server: { type: "string", short: "s" }, tcp: { type: "boolean" }, json: { type: "boolean" } },
+    options: {
+      server: { type: "string", short: "s" },
+      tcp: { type: "boolean" },
+      tls: { type: "boolean" },
+      "tls-hostname": { type: "string" },
+      cacert: { type: "string" },
+      json: { type: "boolean" },
+    },
   });
   const [name, typeText = "A", ...extra] = positionals;
   if (name === undefined || extra.length > 0) throw new UsageError("lookup takes NAME and an optional TYPE");
@@ -59,14 +69,20 @@ export async function lookupCommand(args: string[]): Promise<number> {
   let server = systemResolver();
   let note = server ? `using the system resolver ${server.host} from /etc/resolv.conf` : "";
   if (values.server !== undefined) {
-    server = parseListen(values.server) ?? parseListen(`${values.server}:53`);
+    server = parseListen(values.server) ?? parseListen(`${values.server}:${values.tls ? 853 : 53}`);
     if (server === null) throw new UsageError(`--server must be HOST or HOST:PORT, not ${values.server}`);
     note = "";
   }
   if (server === null) throw new UsageError("no --server given and no nameserver in /etc/resolv.conf");
   let result: Awaited<ReturnType<typeof lookup>>;
   try {
-    result = await lookup(name.replace(/\.$/, ""), type, { server, tcp: values.tcp });
+    let tlsOpts: { servername?: string; ca?: string } | undefined;
+    if (values.tls) {
+      const given = values["tls-hostname"] ?? (values.server !== undefined ? server.host : undefined);
+      tlsOpts = { servername: given };
+      if (values.cacert !== undefined) tlsOpts.ca = readFileSync(values.cacert, "utf8");
+    }
+    result = await lookup(name.replace(/\.$/, ""), type, { server, tcp: values.tcp, tls: tlsOpts });
   } catch (err) {
     throw new FerryError("ERR_DNS_LOOKUP", `${name} ${typeName(type)}: ${(err as Error).message}`);
   }
