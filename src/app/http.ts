@@ -17,6 +17,7 @@ import { HttpService } from "../http/server.js";
 import type { SiteHandler } from "../http/site-handler.js";
 import { realtimeMounts } from "../realtime/mount.js";
 import { RealtimeService } from "../realtime/service.js";
+import { AcmeManager } from "../tls/acme.js";
 import { TLS_PROFILE } from "../tls/profile.js";
 import { CertStore } from "../tls/store.js";
 
@@ -30,6 +31,7 @@ function buildStore(
   config: HttpConfig,
   state: string,
   previous: CertStore | null,
+  acme: AcmeManager | null,
 ): Promise<CertStore | null> {
   if (config.tls === null) return Promise.resolve(null);
   const fallback = config.sites.find((s) => s.default) ?? config.sites[0]!;
@@ -38,7 +40,12 @@ function buildStore(
     const own = index.owner(name);
     return { site: own ?? fallback, own: own !== null };
   };
-  return CertStore.build(config.sites, find, { state, strictSni: config.tls.strictSni, openCA }, previous);
+  return CertStore.build(
+    config.sites,
+    find,
+    { state, strictSni: config.tls.strictSni, openCA, acme },
+    previous,
+  );
 }
 
 export class HttpApp {
@@ -55,6 +62,7 @@ export class HttpApp {
     store: CertStore | null,
     config: HttpConfig,
     private readonly state: string,
+    private acme: AcmeManager | null,
   ) {
     this.service = service;
     this.realtime = realtime;
@@ -73,12 +81,20 @@ export class HttpApp {
     dns: DnsAnswer | null = null,
     state = path.join(os.tmpdir(), "ferry-state"),
   ): Promise<HttpApp> {
-    const store = await buildStore(config, state, null);
+    const acme = config.tls?.acme ? new AcmeManager(config.tls.acme, state) : null;
+    const store = await buildStore(config, state, null, acme);
     const realtime = new RealtimeService();
     realtime.configure(config);
     const mounts = dns ? mergeMounts(realtimeMounts(realtime), dohMounts(dns)) : realtimeMounts(realtime);
     try {
-      return new HttpApp(await HttpService.start(config, mounts, store), realtime, store, config, state);
+      return new HttpApp(
+        await HttpService.start(config, mounts, store),
+        realtime,
+        store,
+        config,
+        state,
+        acme,
+      );
     } catch (err) {
       realtime.close();
       throw err;
@@ -113,7 +129,11 @@ export class HttpApp {
    * certificates keep serving and the error is published (and logged).
    */
   private refreshCertificates(config: HttpConfig): void {
-    buildStore(config, this.state, this.store).then(
+    if (config.tls?.acme) {
+      if (this.acme === null) this.acme = new AcmeManager(config.tls.acme, this.state);
+      else this.acme.configure(config.tls.acme);
+    }
+    buildStore(config, this.state, this.store, this.acme).then(
       (store) => {
         if (store === null || config !== this.config) return;
         this.store = store;
@@ -168,6 +188,7 @@ export class HttpApp {
   }
 
   close(graceMs: number): Promise<void> {
+    this.acme?.stop();
     for (const f of this.watched) unwatchFile(f);
     this.watched = [];
     const closing = this.service.close(graceMs);

@@ -34,6 +34,8 @@ export const ERROR_CODES = {
     "An upstream cut a response short (reset, fewer bytes than its Content-Length, or silent for `timeouts.idle`); the client's connection was cut too, so it never sees a complete-looking reply.",
   ERR_TLS_CERT:
     "A site's certificate or key file could not be used (unreadable, not PEM, key and certificate do not match, or expired); the message names the file. At start Ferry stops; on a reload the old certificate keeps serving.",
+  ERR_TLS_ACME:
+    "An ACME order for a `tls: acme` site failed (the CA refused, a challenge failed, the CA is unreachable); Ferry retries with a backoff and serves a local-CA certificate meanwhile.",
   ERR_TLS_LOCAL_CA:
     "Ferry's local CA (`tls: internal`) could not be created or read in the state folder (permissions, a damaged file).",
   ERR_DNS_FORMAT:

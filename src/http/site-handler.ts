@@ -6,6 +6,7 @@
  * swapped whole on reload.
  */
 import type { HttpConfig } from "../core/config/types.js";
+import { ACME_CHALLENGE_PREFIX, acmeChallenges } from "../tls/acme-challenges.js";
 import type { Route, SiteRef, SiteServices } from "./locations/handler.js";
 import { buildLocation } from "./locations/kinds.js";
 import { StaticLocation } from "./locations/static.js";
@@ -109,6 +110,20 @@ export class SiteHandler implements SiteServices {
   private dispatch(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
     const tls = site.config.tls !== null;
+    if (!req.secure && req.rawPath.startsWith(ACME_CHALLENGE_PREFIX)) {
+      const answer = acmeChallenges.get(req.rawPath.slice(ACME_CHALLENGE_PREFIX.length));
+      if (answer !== undefined) {
+        const body = Buffer.from(answer);
+        return {
+          status: 200,
+          headers: ["Content-Type", "application/octet-stream", "Content-Length", String(body.length)],
+          body,
+          site: site.name,
+          location: "",
+          handler: "acme",
+        };
+      }
+    }
     if (tls && !req.secure && this.redirectToTls) {
       const to = this.httpsUrl(req);
       if (to !== null) return plain(308, site.name, "", ["Location", to]);

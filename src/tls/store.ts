@@ -11,6 +11,7 @@ import tls from "node:tls";
 import type { SiteConfig } from "../core/config/types.js";
 import { type TlsCertEvent, tlsCertChannel } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
+import type { AcmeManager } from "./acme.js";
 import type { Issued, LocalCA } from "./local-ca.js";
 import { TLS_PROFILE } from "./profile.js";
 
@@ -86,6 +87,8 @@ export class CertStore {
   private readonly files = new Map<SiteConfig, Loaded>();
   /** Internal certificates by the names they cover (joined), shared with the next store on reload. */
   private readonly issued: Map<string, Loaded>;
+  /** ACME certificates made ready, by their PEM. */
+  private readonly fromAcme = new Map<string, Loaded>();
   /** Issuing in progress, by names. */
   private readonly pending = new Map<string, Promise<Loaded>>();
   private readonly defaultSite: SiteConfig | null;
@@ -96,6 +99,7 @@ export class CertStore {
     private readonly ca: LocalCA | null,
     private readonly strictSni: boolean,
     issued: Map<string, Loaded>,
+    private readonly acme: AcmeManager | null,
   ) {
     this.issued = issued;
     const fallback = sites.find((s) => s.default) ?? sites[0] ?? null;
@@ -110,12 +114,25 @@ export class CertStore {
   static async build(
     sites: readonly SiteConfig[],
     find: SiteFinder,
-    options: { state: string; strictSni: boolean; openCA: (state: string) => Promise<LocalCA> },
+    options: {
+      state: string;
+      strictSni: boolean;
+      openCA: (state: string) => Promise<LocalCA>;
+      acme?: AcmeManager | null;
+    },
     previous: CertStore | null = null,
   ): Promise<CertStore> {
-    const internal = sites.some((s) => s.tls?.kind === "internal");
+    // ACME sites answer with a local-CA certificate until theirs arrives.
+    const internal = sites.some((s) => s.tls?.kind === "internal" || s.tls?.kind === "acme");
     const ca = internal ? (previous?.ca ?? (await options.openCA(options.state))) : null;
-    const store = new CertStore(sites, find, ca, options.strictSni, previous?.issued ?? new Map());
+    const store = new CertStore(
+      sites,
+      find,
+      ca,
+      options.strictSni,
+      previous?.issued ?? new Map(),
+      options.acme ?? null,
+    );
     for (const site of sites) {
       const t = site.tls;
       if (t?.kind !== "files") continue;
@@ -136,6 +153,17 @@ export class CertStore {
   private async contextFor(site: SiteConfig, name: string | null): Promise<Loaded> {
     const t = site.tls;
     if (t?.kind === "files") return this.files.get(site)!;
+    if (t?.kind === "acme" && this.acme !== null && site.hosts.length > 0) {
+      const c = this.acme.get(site.hosts);
+      if (c !== null) {
+        let l = this.fromAcme.get(c.cert);
+        if (l === undefined) {
+          l = load(c.cert, c.key);
+          this.fromAcme.set(c.cert, l);
+        }
+        return l;
+      }
+    }
     const names = this.namesFor(site, name);
     const key = names.join(",");
     const have = this.issued.get(key);

@@ -111,6 +111,7 @@ function normalizeSiteTls(
 ): SiteConfig["tls"] {
   if (tls === undefined) return null;
   if (tls === "internal") return { kind: "internal" };
+  if (tls === "acme") return { kind: "acme" };
   const cert = path.resolve(ctx.baseDir, tls.cert);
   const key = path.resolve(ctx.baseDir, tls.key);
   if (!existsSync(cert))
@@ -160,6 +161,13 @@ function normalizeHttp(
     });
   }
   if (defaults.length === 0 && sites.length > 0) sites[0]!.default = true;
+  sites.forEach((s, i) => {
+    if (s.tls?.kind === "acme" && !http.tls?.acme)
+      problems.push({
+        path: ["http", "sites", i, "tls"],
+        message: "tls: acme needs http.tls.acme (the CA's directory)",
+      });
+  });
   if (http.tls === undefined)
     sites.forEach((s, i) => {
       if (s.tls !== null)
@@ -173,6 +181,13 @@ function normalizeHttp(
         listen: listenList(http.tls.listen ?? [], ["http", "tls", "listen"], problems),
         redirect: http.tls.redirect!,
         strictSni: http.tls.strictSni!,
+        acme: http.tls.acme
+          ? {
+              directory: http.tls.acme.directory,
+              email: http.tls.acme.email ?? null,
+              caRoots: http.tls.acme.caRoots ? path.resolve(ctx.baseDir, http.tls.acme.caRoots) : null,
+            }
+          : null,
       }
     : null;
   if (tls !== null && tls.listen.length === 0)

@@ -109,9 +109,10 @@ const site = {
     },
     tls: {
       description:
-        "This site's certificate on the TLS listeners (`http.tls.listen`): `internal` (issued by Ferry's local CA, see `ferry ca`) or `{cert, key}` PEM files (the chain in `cert`), reloaded on SIGHUP and when they change. Left out: the default site's certificate.",
+        "This site's certificate on the TLS listeners (`http.tls.listen`): `internal` (issued by Ferry's local CA, see `ferry ca`), `acme` (from the ACME CA of `http.tls.acme`, renewed before expiry), or `{cert, key}` PEM files (the chain in `cert`), reloaded on SIGHUP and when they change. Left out: the default site's certificate.",
       oneOf: [
         { const: "internal" },
+        { const: "acme" },
         {
           type: "object",
           additionalProperties: false,
@@ -295,6 +296,23 @@ export const configSchema = {
               type: "boolean",
               default: true,
               description: "Plain-HTTP requests for a site with `tls` get 308 to the same URL over https.",
+            },
+            acme: {
+              type: "object",
+              additionalProperties: false,
+              required: ["directory"],
+              description:
+                "The ACME CA (RFC 8555) for sites with `tls: acme`: HTTP-01 challenges are answered on the plain HTTP listeners.",
+              properties: {
+                directory: { type: "string", pattern: "^https://", description: "The CA's directory URL." },
+                email: { type: "string", minLength: 3, description: "Contact address for the ACME account." },
+                caRoots: {
+                  type: "string",
+                  minLength: 1,
+                  description:
+                    "Extra roots (PEM file) to trust for the CA's own HTTPS (a test CA such as pebble).",
+                },
+              },
             },
             strictSni: {
               type: "boolean",

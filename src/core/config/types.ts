@@ -75,7 +75,7 @@ export interface UserRealtime {
 }
 
 /** A site's certificate as written: Ferry's local CA, or PEM files. */
-export type UserSiteTls = "internal" | { cert: string; key: string };
+export type UserSiteTls = "internal" | "acme" | { cert: string; key: string };
 
 export interface UserSite extends UserServing {
   hosts?: string[];
@@ -107,7 +107,12 @@ export interface UserConfig {
     };
     fileCache?: { maxSize?: SizeInput; maxFileSize?: SizeInput; validity?: DurationInput };
     compression?: { threshold?: SizeInput; gzip?: boolean; brotli?: boolean };
-    tls?: { listen?: string[]; redirect?: boolean; strictSni?: boolean };
+    tls?: {
+      listen?: string[];
+      redirect?: boolean;
+      strictSni?: boolean;
+      acme?: { directory: string; email?: string; caRoots?: string };
+    };
     sites?: UserSite[];
   };
   dns?: {
@@ -271,7 +276,7 @@ export interface RealtimeConfig {
 }
 
 /** Where a site's certificate comes from (resolved paths for files). */
-export type SiteTls = { kind: "internal" } | { kind: "files"; cert: string; key: string };
+export type SiteTls = { kind: "internal" } | { kind: "acme" } | { kind: "files"; cert: string; key: string };
 
 export interface SiteConfig {
   hosts: string[];
@@ -297,7 +302,13 @@ export interface HttpConfig {
   fileCache: { maxSize: number; maxFileSize: number; validity: number };
   compression: { threshold: number; gzip: boolean; brotli: boolean };
   /** TLS listeners (HTTP/1.1 over TLS today); null: none. */
-  tls: { listen: ListenAddress[]; redirect: boolean; strictSni: boolean } | null;
+  tls: {
+    listen: ListenAddress[];
+    redirect: boolean;
+    strictSni: boolean;
+    /** The ACME CA for sites with `tls: acme` (directory URL, contact, extra roots to trust for it). */
+    acme: { directory: string; email: string | null; caRoots: string | null } | null;
+  } | null;
   sites: SiteConfig[];
 }
 

@@ -1,0 +1,155 @@
+/**
+ * ACME end to end on this machine: pebble (Debian's ACME test server)
+ * issues a certificate for a `tls: acme` site; pebble resolves the site's
+ * name through Ferry's own DNS server and checks the HTTP-01 challenge on
+ * Ferry's plain HTTP listener. curl then trusts the site through pebble's root.
+ */
+import assert from "node:assert/strict";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
+
+const run = promisify(execFile);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test("tls: acme gets a certificate from pebble (HTTP-01 on Ferry's listener, names from Ferry's DNS)", async (t) => {
+  if (!needTool(t, "pebble", "pebble") || !needTool(t, "openssl", "openssl") || !needTool(t, "curl", "curl"))
+    return;
+  const dir = tmpSite({
+    "site/index.html": "issued by acme",
+    "example.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 127.0.0.1\nwww A 127.0.0.1\n",
+  });
+  // pebble's own HTTPS listener needs a certificate: a throwaway one, trusted by Ferry through caRoots.
+  const pebbleCert = path.join(dir, "pebble.crt");
+  const pebbleKey = path.join(dir, "pebble.key");
+  const mk = spawnSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    pebbleKey,
+    "-out",
+    pebbleCert,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+  ]);
+  assert.equal(mk.status, 0, mk.stderr.toString());
+  const [acmePort, mgmtPort, httpPort, httpsPort, dnsPort, tlsAlpnPort] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
+  writeFileSync(
+    path.join(dir, "pebble.json"),
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${acmePort}`,
+        managementListenAddress: `127.0.0.1:${mgmtPort}`,
+        certificate: pebbleCert,
+        privateKey: pebbleKey,
+        httpPort,
+        tlsPort: tlsAlpnPort,
+        ocspResponderURL: "",
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  const pebble = spawn(
+    "pebble",
+    ["-config", path.join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`],
+    {
+      env: { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let pebbleLog = "";
+  pebble.stdout.on("data", (d: Buffer) => (pebbleLog += d));
+  pebble.stderr.on("data", (d: Buffer) => (pebbleLog += d));
+  const cfg = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    cfg,
+    `state: state
+http:
+  listen: ["127.0.0.1:${httpPort}"]
+  tls:
+    listen: ["127.0.0.1:${httpsPort}"]
+    acme: { directory: "https://127.0.0.1:${acmePort}/dir", email: ops@example.test, caRoots: pebble.crt }
+  sites:
+    - hosts: [www.example.test]
+      root: site
+      tls: acme
+dns:
+  listen: ["127.0.0.1:${dnsPort}"]
+  zones: [{ file: example.test.zone }]
+log: { access: false }
+`,
+  );
+  try {
+    await waitFor(() => /Listening on: 127\.0\.0\.1:\d+/.test(pebbleLog), "pebble to listen", 10_000);
+    const f = await spawnFerry(["serve", "--config", cfg], [/serving https:\/\/127\.0\.0\.1:(\d+)\//]);
+    try {
+      await waitFor(
+        () => /certificate issued: certificate from https/.test(f.stderr()),
+        "the ACME certificate",
+        30_000,
+      );
+      const stored = path.join(dir, "state", "acme", "www.example.test.crt");
+      assert.ok(existsSync(stored), "the chain is kept in the state folder");
+      // pebble's root for this run, from its management listener.
+      const roots = await run("curl", [
+        "-s",
+        "--cacert",
+        pebbleCert,
+        `https://127.0.0.1:${mgmtPort}/roots/0`,
+      ]);
+      const rootFile = path.join(dir, "pebble-root.pem");
+      writeFileSync(rootFile, roots.stdout);
+      let body = "";
+      const deadline = Date.now() + 10_000;
+      // New handshakes pick the certificate up at once; allow for the swap.
+      while (body !== "issued by acme") {
+        assert.ok(Date.now() < deadline, `curl never trusted the site: ${body}`);
+        const r = await run("curl", [
+          "-s",
+          "--cacert",
+          rootFile,
+          "--resolve",
+          `www.example.test:${httpsPort}:127.0.0.1`,
+          `https://www.example.test:${httpsPort}/`,
+        ]).catch((e) => ({ stdout: String(e.stderr) }));
+        body = r.stdout;
+      }
+      // The plain listener redirects to https, except for challenges.
+      const plain = await run("curl", [
+        "-s",
+        "-i",
+        "-H",
+        "Host: www.example.test",
+        `http://127.0.0.1:${httpPort}/`,
+      ]);
+      assert.match(plain.stdout, /^HTTP\/1\.1 308/);
+    } finally {
+      f.child.kill("SIGKILL");
+    }
+  } finally {
+    pebble.kill("SIGKILL");
+  }
+});
