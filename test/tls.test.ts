@@ -248,7 +248,20 @@ test("ferry serve --https: the default site gets a local-CA certificate; ferry f
   const dir = tmpSite({ "index.html": "hello tls" });
   const state = path.join(dir, "state");
   const f = await spawnFerry(
-    ["serve", dir, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--state", state],
+    [
+      "serve",
+      dir,
+      "--http",
+      "127.0.0.1:0",
+      "--https",
+      "127.0.0.1:0",
+      "--state",
+      state,
+      "--realtime",
+      "/ws",
+      "--publish-key",
+      "tls-cli-key-123",
+    ],
     [/serving https:\/\/127\.0\.0\.1:(\d+)\//],
   );
   try {
@@ -260,6 +273,35 @@ test("ferry serve --https: the default site gets a local-CA certificate; ferry f
     const bad = await run(process.execPath, [bin, "fetch", `https://localhost:${port}/`]).catch((e) => e);
     assert.equal(bad.code, 1, "without the root the certificate is refused");
     assert.match(bad.stderr, /ERR_FETCH/);
+    // ferry ws over wss:// with the same root: it gets one published message and exits 0.
+    const ws = spawn(process.execPath, [
+      bin,
+      "ws",
+      `wss://localhost:${port}/ws`,
+      "--cacert",
+      root,
+      "--subscribe",
+      "t",
+      "--count",
+      "1",
+    ]);
+    let out = "";
+    ws.stdout.on("data", (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((r) => ws.on("exit", (code) => r(code)));
+    await waitFor(() => out.includes("subscribed"), "ferry ws to subscribe");
+    const pub = await run("curl", [
+      "-s",
+      "--cacert",
+      root,
+      "-H",
+      "Authorization: Bearer tls-cli-key-123",
+      "--data",
+      JSON.stringify({ channel: "t", data: "over wss" }),
+      `https://localhost:${port}/ws`,
+    ]);
+    assert.match(pub.stdout, /offset/);
+    assert.equal(await exited, 0);
+    assert.match(out, /over wss/);
   } finally {
     f.child.kill("SIGKILL");
   }

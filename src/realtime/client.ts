@@ -26,6 +26,8 @@ export interface ClientOptions {
   timeout?: number;
   /** Connect to this address instead of the URL's host (the Host header keeps the URL's). */
   connectHost?: string;
+  /** Extra roots to trust for wss:// (PEM), e.g. Ferry's local CA. */
+  ca?: string;
 }
 
 /** Why the handshake failed (with the HTTP status when there was one). */
@@ -161,7 +163,13 @@ export function connectWebSocket(url: string, options: ClientOptions = {}): Prom
   const target = options.connectHost ?? host;
   return new Promise((resolve, reject) => {
     const socket = secure
-      ? tls.connect({ host: target, port, servername: host })
+      ? tls.connect({
+          host: target,
+          port,
+          servername: net.isIP(host) ? undefined : host,
+          ALPNProtocols: ["http/1.1"],
+          ...(options.ca === undefined ? {} : { ca: [...tls.rootCertificates, options.ca] }),
+        })
       : net.connect({ host: target, port });
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 /**
  * `ferry ws URL [--subscribe CHANNEL]...`: an interactive WebSocket client
  * (like wscat). Messages that arrive go to stdout, one per line; lines typed
@@ -9,7 +10,7 @@ import { UsageError } from "../../core/errors.js";
 import { connectWebSocket, HandshakeError, type WebSocketClient } from "../../realtime/client.js";
 import { parseArgs } from "../args.js";
 
-export const wsHelp = `Usage: ferry ws URL [--subscribe CHANNEL]... [--header NAME:VALUE]... [--count N] [--no-deflate]
+export const wsHelp = `Usage: ferry ws URL [--subscribe CHANNEL]... [--header NAME:VALUE]... [--count N] [--no-deflate] [--cacert FILE]
 
 Connects to a WebSocket (ws:// or wss://), prints every message that arrives
 (stdout, one per line) and sends every line you type. For Ferry's realtime
@@ -23,6 +24,7 @@ protocol these shortcuts build the JSON for you:
 
   --subscribe CHANNEL    subscribe once connected (repeatable)
   --header NAME:VALUE    extra handshake header, e.g. Origin (repeatable)
+  --cacert FILE          also trust this root for wss:// (PEM), e.g. Ferry's local CA
   --count N              exit after N messages (Ferry's replies such as subscribed are
                          printed but not counted)
   --no-deflate           do not offer permessage-deflate
@@ -79,6 +81,16 @@ function isReply(data: Buffer): boolean {
   }
 }
 
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(
+      `--cacert ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+}
+
 export async function wsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -89,6 +101,7 @@ export async function wsCommand(args: string[]): Promise<number> {
       header: { type: "string", multiple: true },
       count: { type: "string" },
       "no-deflate": { type: "boolean" },
+      cacert: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("ws takes one URL");
@@ -104,7 +117,8 @@ export async function wsCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(count) || count < 0) throw new UsageError("--count must be a whole number");
   let ws: WebSocketClient;
   try {
-    ws = await connectWebSocket(url, { headers, deflate: !values["no-deflate"] });
+    const ca = values.cacert === undefined ? undefined : readCa(values.cacert);
+    ws = await connectWebSocket(url, { headers, deflate: !values["no-deflate"], ca });
   } catch (err) {
     const why =
       err instanceof HandshakeError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err));
