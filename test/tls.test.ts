@@ -470,3 +470,45 @@ test("DNS over TLS (RFC 7858) with the site's certificate, verified by kdig", as
     f.child.kill("SIGKILL");
   }
 });
+
+test("https:// upstreams: TLS to the upstream, its certificate checked against caRoots for the name written", async (t) => {
+  if (!needTool(t, "openssl", "openssl")) return;
+  const dir = tmpSite({ "index.html": "x" });
+  const up = selfSigned(dir, "localhost", "upstream");
+  const https = await import("node:https");
+  const server = https.createServer({ cert: readFileSync(up.cert), key: readFileSync(up.key) }, (req, res) =>
+    res.end(`secure upstream saw ${req.url} via ${req.headers["x-forwarded-proto"]}`),
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const trusted = await startHttp(
+    {
+      sites: [
+        {
+          root: dir,
+          locations: [{ path: "/", proxy: { to: [`https://localhost:${port}`], caRoots: up.cert } }],
+        },
+      ],
+    },
+    dir,
+  );
+  const untrusted = await startHttp(
+    {
+      sites: [
+        { root: dir, locations: [{ path: "/", proxy: { to: [`https://localhost:${port}`], retries: 0 } }] },
+      ],
+    },
+    dir,
+  );
+  try {
+    const ok = await fetch(`http://127.0.0.1:${trusted.port}/hello`);
+    assert.equal(await ok.text(), "secure upstream saw /hello via http");
+    const refused = await fetch(`http://127.0.0.1:${untrusted.port}/hello`);
+    assert.equal(refused.status, 502, "a certificate no root vouches for is refused");
+  } finally {
+    await trusted.close();
+    await untrusted.close();
+    server.close();
+  }
+});

@@ -31,11 +31,11 @@ export const proxySchema = {
       minItems: 1,
       items: {
         type: "string",
-        expects: "HOST:PORT or http://HOST:PORT",
-        pattern: "^(http://)?(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}/?$",
+        expects: "HOST:PORT, http://HOST:PORT or https://HOST:PORT",
+        pattern: "^(https?://)?(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}/?$",
       },
       description:
-        "Upstreams, `HOST:PORT` or `http://HOST:PORT` (`[::1]:3000` for IPv6). Names are resolved at start and on reload.",
+        "Upstreams, `HOST:PORT` or `http://HOST:PORT` (`[::1]:3000` for IPv6), or `https://HOST:PORT` to speak TLS to it (verified against the system's roots and `caRoots`, for the name written). Names are resolved at start and on reload.",
     },
     balance: {
       enum: ["round_robin", "least_conn", "client_hash", "first"],
@@ -145,6 +145,11 @@ export const proxySchema = {
         request: { ...headerRules, description: "On requests going up." },
         response: { ...headerRules, description: "On responses coming down." },
       },
+    },
+    caRoots: {
+      type: "string",
+      minLength: 1,
+      description: "Extra roots (PEM file) to trust for `https://` upstreams (a private CA).",
     },
     maxBodySize: {
       ...size,

@@ -41,6 +41,7 @@ export interface UserProxy {
     response?: { set?: Record<string, string>; remove?: string[] };
   };
   maxBodySize?: SizeInput;
+  caRoots?: string;
 }
 
 export interface UserLocation extends UserServing {
@@ -195,10 +196,12 @@ export interface RedirectLocationConfig {
 
 /** One upstream of a proxy. */
 export interface UpstreamAddress {
-  /** As written, without `http://` (`127.0.0.1:3001`, `app.internal:80`). */
+  /** As written, without the scheme (`127.0.0.1:3001`, `app.internal:443`). */
   name: string;
   host: string;
   port: number;
+  /** `https://` upstreams: TLS, the certificate checked for `host`. */
+  tls: boolean;
 }
 
 /** Header changes on one direction of a proxy. */
@@ -229,6 +232,8 @@ export interface ProxyLocationConfig {
   maxBodySize: number;
   /** The site's trusted proxies (CIDR), copied here so the handler needs only its own config. */
   trustedProxies: string[];
+  /** Extra roots (PEM file, absolute) for `https://` upstreams; null: the system's only. */
+  caRoots: string | null;
 }
 
 /**

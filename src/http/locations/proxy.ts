@@ -4,6 +4,7 @@
  * upstream, retries that never resend what may have reached an upstream,
  * streaming both ways, and WebSocket pass-through. Every method goes up.
  */
+import { readFileSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { AddressSet } from "../../core/cidr.js";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
@@ -98,6 +99,7 @@ export class ProxyLocation implements LocationHandler {
             headersTimeout: t.response,
             bodyTimeout: t.idle,
             passive: config.passive,
+            ca: config.caRoots === null ? null : readFileSync(config.caRoots, "utf8"),
           },
           (healthy, source, reason) => this.healthChanged(a.name, healthy, source, reason),
         ),

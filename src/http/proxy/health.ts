@@ -3,12 +3,23 @@
  * `interval` (a 2xx or 3xx within `timeout` passes). The verdict changes
  * after `passes`/`fails` results in a row (see `Upstream.checked`).
  */
-import { request } from "undici";
+import { Agent, request } from "undici";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
 import type { Upstream } from "./upstream.js";
 
 export class HealthChecks {
   private readonly timers: NodeJS.Timeout[] = [];
+  /** For https:// upstreams: an agent with their TLS settings (names, extra roots). */
+  private readonly agents = new Map<Upstream, Agent>();
+
+  private agentFor(u: Upstream): Agent {
+    let a = this.agents.get(u);
+    if (a === undefined) {
+      a = new Agent({ connect: u.tlsOptions });
+      this.agents.set(u, a);
+    }
+    return a;
+  }
   private stopped = false;
 
   constructor(
@@ -30,8 +41,9 @@ export class HealthChecks {
     let ok = false;
     let reason = "";
     try {
-      const res = await request(`http://${u.target}${h.path}`, {
+      const res = await request(`${u.origin}${h.path}`, {
         method: "GET",
+        ...(u.secure ? { dispatcher: this.agentFor(u) } : {}),
         headersTimeout: h.timeout,
         bodyTimeout: h.timeout,
         signal: AbortSignal.timeout(h.timeout),
@@ -50,5 +62,6 @@ export class HealthChecks {
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    for (const a of this.agents.values()) a.close().catch(() => {});
   }
 }

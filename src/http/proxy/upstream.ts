@@ -9,12 +9,15 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { rootCertificates } from "node:tls";
 import { Client } from "undici";
 import type { UpstreamAddress } from "../../core/config/types.js";
 import type { Candidate } from "./balance.js";
 
 export interface UpstreamOptions {
   keepAlive: number;
+  /** Extra roots to trust for an `https://` upstream (PEM text), or null. */
+  ca: string | null;
   connectTimeout: number;
   headersTimeout: number;
   bodyTimeout: number;
@@ -35,6 +38,10 @@ const SURPLUS_IDLE_MS = 1000;
 export class Upstream implements Candidate {
   readonly name: string;
   readonly port: number;
+  /** Spoken to over TLS (an `https://` upstream). */
+  readonly secure: boolean;
+  /** The name its certificate must carry (the host as written). */
+  readonly servername: string | undefined;
   /** What connections go to: the address the name resolved to (at start and reload), or the name until then. */
   private host: string;
   inflight = 0;
@@ -62,6 +69,8 @@ export class Upstream implements Candidate {
   ) {
     this.name = address.name;
     this.port = address.port;
+    this.secure = address.tls;
+    this.servername = isIP(address.host) === 0 ? address.host : undefined;
     this.host = address.host;
     this.ready =
       isIP(address.host) !== 0
@@ -93,6 +102,21 @@ export class Upstream implements Candidate {
     return isIP(this.host) === 6 ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
   }
 
+  /** `http://ADDRESS:PORT` or `https://…`. */
+  get origin(): string {
+    return `${this.secure ? "https" : "http"}://${this.target}`;
+  }
+
+  /** TLS settings for connections to an `https://` upstream (undefined for plain ones). */
+  get tlsOptions(): import("node:tls").ConnectionOptions | undefined {
+    if (!this.secure) return undefined;
+    return {
+      servername: this.servername,
+      ...(this.options.ca === null ? {} : { ca: [...rootCertificates, this.options.ca] }),
+      ALPNProtocols: ["http/1.1"],
+    };
+  }
+
   healthy(now: number): boolean {
     return this.activeUp && now >= this.ejectedUntil;
   }
@@ -102,7 +126,8 @@ export class Upstream implements Candidate {
     this.inflight++;
     const c = this.idle.pop();
     if (c !== undefined) return c;
-    const client: TimedClient = new Client(`http://${this.target}`, {
+    const client: TimedClient = new Client(this.origin, {
+      connect: this.tlsOptions,
       connectTimeout: this.options.connectTimeout,
       headersTimeout: this.options.headersTimeout,
       bodyTimeout: this.options.bodyTimeout,

@@ -7,6 +7,7 @@
  * own sessions, so the inspector shows a proxied session and its messages.
  */
 import http from "node:http";
+import https from "node:https";
 import type net from "node:net";
 import type { HeaderRules } from "../../core/config/types.js";
 import {
@@ -48,7 +49,8 @@ export function sendUpgrade(
   }
   const [host, port] = splitTarget(up.target);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path, headers: obj, setHost: false, agent: false });
+    const options = { host, port, method, path, headers: obj, setHost: false, agent: false as const };
+    const req = up.secure ? https.request({ ...options, ...up.tlsOptions }) : http.request(options);
     const fail = (code: string) => {
       const err = Object.assign(new Error(code), { code });
       req.destroy(err);

@@ -1,4 +1,5 @@
 /** The `proxy` location kind's normaliser: upstreams parsed, durations and sizes in ms and bytes. */
+import nodePath from "node:path";
 import { parseCidr } from "../../cidr.js";
 import { parseListen } from "../listen.js";
 import type { KeyPath, RawProblem } from "../problems.js";
@@ -9,14 +10,16 @@ import { parseDuration, parseSize } from "../units.js";
 export interface ProxyContext {
   maxBodySize: number;
   trustedProxies: string[];
+  baseDir: string;
 }
 
 /** Parses an upstream as written (`HOST:PORT` or `http://HOST:PORT`). */
 export function parseUpstream(text: string): UpstreamAddress | null {
-  const bare = text.replace(/^http:\/\//, "").replace(/\/$/, "");
+  const secure = text.startsWith("https://");
+  const bare = text.replace(/^https?:\/\//, "").replace(/\/$/, "");
   const addr = parseListen(bare);
   if (addr === null || addr.port === 0) return null;
-  return { name: bare, host: addr.host, port: addr.port };
+  return { name: bare, host: addr.host, port: addr.port, tls: secure };
 }
 
 function rules(r: { set?: Record<string, string>; remove?: string[] } | undefined): HeaderRules {
@@ -51,7 +54,7 @@ export function normalizeProxy(
     if (u === null)
       problems.push({
         path: [...at, "to", i],
-        message: `${text} is not HOST:PORT or http://HOST:PORT with a port from 1 to 65535`,
+        message: `${text} is not HOST:PORT, http://HOST:PORT or https://HOST:PORT with a port from 1 to 65535`,
       });
     else to.push(u);
   });
@@ -87,5 +90,6 @@ export function normalizeProxy(
     maxBodySize:
       p.maxBodySize === undefined ? ctx.maxBodySize : Math.min(parseSize(p.maxBodySize), ctx.maxBodySize),
     trustedProxies: ctx.trustedProxies,
+    caRoots: p.caRoots === undefined ? null : nodePath.resolve(ctx.baseDir, p.caRoots),
   };
 }
