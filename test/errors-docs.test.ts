@@ -35,6 +35,8 @@ test("every ERR_ code the source emits is in the table and documented", async ()
   }
   // Node's own codes for parseArgs errors, which the CLI turns into ERR_USAGE.
   for (const c of used) if (c.startsWith("ERR_PARSE_ARGS")) used.delete(c);
+  // Node's code for a certificate issued to another name, which the proxy reads (as ERR_PROXY_CONNECT).
+  used.delete("ERR_TLS_CERT_ALTNAME_INVALID");
   const table = new Set(Object.keys(ERROR_CODES));
   assert.deepEqual([...used].filter((c) => !table.has(c)).sort(), []);
 });
