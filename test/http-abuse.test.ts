@@ -11,7 +11,7 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { HttpRequestEvent } from "../src/core/diagnostics.js";
-import { get, rawExchange, startHttp, type TestServer, tmpSite } from "./helpers.js";
+import { get, rawExchange, startHttp, type TestServer, tmpSite, waitFor } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
 
@@ -82,6 +82,36 @@ describe("pipelined requests that are never read", () => {
     assert.ok(peak - before < 300, `RSS grew by ${Math.round(peak - before)} MiB`);
     const late = probes.slice(Math.floor(probes.length / 2));
     assert.ok(Math.max(...late) < 1000, `probes took ${late.map(Math.round).join(", ")} ms`);
+  });
+});
+
+describe("pipelining", () => {
+  test("a connection with more than 256 requests awaiting replies is closed as a flood; 200 are all answered", async () => {
+    const srv = await startHttp({ sites: [{ root: tmpSite({ "index.html": "ok", "cold.txt": "cold" }) }] });
+    try {
+      const refused: string[] = [];
+      const on = (m: unknown) => refused.push((m as { code: string }).code);
+      diagnostics.subscribe("ferry:http:client-error", on);
+      // 20,000 pipelined requests, replies never read.
+      const s = net.connect(srv.port, "127.0.0.1");
+      s.on("error", () => {});
+      await new Promise((r) => s.once("connect", r));
+      s.pause();
+      s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20_000));
+      await waitFor(() => refused.includes("ERR_HTTP_PIPELINE_FLOOD"), "the flood to be refused");
+      diagnostics.unsubscribe("ferry:http:client-error", on);
+      // Closed by Ferry: a client that finally reads finds the end of the stream.
+      const closed = new Promise((r) => s.once("close", r));
+      s.resume();
+      await closed;
+      // 200 pipelined requests for a file not in the cache yet (all waiting on one disk read): all answered.
+      const many = "GET /cold.txt HTTP/1.1\r\nHost: x\r\n\r\n".repeat(200);
+      const r = await rawExchange(srv.port, many, { expect: 200, timeout: 10_000 });
+      assert.equal(r.responses.length, 200);
+      assert.ok(r.responses.every((x) => x.status === 200));
+    } finally {
+      await srv.close();
+    }
   });
 });
 

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   ERR_HTTP_REQUEST_TIMEOUT:
     "A client did not send its headers within `http.limits.headerTimeout`, or its whole request within `requestTimeout`; it got 408.",
   ERR_HTTP_BODY_TOO_LARGE: "A request body exceeded `http.limits.maxBodySize`; the client got 413.",
+  ERR_HTTP_PIPELINE_FLOOD:
+    "A client had more than 256 pipelined requests waiting for their replies on one connection; the connection was closed.",
   ERR_HTTP_VERSION:
     "A request line named an HTTP version other than 1.0 or 1.1 (e.g. HTTP/2.0 as text); the client got 505 and the connection was closed.",
   ERR_HTTP_INTERNAL:

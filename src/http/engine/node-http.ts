@@ -26,6 +26,8 @@ const kPending = Symbol("ferry.pending");
  * response bytes, which replies still being prepared have not written yet).
  */
 const MAX_PIPELINED = 16;
+/** Replies a connection may leave unread before it is closed as a flood (no browser pipelines at all). */
+const MAX_PIPELINED_UNREAD = 256;
 /**
  * `_paused` is node's own flag for its pipelining brake: while it is set, node
  * does not restart reading when a request ends (it would otherwise undo the
@@ -255,9 +257,23 @@ function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse)
   const limits = engine.currentLimits;
   const started = httpRequestChannel.hasSubscribers && engine.observed ? performance.now() : 0;
   const socket = req.socket as CountedSocket;
+  // Requests node had already parsed from a connection closed as a flood (below): nothing more to do.
+  if (socket.destroyed) return;
   if (socket.timeout !== limits.sendTimeout) socket.setTimeout(limits.sendTimeout);
   const pending = (socket[kPending] ?? 0) + 1;
   socket[kPending] = pending;
+  if (pending > MAX_PIPELINED_UNREAD) {
+    // node parses every request of a chunk it has read before the brake below can act (64 KiB of
+    // pipelined GETs is two thousand requests): a client that far ahead of its replies is not a client.
+    publishClientError(
+      socket,
+      0,
+      "ERR_HTTP_PIPELINE_FLOOD",
+      `${pending} pipelined requests without reading a reply`,
+    );
+    socket.destroy();
+    return;
+  }
   if (pending >= MAX_PIPELINED && !socket._paused) {
     socket._paused = true;
     socket.pause();
