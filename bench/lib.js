@@ -1,7 +1,9 @@
 // Helpers shared by the benchmarks: free ports, medians, and pinning server and load generator to separate cores.
 import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
+import path from "node:path";
 
 /** Whether a command is on PATH (or in /usr/sbin). */
 export function has(tool) {
@@ -45,4 +47,47 @@ export async function waitPort(port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`port ${port} never opened`);
+}
+
+/** Exits with the Debian package to install when a tool a benchmark needs is missing. */
+export function requireTools(bench, tools) {
+  for (const [tool, pkg] of tools) {
+    if (!has(tool)) {
+      console.error(`${bench} needs ${tool}: apt-get install ${pkg}`);
+      process.exit(2);
+    }
+  }
+}
+
+/** Path of Debian's nginx binary. */
+export function nginxBinary() {
+  return spawnSync("sh", ["-c", "command -v nginx || echo /usr/sbin/nginx"]).stdout.toString().trim();
+}
+
+/**
+ * Writes an nginx.conf for one worker in its own folder under `work` (pid, error log and temp paths
+ * there, access log off) with `http` holding `body`; returns its path.
+ */
+export function nginxConfig(work, name, body) {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  default_type text/plain;
+${body}
+}
+`,
+  );
+  return conf;
 }

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, has, median, onCore, pinned, waitPort } from "./lib.js";
+import { freePort, median, nginxBinary, nginxConfig, onCore, pinned, requireTools, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -18,47 +18,18 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const conns = Number(process.env.BENCH_CONNECTIONS ?? 64);
 
-for (const [tool, pkg] of [
+requireTools("bench:proxy", [
   ["wrk", "wrk"],
   ["nginx", "nginx-light"],
   ["caddy", "caddy"],
-]) {
-  if (!has(tool)) {
-    console.error(`bench:proxy needs ${tool}: apt-get install ${pkg}`);
-    process.exit(2);
-  }
-}
-const nginxBin = execFileSync("sh", ["-c", "command -v nginx || echo /usr/sbin/nginx"], {
-  encoding: "utf8",
-}).trim();
+]);
+const nginxBin = nginxBinary();
 
 const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-proxy-"));
 chmodSync(work, 0o755);
 const body = "Ferry benchmark payload. ".repeat(41).slice(0, 1024);
 
-function nginxConf(name, server) {
-  const dir = path.join(work, name);
-  mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, "nginx.conf");
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  default_type text/plain;
-  ${server}
-}
-`,
-  );
-  return conf;
-}
+const nginxConf = (name, server) => nginxConfig(work, name, `  ${server}`);
 
 const upstreamPort = await freePort();
 const upstream = `127.0.0.1:${upstreamPort}`;

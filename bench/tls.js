@@ -18,7 +18,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, has, median, onCore, pinned, waitPort } from "./lib.js";
+import { freePort, median, nginxBinary, nginxConfig, onCore, pinned, requireTools, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -26,20 +26,13 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const conns = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
-for (const [tool, pkg] of [
+requireTools("bench:tls", [
   ["h2load", "nghttp2-client"],
   ["openssl", "openssl"],
   ["nginx", "nginx-light"],
   ["caddy", "caddy"],
-]) {
-  if (!has(tool)) {
-    console.error(`bench:tls needs ${tool}: apt-get install ${pkg}`);
-    process.exit(2);
-  }
-}
-const nginxBin = execFileSync("sh", ["-c", "command -v nginx || echo /usr/sbin/nginx"], {
-  encoding: "utf8",
-}).trim();
+]);
+const nginxBin = nginxBinary();
 const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-tls-"));
 // nginx's worker runs as another user: it must be able to read the site.
 chmodSync(work, 0o755);
@@ -70,33 +63,17 @@ spawnSync("openssl", [
 ]);
 
 function nginxConf(port) {
-  const dir = path.join(work, "nginx");
-  mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, "nginx.conf");
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  default_type text/plain;
-  keepalive_requests 1000000;
-  server {
+  return nginxConfig(
+    work,
+    "nginx",
+    `  server {
     listen 127.0.0.1:${port} ssl http2;
     ssl_certificate ${cert};
     ssl_certificate_key ${key};
     ssl_protocols TLSv1.2 TLSv1.3;
     root ${site};
-  }
-}
-`,
+  }`,
   );
-  return conf;
 }
 
 function caddyfile(port) {

@@ -5,13 +5,13 @@
  * Ferry's plain HTTP listener. curl then trusts the site through pebble's root.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
+import { needTool, selfSignedCert, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -32,28 +32,7 @@ test("tls: acme gets a certificate from pebble (HTTP-01 on Ferry's listener, nam
     "example.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 127.0.0.1\nwww A 127.0.0.1\n",
   });
   // pebble's own HTTPS listener needs a certificate: a throwaway one, trusted by Ferry through caRoots.
-  const pebbleCert = path.join(dir, "pebble.crt");
-  const pebbleKey = path.join(dir, "pebble.key");
-  const mk = spawnSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    pebbleKey,
-    "-out",
-    pebbleCert,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  assert.equal(mk.status, 0, mk.stderr.toString());
+  const { cert: pebbleCert, key: pebbleKey } = selfSignedCert(dir, "localhost", "pebble");
   const [acmePort, mgmtPort, httpPort, httpsPort, dnsPort, tlsAlpnPort] = await Promise.all(
     Array.from({ length: 6 }, freePort),
   );

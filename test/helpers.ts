@@ -223,3 +223,31 @@ export async function waitFor(cond: () => boolean, what: string, ms = 5000): Pro
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A self-signed ECDSA certificate for `name` made by openssl, as `DIR/FILE.crt` and `DIR/FILE.key`. */
+export function selfSignedCert(dir: string, name: string, file: string): { cert: string; key: string } {
+  const cert = path.join(dir, `${file}.crt`);
+  const key = path.join(dir, `${file}.key`);
+  const san = net.isIP(name) ? `IP:${name}` : `DNS:${name}`;
+  const r = spawnSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    `subjectAltName=${san}${name === "localhost" ? ",IP:127.0.0.1" : ""}`,
+  ]);
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr.toString()}`);
+  return { cert, key };
+}

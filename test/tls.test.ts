@@ -14,37 +14,20 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import WebSocket from "ws";
-import { type FerryProcess, needTool, spawnFerry, startHttp, tmpSite, waitFor } from "./helpers.js";
+import {
+  type FerryProcess,
+  needTool,
+  selfSignedCert,
+  spawnFerry,
+  startHttp,
+  tmpSite,
+  waitFor,
+} from "./helpers.js";
 
 const run = promisify(execFile);
 const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
 
-/** A self-signed certificate for `name` made by openssl (the site's own files). */
-function selfSigned(dir: string, name: string, file: string): { cert: string; key: string } {
-  const cert = path.join(dir, `${file}.crt`);
-  const key = path.join(dir, `${file}.key`);
-  const r = spawnSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=DNS:${name}`,
-  ]);
-  assert.equal(r.status, 0, r.stderr.toString());
-  return { cert, key };
-}
+const selfSigned = selfSignedCert;
 
 /** What openssl s_client says about a handshake (asynchronous: the server may run in this process). */
 function sClient(port: number, args: string[]): Promise<string> {
