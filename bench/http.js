@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, has, median, onCore, pinned, waitPort } from "./lib.js";
+import { freePort, has, median, nginxConfig, onCore, pinned, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -34,31 +34,15 @@ writeFileSync(path.join(site, "1k.txt"), fill(1024));
 writeFileSync(path.join(site, "100k.txt"), fill(100 * 1024));
 
 function nginxConf(port) {
-  const dir = path.join(work, "nginx");
-  mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, "nginx.conf");
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
+  return nginxConfig(
+    work,
+    "nginx",
+    `  sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
   open_file_cache max=1000 inactive=60s;
   open_file_cache_valid 60s;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  default_type text/plain;
-  server { listen 127.0.0.1:${port}; root ${site}; etag on; }
-}
-`,
+  server { listen 127.0.0.1:${port}; root ${site}; etag on; }`,
   );
-  return conf;
 }
 
 const servers = [
