@@ -110,7 +110,8 @@ export class SiteHandler implements SiteServices {
   private dispatch(req: FerryRequest): Reply | Promise<Reply> {
     const site = this.table.find(req.host);
     const tls = site.config.tls !== null;
-    if (!req.secure && req.rawPath.startsWith(ACME_CHALLENGE_PREFIX)) {
+    // An ACME challenge in progress (rare: the map is empty but for the seconds an order takes).
+    if (acmeChallenges.size > 0 && !req.secure && req.rawPath.startsWith(ACME_CHALLENGE_PREFIX)) {
       const answer = acmeChallenges.get(req.rawPath.slice(ACME_CHALLENGE_PREFIX.length));
       if (answer !== undefined) {
         const body = Buffer.from(answer);
