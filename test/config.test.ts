@@ -253,3 +253,14 @@ test("defaults live in the schema: an empty section's canonical values are the s
   assert.equal(c.http!.sites[0]!.locations[0]!.kind, "static");
   assert.deepEqual((c.http!.sites[0]!.locations[0] as StaticLocationConfig).index, ["index.html"]);
 });
+
+test("flags: --h2c is the same as http.h2c in YAML; off by default", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-h2c-flag-"));
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(file, "http:\n  h2c: true\n  sites:\n    - root: .\n");
+  const fromYaml = configFromFlags({ http: [], config: file });
+  const fromFlag = configFromFlags({ http: [], root: dir, h2c: true }, dir);
+  assert.equal(fromYaml.http!.h2c, true);
+  assert.equal(fromFlag.http!.h2c, true);
+  assert.equal(configFromFlags({ http: [], root: dir }, dir).http!.h2c, false);
+});

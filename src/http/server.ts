@@ -37,6 +37,7 @@ export class HttpService {
       limits: config.limits,
       handler: this.site.handle,
       upgrade: this.site.upgrade,
+      h2c: config.h2c,
     });
   }
 
@@ -73,6 +74,7 @@ export class HttpService {
       warnings.push("http.listen changed: restart Ferry to listen on the new addresses");
     if (!same(config.tls?.listen ?? [], this.config.tls?.listen ?? []))
       warnings.push("http.tls.listen changed: restart Ferry to listen on the new addresses");
+    if (config.h2c !== this.config.h2c) warnings.push("http.h2c changed: restart Ferry to apply it");
     const old = this.site;
     this.site = new SiteHandler(config, this.mounts, this.httpsPort);
     this.engine.setHandlers(this.site.handle, this.site.upgrade);

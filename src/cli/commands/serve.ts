@@ -6,7 +6,7 @@ import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
-                   [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--dot HOST:PORT]... [--state DIR]
+                   [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--dot HOST:PORT]... [--state DIR] [--h2c]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -28,6 +28,8 @@ config; SIGINT/SIGTERM stop gracefully.
   --dot HOST:PORT       DNS over TLS (repeatable), with the site's certificate
                                                       config: dns.tls.listen
   --state DIR           where the local CA and certificates live  config: state
+  --h2c                 HTTP/2 with prior knowledge on the --http listeners
+                                                      config: http.h2c
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
@@ -59,6 +61,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       "tls-key": { type: "string" },
       state: { type: "string" },
       dot: { type: "string", multiple: true },
+      h2c: { type: "boolean" },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
@@ -84,6 +87,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     tlsKey: values["tls-key"],
     state: values.state,
     dot: values.dot ?? [],
+    h2c: values.h2c,
   };
 }
 

@@ -221,6 +221,7 @@ function normalizeHttp(
       brotli: z.brotli!,
     },
     tls,
+    h2c: http.h2c!,
     sites,
   };
 }

@@ -322,6 +322,12 @@ export const configSchema = {
             },
           },
         },
+        h2c: {
+          type: "boolean",
+          default: false,
+          description:
+            "HTTP/2 over cleartext with prior knowledge (RFC 9113 §3.3) on the plain listeners, beside HTTP/1.1 on the same port.",
+        },
         sites: {
           type: "array",
           items: site,

@@ -114,6 +114,7 @@ export interface UserConfig {
       strictSni?: boolean;
       acme?: { directory: string; email?: string; caRoots?: string };
     };
+    h2c?: boolean;
     sites?: UserSite[];
   };
   dns?: {
@@ -314,6 +315,8 @@ export interface HttpConfig {
     /** The ACME CA for sites with `tls: acme` (directory URL, contact, extra roots to trust for it). */
     acme: { directory: string; email: string | null; caRoots: string | null } | null;
   } | null;
+  /** HTTP/2 with prior knowledge on the plain listeners. */
+  h2c: boolean;
   sites: SiteConfig[];
 }
 

@@ -35,9 +35,17 @@ export interface EngineOptions {
   upgrade: UpgradeHandler;
   /** False for Ferry's own admin listener: its requests publish no diagnostics events. */
   observed?: boolean;
+  /** HTTP/2 with prior knowledge on the plain listeners too (read when a listener starts). */
+  h2c?: boolean;
 }
 
 /** The engine for a listener. */
 export function createEngine(options: EngineOptions): HttpEngine {
-  return new NodeHttpEngine(options.limits, options.handler, options.upgrade, options.observed ?? true);
+  return new NodeHttpEngine(
+    options.limits,
+    options.handler,
+    options.upgrade,
+    options.observed ?? true,
+    options.h2c ?? false,
+  );
 }

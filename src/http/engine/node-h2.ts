@@ -1,10 +1,12 @@
 /**
- * HTTP/2 (RFC 9113) on the TLS listeners, chosen by ALPN, over node's core
+ * HTTP/2 (RFC 9113) on the TLS listeners, chosen by ALPN (and on plain
+ * listeners with prior knowledge when `h2c` is on, see h2c.ts), over node's core
  * stream API (not the compatibility layer, which is slower). Each stream is
  * turned into Ferry's request, answered by the same handler as HTTP/1.1, and
  * its reply written with backpressure. Limits: concurrent streams, header
- * list size, and node's own guards against rapid reset and invalid-frame
- * floods; an idle session is closed after `idleTimeout`.
+ * list size, a budget of client resets (rapid reset), node's own guards
+ * against invalid-frame and CONTINUATION floods; an idle session is closed
+ * after `idleTimeout`.
  */
 import { createReadStream } from "node:fs";
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
@@ -41,7 +43,6 @@ export interface H2Host {
 /** A request as an HTTP/2 stream carries it. */
 class H2Request implements FerryRequest {
   readonly httpVersion = "2.0";
-  readonly secure = true;
   private raw: string[] | null = null;
 
   constructor(
@@ -53,6 +54,8 @@ class H2Request implements FerryRequest {
     readonly remoteAddress: string,
     private readonly h2: ServerHttp2Stream,
     private readonly maxBodySize: number,
+    /** False on a plain listener's HTTP/2 with prior knowledge (h2c). */
+    readonly secure: boolean,
   ) {}
 
   /** Regular headers, with `:authority` as `host` (what HTTP/1.1 code and a proxy expect). */
@@ -132,8 +135,31 @@ export function createH2Server(host: H2Host): http2.Http2Server {
   return server;
 }
 
+/**
+ * Rapid reset (CVE-2023-44487): streams the client cancels before their
+ * reply is done, counted per session over one-second windows. nghttp2 sends
+ * GOAWAY past its own budget but node keeps the session (and its streams)
+ * alive; past this one the session is destroyed at once.
+ */
+export const MAX_RESETS_PER_SECOND = 2 * MAX_CONCURRENT_STREAMS;
+const kResets = Symbol("ferry.h2resets");
+type CountedSession = http2.ServerHttp2Session & { [kResets]?: { window: number; count: number } };
+
+function onAborted(this: ServerHttp2Stream): void {
+  const session = this.session as CountedSession | undefined;
+  if (session === undefined || session.destroyed) return;
+  const now = Math.floor(performance.now() / 1000);
+  let r = session[kResets];
+  if (r === undefined || r.window !== now) r = session[kResets] = { window: now, count: 0 };
+  if (++r.count > MAX_RESETS_PER_SECOND) {
+    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
+  }
+}
+
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   stream.on("error", () => stream.destroy());
+  stream.once("aborted", onAborted);
   const started = httpRequestChannel.hasSubscribers && host.observed ? performance.now() : 0;
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
@@ -157,6 +183,7 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
     remote,
     stream,
     host.currentLimits.maxBodySize,
+    socket?.encrypted === true,
   );
   let reply: Reply | Promise<Reply>;
   try {

@@ -13,6 +13,7 @@ import { plainReply } from "../plain-reply.js";
 import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine, TlsProvider } from "./engine.js";
+import { acceptPriorKnowledge } from "./h2c.js";
 import { publish, publishClientError, publishHandshake } from "./node-events.js";
 import { closeH2, createH2Server } from "./node-h2.js";
 import { NodeRequest } from "./node-request.js";
@@ -52,8 +53,14 @@ export class NodeHttpEngine implements HttpEngine {
   /** False for Ferry's own admin listener: its requests publish no diagnostics events. */
   readonly observed: boolean;
 
-  constructor(limits: HttpLimits, handler: Handler, upgrade: UpgradeHandler, observed = true) {
+  /** HTTP/2 with prior knowledge on plain listeners started from now on. */
+  private readonly h2c: boolean;
+  /** The HTTP/2 servers of the plain listeners (h2c), for a graceful stop. */
+  private readonly h2cServers: Http2Server[] = [];
+
+  constructor(limits: HttpLimits, handler: Handler, upgrade: UpgradeHandler, observed = true, h2c = false) {
     this.observed = observed;
+    this.h2c = h2c;
     this.limits = limits;
     this.handler = handler;
     this.upgrade = upgrade;
@@ -69,8 +76,14 @@ export class NodeHttpEngine implements HttpEngine {
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headerTimeout / 4))),
     };
     let server: http.Server;
-    if (tlsProvider === undefined) server = http.createServer(options, onRequest);
-    else {
+    if (tlsProvider === undefined) {
+      server = http.createServer(options, onRequest);
+      if (this.h2c) {
+        const h2 = createH2Server(this);
+        this.h2cServers.push(h2);
+        acceptPriorKnowledge(server, h2, limits.headerTimeout);
+      }
+    } else {
       this.tls = tlsProvider;
       const secure = https.createServer(
         {
@@ -154,6 +167,7 @@ export class NodeHttpEngine implements HttpEngine {
       t.stop();
       closeH2(t.h2, graceMs);
     }
+    for (const h2 of this.h2cServers) closeH2(h2, graceMs);
     await Promise.all(
       this.servers.map((server) => {
         const done = new Promise<void>((r) => server.close(() => r()));

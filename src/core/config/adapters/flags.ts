@@ -38,6 +38,8 @@ export interface ServeFlags {
   tlsKey?: string;
   /** `--dot HOST:PORT` (repeatable): DNS over TLS with the default site's certificate. */
   dot?: string[];
+  /** `--h2c`: HTTP/2 with prior knowledge on the plain listeners. */
+  h2c?: boolean;
   /** `--state DIR`: where the local CA and certificates live. */
   state?: string;
 }
@@ -80,6 +82,7 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
   if ((flags.proxy?.length ?? 0) > 0) applyProxyFlags(out, flags.proxy!, cwd);
   if ((flags.https?.length ?? 0) > 0 || flags.tlsCert !== undefined || flags.tlsKey !== undefined)
     applyTlsFlags(out, flags, cwd);
+  if (flags.h2c === true) out.http = { ...out.http, h2c: true };
   if (flags.state !== undefined) out.state = path.resolve(cwd, flags.state);
   if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
   if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };

@@ -1,0 +1,188 @@
+/**
+ * HTTP/2 beyond the basics of tls.test.ts: cleartext HTTP/2 with prior
+ * knowledge (`http.h2c`) beside HTTP/1.1 on one port, checked with nghttp,
+ * h2load and curl; and the two floods HTTP/2 servers fell to in 2023–24,
+ * sent frame by frame by a raw client (test/h2-raw.ts): rapid reset
+ * (CVE-2023-44487) and CONTINUATION floods (CVE-2024-27983 and kin). Each
+ * must cost the attacker its connection and leave everyone else served.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { connectRaw, Flag, fillerBlock, frame, getBlock, Type } from "./h2-raw.js";
+import { needTool, spawnFerry, tmpSite } from "./helpers.js";
+
+const run = promisify(execFile);
+
+const NGHTTP2_ENHANCE_YOUR_CALM = 0xb;
+
+function cancel(): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(8); // CANCEL
+  return b;
+}
+
+test("h2c: HTTP/2 with prior knowledge and HTTP/1.1 on one plain port (nghttp, h2load, curl); off by default", async (t) => {
+  if (!needTool(t, "nghttp", "nghttp2-client") || !needTool(t, "curl", "curl")) return;
+  const dir = tmpSite({ "index.html": "hello h2c", "big.txt": "h2c ".repeat(40_000) });
+  const upstream = http.createServer((req, res) => {
+    let n = 0;
+    req.on("data", (c: Buffer) => (n += c.length));
+    req.on("end", () => res.end(`up ${req.method} ${n} ${req.headers["x-forwarded-proto"]}`));
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const upPort = (upstream.address() as AddressInfo).port;
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      "  h2c: true",
+      "  sites:",
+      "    - root: .",
+      "      locations:",
+      `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  const plain = await spawnFerry(
+    ["serve", dir, "--http", "127.0.0.1:0"],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  try {
+    const base = `http://127.0.0.1:${f.found[0]}`;
+    const nghttp = await run("nghttp", ["-nv", `${base}/`]);
+    assert.match(nghttp.stdout, /recv SETTINGS frame/);
+    assert.match(nghttp.stdout, /:status: 200/);
+    const h2 = await run("curl", ["-s", "-i", "--http2-prior-knowledge", `${base}/`]);
+    assert.match(h2.stdout, /^HTTP\/2 200/);
+    assert.match(h2.stdout, /hello h2c$/);
+    const big = await run("curl", ["-s", "--http2-prior-knowledge", `${base}/big.txt`], {
+      maxBuffer: 1 << 22,
+    });
+    assert.equal(big.stdout.length, 160_000);
+    const up = await run("curl", [
+      "-s",
+      "--http2-prior-knowledge",
+      "--data-binary",
+      "y".repeat(70_000),
+      `${base}/api/x`,
+    ]);
+    assert.equal(up.stdout, "up POST 70000 http", "h2c is not TLS: X-Forwarded-Proto says http");
+    const h1 = await run("curl", ["-s", "-i", `${base}/`]);
+    assert.match(h1.stdout, /^HTTP\/1\.1 200/, "HTTP/1.1 still answers on the same port");
+    const load = await run("h2load", ["-n", "400", "-c", "4", "-m", "20", `${base}/`]);
+    assert.match(load.stdout, /400 succeeded, 0 failed/);
+    // Without h2c, the preface is not HTTP/1.1: the client is refused and HTTP/1.1 goes on.
+    const off = `http://127.0.0.1:${plain.found[0]}`;
+    const refused = await run("h2load", ["-n", "4", "-c", "1", `${off}/`]);
+    assert.match(refused.stdout, /0 succeeded/);
+    assert.match((await run("curl", ["-s", `${off}/`])).stdout, /^hello h2c$/);
+  } finally {
+    f.child.kill("SIGKILL");
+    plain.child.kill("SIGKILL");
+    upstream.close();
+  }
+});
+
+/** Starts Ferry with h2c and a TLS listener; returns both ports. */
+async function floodTarget() {
+  const dir = tmpSite({ "index.html": "still here" });
+  const f = await spawnFerry(
+    [
+      "serve",
+      dir,
+      "--http",
+      "127.0.0.1:0",
+      "--h2c",
+      "--https",
+      "127.0.0.1:0",
+      "--state",
+      path.join(dir, "state"),
+    ],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//, /serving https:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  const ca = path.join(dir, "state", "ca", "root.crt");
+  /** A well-behaved HTTP/2 client's request during the attack. */
+  const served = async (): Promise<void> => {
+    const url = `https://localhost:${f.found[1]}/`;
+    const r = await run("curl", ["-s", "--http2", "--cacert", ca, "-m", "5", url]);
+    assert.equal(r.stdout, "still here");
+  };
+  return { f, plain: Number(f.found[0]), secure: Number(f.found[1]), served };
+}
+
+test("rapid reset (CVE-2023-44487) over TLS: the attacker's session gets GOAWAY ENHANCE_YOUR_CALM and is closed; others are served", async (t) => {
+  if (!needTool(t, "curl", "curl")) return;
+  const { f, secure, served } = await floodTarget();
+  try {
+    const c = await connectRaw(secure, true);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const id = 1 + 2 * i;
+      parts.push(frame(Type.HEADERS, Flag.END_STREAM | Flag.END_HEADERS, id, getBlock("localhost")));
+      parts.push(frame(Type.RST_STREAM, 0, id, cancel()));
+    }
+    const started = Date.now();
+    c.socket.write(Buffer.concat(parts));
+    await served();
+    await Promise.race([c.closed, new Promise((r) => setTimeout(r, 3000))]);
+    assert.ok(c.socket.destroyed, "the attacker's connection is closed (not left until the idle timeout)");
+    assert.ok(Date.now() - started < 3000);
+    const goaway = c.frames.find((x) => x.type === Type.GOAWAY);
+    assert.equal(goaway?.error, NGHTTP2_ENHANCE_YOUR_CALM, JSON.stringify(c.frames.slice(-3)));
+    await served();
+  } finally {
+    f.child.kill("SIGKILL");
+  }
+});
+
+test("CONTINUATION flood: a header block that never ends gets GOAWAY and a closed connection; others are served", async (t) => {
+  if (!needTool(t, "curl", "curl")) return;
+  const { f, plain, served } = await floodTarget();
+  try {
+    const c = await connectRaw(plain);
+    c.socket.write(frame(Type.HEADERS, Flag.END_STREAM, 1, getBlock("localhost")));
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 20_000; i++) parts.push(frame(Type.CONTINUATION, 0, 1, fillerBlock(i)));
+    const started = Date.now();
+    c.socket.write(Buffer.concat(parts));
+    await served();
+    await Promise.race([c.closed, new Promise((r) => setTimeout(r, 3000))]);
+    assert.ok(c.socket.destroyed, "the flooding connection is closed");
+    assert.ok(Date.now() - started < 3000);
+    const goaway = c.frames.find((x) => x.type === Type.GOAWAY);
+    assert.ok(goaway !== undefined && goaway.error !== 0, JSON.stringify(c.frames));
+    // A header block split over a few CONTINUATION frames is still fine.
+    const ok = await connectRaw(plain);
+    const block = getBlock("localhost");
+    ok.socket.write(
+      Buffer.concat([
+        frame(Type.HEADERS, Flag.END_STREAM, 1, block.subarray(0, 4)),
+        frame(Type.CONTINUATION, 0, 1, block.subarray(4, 8)),
+        frame(Type.CONTINUATION, Flag.END_HEADERS, 1, block.subarray(8)),
+      ]),
+    );
+    const deadline = Date.now() + 3000;
+    while (!ok.frames.some((x) => x.type === Type.HEADERS && x.stream === 1) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(
+      ok.frames.some((x) => x.type === Type.HEADERS && x.stream === 1),
+      "the split block is answered",
+    );
+    ok.socket.destroy();
+  } finally {
+    f.child.kill("SIGKILL");
+  }
+});
