@@ -495,3 +495,77 @@ test("https:// upstreams: TLS to the upstream, its certificate checked against c
     server.close();
   }
 });
+
+test("DNS over HTTPS (RFC 8484) on the TLS listener over HTTP/2: kdig +https and ferry lookup --https", async (t) => {
+  if (!needTool(t, "kdig", "knot-dnsutils")) return;
+  const dir = tmpSite({
+    "index.html": "x",
+    "doh.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.9\n",
+  });
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "state: state",
+      "log: { access: false }",
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      '  tls: { listen: ["127.0.0.1:0"] }',
+      "  sites:",
+      "    - { root: ., tls: internal, dnsOverHttps: true }",
+      "dns:",
+      '  listen: ["127.0.0.1:0"]',
+      "  zones: [{ file: doh.test.zone }]",
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving https:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  try {
+    const port = f.found[0]!;
+    const ca = path.join(dir, "state", "ca", "root.crt");
+    const kdig = await run("kdig", [
+      "@127.0.0.1",
+      "-p",
+      port,
+      "+https",
+      `+tls-ca=${ca}`,
+      "+tls-hostname=localhost",
+      "www.doh.test",
+      "A",
+    ]);
+    assert.match(kdig.stdout, /HTTP\/2/);
+    assert.match(kdig.stdout, /www\.doh\.test\.\s+60\s+IN\s+A\s+192\.0\.2\.9/);
+    const lookup = (more: string[]) =>
+      run(process.execPath, [
+        bin,
+        "lookup",
+        "www.doh.test",
+        "--server",
+        `127.0.0.1:${port}`,
+        "--https",
+        "--tls-hostname",
+        "localhost",
+        ...more,
+      ]);
+    const mine = await lookup(["--cacert", ca, "--json"]);
+    const answer = JSON.parse(mine.stdout) as { transport: string; id: number; answer: { data: string }[] };
+    assert.equal(answer.transport, "https");
+    assert.equal(answer.id, 0, "DoH asks with ID 0 (RFC 8484 §4.1)");
+    assert.deepEqual(
+      answer.answer.map((a) => a.data),
+      ["192.0.2.9"],
+    );
+    // Without Ferry's root the certificate is refused: a clear error, exit 1, no stack trace.
+    const untrusted = await lookup([]).catch((e: { code: number; stderr: string }) => e);
+    assert.equal((untrusted as { code: number }).code, 1);
+    assert.match((untrusted as { stderr: string }).stderr, /certificate.*ERR_DNS_LOOKUP/);
+    assert.doesNotMatch((untrusted as { stderr: string }).stderr, /\n\s+at /);
+    // A path that is not DoH: the HTTP status is the error.
+    const wrong = await lookup(["--cacert", ca, "--path", "/nope"]).catch((e: { stderr: string }) => e);
+    assert.match((wrong as { stderr: string }).stderr, /HTTP 40\d/);
+  } finally {
+    f.child.kill("SIGKILL");
+  }
+});

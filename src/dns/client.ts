@@ -1,11 +1,13 @@
 /**
  * A DNS stub client: one question to one server over UDP (retrying over TCP
- * when the answer is truncated) or TCP. Random IDs; an answer is accepted
- * only when its ID and question match what was asked.
+ * when the answer is truncated), TCP, TLS (RFC 7858) or HTTPS (RFC 8484,
+ * POST over HTTP/2). Random IDs (0 over HTTPS, as RFC 8484 §4.1 asks); an
+ * answer is accepted only when its ID and question match what was asked.
  */
 import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
 import { lookup as dnsLookup } from "node:dns/promises";
+import http2 from "node:http2";
 import net, { isIP, isIPv6 } from "node:net";
 import tls from "node:tls";
 import { Flag, RRType } from "./wire/constants.js";
@@ -18,6 +20,8 @@ export interface LookupOptions {
   tcp?: boolean;
   /** DNS over TLS (RFC 7858): the name the certificate must carry, and extra roots to trust (PEM). */
   tls?: { servername?: string; ca?: string };
+  /** DNS over HTTPS (RFC 8484) instead: the path to POST to (with `tls` for the certificate check). */
+  https?: { path: string };
   timeoutMs?: number;
   /** Send EDNS0 with this payload size (default 1232); 0 sends no OPT. */
   ednsPayload?: number;
@@ -26,7 +30,7 @@ export interface LookupOptions {
 
 export interface LookupResult {
   message: Message;
-  transport: "udp" | "tcp" | "tls";
+  transport: "udp" | "tcp" | "tls" | "https";
   bytes: number;
   ms: number;
   /** Whether a truncated UDP answer was retried over TCP. */
@@ -36,7 +40,7 @@ export interface LookupResult {
 function build(name: string, type: number, opts: LookupOptions): Message {
   const payload = opts.ednsPayload ?? 1232;
   return {
-    id: randomInt(0, 0x10000),
+    id: opts.https ? 0 : randomInt(0, 0x10000),
     flags: opts.recursion === false ? 0 : Flag.RD,
     opcode: 0,
     rcode: 0,
@@ -143,6 +147,60 @@ function overTcp(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
   });
 }
 
+/** One POST of `wire` as application/dns-message over HTTP/2 (RFC 8484 §4.1); the answer's body. */
+function overHttps(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const t = opts.tls ?? {};
+    const host = isIPv6(opts.server.host) ? `[${opts.server.host}]` : opts.server.host;
+    const session = http2.connect(`https://${host}:${opts.server.port}`, {
+      servername: t.servername,
+      ...(t.ca === undefined ? {} : { ca: [...tls.rootCertificates, t.ca] }),
+    });
+    const fail = (e: Error): void => {
+      clearTimeout(timer);
+      session.destroy();
+      // A refused certificate cancels the pending stream: say why, not that it was canceled.
+      const cause = (e as Error & { cause?: unknown }).cause;
+      reject(cause instanceof Error ? cause : e);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new Error(
+            `no answer from ${opts.server.host}:${opts.server.port} (https) within ${opts.timeoutMs ?? 3000} ms`,
+          ),
+        ),
+      opts.timeoutMs ?? 3000,
+    );
+    session.on("error", fail);
+    const req = session.request({
+      ":method": "POST",
+      ":path": opts.https!.path,
+      "content-type": "application/dns-message",
+      accept: "application/dns-message",
+      "content-length": wire.length,
+    });
+    req.on("error", fail);
+    req.on("response", (headers) => {
+      const status = Number(headers[":status"]);
+      const type = String(headers["content-type"] ?? "");
+      if (status !== 200) return fail(new Error(`the DoH server answered HTTP ${status}`));
+      if (!type.startsWith("application/dns-message"))
+        return fail(
+          new Error(`the DoH server answered ${type || "no Content-Type"}, not application/dns-message`),
+        );
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        clearTimeout(timer);
+        session.close();
+        resolve(Buffer.concat(chunks));
+      });
+    });
+    req.end(wire);
+  });
+}
+
 /** Asks one question. Throws on timeout, network errors, or an answer that does not decode. */
 export async function lookup(name: string, type: number, opts: LookupOptions): Promise<LookupResult> {
   if (!isIP(opts.server.host)) {
@@ -153,8 +211,19 @@ export async function lookup(name: string, type: number, opts: LookupOptions): P
   const query = build(name, type, opts);
   const wire = encodeMessage(query);
   const started = performance.now();
-  let transport: LookupResult["transport"] = opts.tls ? "tls" : opts.tcp ? "tcp" : "udp";
-  let raw = transport === "udp" ? await overUdp(wire, query, opts) : await overTcp(wire, opts);
+  let transport: LookupResult["transport"] = opts.https
+    ? "https"
+    : opts.tls
+      ? "tls"
+      : opts.tcp
+        ? "tcp"
+        : "udp";
+  let raw =
+    transport === "udp"
+      ? await overUdp(wire, query, opts)
+      : transport === "https"
+        ? await overHttps(wire, opts)
+        : await overTcp(wire, opts);
   let message = decodeMessage(raw);
   let retried = false;
   if (transport === "udp" && (message.flags & Flag.TC) !== 0) {

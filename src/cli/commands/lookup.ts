@@ -7,7 +7,7 @@ import type { Record } from "../../dns/wire/message.js";
 import { rdataText, recordText } from "../../dns/wire/present.js";
 import { parseArgs } from "../args.js";
 
-export const lookupHelp = `Usage: ferry lookup NAME [TYPE] [--server HOST:PORT] [--tcp | --tls [--tls-hostname NAME] [--cacert FILE]] [--json]
+export const lookupHelp = `Usage: ferry lookup NAME [TYPE] [--server HOST:PORT] [--tcp | --tls | --https [--path PATH]] [--tls-hostname NAME] [--cacert FILE] [--json]
 
 Asks one DNS question and prints the answer like dig: header flags, every
 section with TTLs, which server answered, over what, and how long it took.
@@ -17,6 +17,8 @@ A truncated UDP answer is asked again over TCP.
   --server HOST:PORT   the server to ask (port 53 if left out)
   --tcp                ask over TCP
   --tls                ask over TLS (DNS over TLS, RFC 7858; port 853 if left out)
+  --https              ask over HTTPS (DNS over HTTPS, RFC 8484: POST over HTTP/2; port 443 if left out)
+  --path PATH          the DoH path (default /dns-query)
   --tls-hostname NAME  the name the server's certificate must carry (default: the server's)
   --cacert FILE        also trust this root (PEM), e.g. Ferry's local CA (ferry ca)
   --json               print the answer as JSON, for scripts
@@ -56,6 +58,8 @@ export async function lookupCommand(args: string[]): Promise<number> {
       server: { type: "string", short: "s" },
       tcp: { type: "boolean" },
       tls: { type: "boolean" },
+      https: { type: "boolean" },
+      path: { type: "string" },
       "tls-hostname": { type: "string" },
       cacert: { type: "string" },
       json: { type: "boolean" },
@@ -66,10 +70,19 @@ export async function lookupCommand(args: string[]): Promise<number> {
   const type = typeNumber(typeText);
   if (type === undefined)
     throw new UsageError(`unknown type ${typeText} (use a name such as AAAA, or TYPE123)`);
+  if ([values.tcp, values.tls, values.https].filter(Boolean).length > 1)
+    throw new UsageError("choose one of --tcp, --tls and --https");
+  if (values.path !== undefined && !values.https) throw new UsageError("--path goes with --https");
+  if (values.path !== undefined && !values.path.startsWith("/"))
+    throw new UsageError(`--path must start with /, not ${values.path}`);
+  const secure = values.tls === true || values.https === true;
   let server = systemResolver();
+  if (server !== null && secure) server = { host: server.host, port: values.https ? 443 : 853 };
   let note = server ? `using the system resolver ${server.host} from /etc/resolv.conf` : "";
   if (values.server !== undefined) {
-    server = parseListen(values.server) ?? parseListen(`${values.server}:${values.tls ? 853 : 53}`);
+    server =
+      parseListen(values.server) ??
+      parseListen(`${values.server}:${values.https ? 443 : values.tls ? 853 : 53}`);
     if (server === null) throw new UsageError(`--server must be HOST or HOST:PORT, not ${values.server}`);
     note = "";
   }
@@ -77,12 +90,17 @@ export async function lookupCommand(args: string[]): Promise<number> {
   let result: Awaited<ReturnType<typeof lookup>>;
   try {
     let tlsOpts: { servername?: string; ca?: string } | undefined;
-    if (values.tls) {
+    if (secure) {
       const given = values["tls-hostname"] ?? (values.server !== undefined ? server.host : undefined);
       tlsOpts = { servername: given };
       if (values.cacert !== undefined) tlsOpts.ca = readFileSync(values.cacert, "utf8");
     }
-    result = await lookup(name.replace(/\.$/, ""), type, { server, tcp: values.tcp, tls: tlsOpts });
+    result = await lookup(name.replace(/\.$/, ""), type, {
+      server,
+      tcp: values.tcp,
+      tls: tlsOpts,
+      https: values.https ? { path: values.path ?? "/dns-query" } : undefined,
+    });
   } catch (err) {
     throw new FerryError("ERR_DNS_LOOKUP", `${name} ${typeName(type)}: ${(err as Error).message}`);
   }
