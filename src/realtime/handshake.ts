@@ -61,7 +61,9 @@ function refuse(status: number, message: string, headers: string[] = []): Refusa
 /** Checks an upgrade request against RFC 6455 and the endpoint's rules. */
 export function checkHandshake(req: FerryRequest, rules: HandshakeRules): Handshake | Refusal {
   if (req.method !== "GET") return refuse(400, "the WebSocket handshake must be a GET");
-  if (req.httpVersion !== "1.1") return refuse(400, "the WebSocket handshake needs HTTP/1.1");
+  // HTTP/2 engines present an extended CONNECT (RFC 8441) as this same upgrade.
+  if (req.httpVersion !== "1.1" && req.httpVersion !== "2.0")
+    return refuse(400, "the WebSocket handshake needs HTTP/1.1 (or HTTP/2's extended CONNECT)");
   if (!hasToken(header(req, "upgrade"), "websocket")) return refuse(400, "Upgrade must be websocket");
   if (!hasToken(header(req, "connection"), "upgrade")) return refuse(400, "Connection must include Upgrade");
   const version = header(req, "sec-websocket-version");

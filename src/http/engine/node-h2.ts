@@ -8,15 +8,17 @@
  * against invalid-frame and CONTINUATION floods; an idle session is closed
  * after `idleTimeout`.
  */
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import type net from "node:net";
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
-import type { FerryRequest, Handler, Reply } from "../types.js";
+import type { FerryRequest, Handler, Reply, UpgradeHandler } from "../types.js";
 import { tlsInfo } from "./node-events.js";
 import { BodyLimit } from "./node-request.js";
 
@@ -35,6 +37,8 @@ const CONNECTION_SPECIFIC = new Set([
 /** What the HTTP/2 side needs from the engine. */
 export interface H2Host {
   readonly handler: Handler;
+  /** Answers WebSocket requests (extended CONNECT, RFC 8441) as it answers HTTP/1.1 upgrades. */
+  readonly upgrade: UpgradeHandler;
   readonly currentLimits: HttpLimits;
   readonly observed: boolean;
   readonly isClosing: boolean;
@@ -114,6 +118,8 @@ export function createH2Server(host: H2Host): http2.Http2Server {
       maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
       maxHeaderListSize: limits.maxHeaderSize + limits.maxRequestLine,
       enablePush: false,
+      // RFC 8441: WebSockets over HTTP/2 by extended CONNECT.
+      enableConnectProtocol: true,
     },
     maxHeaderListPairs: limits.maxHeaderCount + 8,
     // node closes a session that sends too many invalid frames or resets too many streams (rapid reset).
@@ -167,9 +173,15 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
   const socket = stream.session?.socket as TLSSocket | undefined;
   const remote = socket?.remoteAddress ?? "";
   const hostName = authority === "" ? "" : parseHost(authority);
-  if (method === "CONNECT" || hostName === null || target.charCodeAt(0) !== 47 /* / */) {
-    // Extended CONNECT (WebSocket over HTTP/2) is not offered; a bad authority or target is refused.
-    respond(stream, plainReply(method === "CONNECT" ? 405 : 400), method, started, headers, remote);
+  if (hostName === null || target.charCodeAt(0) !== 47 /* / */) {
+    respond(stream, plainReply(400), method, started, headers, remote);
+    return;
+  }
+  if (method === "CONNECT") {
+    // Extended CONNECT for a WebSocket (RFC 8441); a plain CONNECT (a tunnel) is not served.
+    const protocol = headers[":protocol"];
+    if (protocol === "websocket") webSocket(host, stream, headers, hostName, authority, remote, started);
+    else respond(stream, plainReply(protocol === undefined ? 405 : 501), method, started, headers, remote);
     return;
   }
   const q = target.indexOf("?");
@@ -197,6 +209,76 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
       (err) => respond(stream, internal(err), method, started, withHost, remote),
     );
   else respond(stream, reply, method, started, withHost, remote);
+}
+
+/**
+ * A WebSocket over one HTTP/2 stream (RFC 8441 §4–5). The extended CONNECT
+ * is handed to the upgrade handler as the HTTP/1.1 upgrade it stands for
+ * (GET with `Upgrade: websocket` and a fresh `Sec-WebSocket-Key`), so
+ * realtime endpoints and proxy locations answer it unchanged. Their 101
+ * becomes a 200 without the HTTP/1.1-only headers, and the stream takes the
+ * place of the socket: WebSocket frames flow in its DATA frames.
+ */
+function webSocket(
+  host: H2Host,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  hostName: string,
+  authority: string,
+  remote: string,
+  started: number,
+): void {
+  const target = String(headers[":path"]);
+  const q = target.indexOf("?");
+  const asUpgrade: IncomingHttpHeaders = {
+    ...headers,
+    host: authority,
+    upgrade: "websocket",
+    connection: "upgrade",
+    "sec-websocket-key": randomBytes(16).toString("base64"),
+  };
+  const req = new H2Request(
+    "GET",
+    q < 0 ? target : target.slice(0, q),
+    q < 0 ? "" : target.slice(q + 1),
+    hostName,
+    asUpgrade,
+    remote,
+    stream,
+    0,
+    (stream.session?.socket as TLSSocket | undefined)?.encrypted === true,
+  );
+  const answer = (reply: Reply): void => {
+    if (reply.status !== 101 || reply.upgrade === undefined || stream.destroyed) {
+      respond(stream, reply.status === 101 ? plainReply(500) : reply, "CONNECT", started, headers, remote);
+      return;
+    }
+    const out = h2Headers({ ...reply, status: 200 });
+    delete out["sec-websocket-accept"];
+    stream.respond(out);
+    if (started)
+      publishH2(
+        tlsInfo(stream.session?.socket as TLSSocket | undefined),
+        "CONNECT",
+        headers,
+        remote,
+        { ...reply, status: 200 },
+        0,
+        started,
+        true,
+      );
+    // What the WebSocket code reads from a socket besides the Duplex: the peer's address.
+    Object.defineProperty(stream, "remoteAddress", { value: remote });
+    reply.upgrade(stream as unknown as net.Socket, Buffer.alloc(0));
+  };
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = host.upgrade(req);
+  } catch (err) {
+    reply = internal(err);
+  }
+  if (reply instanceof Promise) reply.then(answer, (err) => answer(internal(err)));
+  else answer(reply);
 }
 
 function internal(err: unknown): Reply {
