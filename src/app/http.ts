@@ -21,9 +21,9 @@ import { AcmeManager } from "../tls/acme.js";
 import { TLS_PROFILE } from "../tls/profile.js";
 import { CertStore } from "../tls/store.js";
 
-/** Opens the local CA only when a site uses it (its X.509 library loads with it). */
+/** Opens the local CA only when a site uses it, in its own thread (its X.509 library slows the thread that loads it). */
 function openCA(state: string) {
-  return import("../tls/local-ca.js").then((m) => m.LocalCA.open(state));
+  return import("../tls/ca-thread.js").then((m) => m.CAThread.open(state));
 }
 
 /** The certificate store for a config's sites (null without TLS listeners). */

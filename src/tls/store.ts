@@ -12,7 +12,8 @@ import type { SiteConfig } from "../core/config/types.js";
 import { type TlsCertEvent, tlsCertChannel } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
 import type { AcmeManager } from "./acme.js";
-import type { Issued, LocalCA } from "./local-ca.js";
+import type { CertificateAuthority } from "./ca-thread.js";
+import type { Issued } from "./local-ca.js";
 import { TLS_PROFILE } from "./profile.js";
 
 /** Which site serves a name, and whether the name was its own (not the default's fallback). */
@@ -96,7 +97,7 @@ export class CertStore {
   private constructor(
     private readonly sites: readonly SiteConfig[],
     private readonly find: SiteFinder,
-    private readonly ca: LocalCA | null,
+    private readonly ca: CertificateAuthority | null,
     private readonly strictSni: boolean,
     issued: Map<string, Loaded>,
     private readonly acme: AcmeManager | null,
@@ -117,7 +118,7 @@ export class CertStore {
     options: {
       state: string;
       strictSni: boolean;
-      openCA: (state: string) => Promise<LocalCA>;
+      openCA: (state: string) => Promise<CertificateAuthority>;
       acme?: AcmeManager | null;
     },
     previous: CertStore | null = null,
