@@ -569,3 +569,56 @@ test("DNS over HTTPS (RFC 8484) on the TLS listener over HTTP/2: kdig +https and
     f.child.kill("SIGKILL");
   }
 });
+
+test("DNS over TLS follows its site's certificate when the file changes, for clients with and without SNI", async (t) => {
+  if (!needTool(t, "openssl", "openssl")) return;
+  const dir = tmpSite({
+    "index.html": "x",
+    "z.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
+  });
+  const cert = selfSigned(dir, "dot.test", "dot");
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "log: { access: false }",
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      '  tls: { listen: ["127.0.0.1:0"] }',
+      "  sites:",
+      "    - { hosts: [dot.test], root: ., tls: { cert: dot.crt, key: dot.key } }",
+      "dns:",
+      '  listen: ["127.0.0.1:0"]',
+      "  zones: [{ file: z.test.zone }]",
+      '  tls: { listen: ["127.0.0.1:0"], site: dot.test }',
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/DNS over TLS on 127\.0\.0\.1:(\d+)/],
+  );
+  try {
+    const port = Number(f.found[0]);
+    const served = async (sni: boolean) => {
+      const out = await sClient(
+        port,
+        sni ? ["-servername", "dot.test", "-showcerts"] : ["-noservername", "-showcerts"],
+      );
+      return fingerprint(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(out)![0]);
+    };
+    const before = fingerprint(readFileSync(cert.cert, "utf8"));
+    assert.equal(await served(false), before);
+    selfSigned(dir, "dot.test", "dot");
+    const after = fingerprint(readFileSync(cert.cert, "utf8"));
+    assert.notEqual(before, after);
+    await waitFor(
+      () => /DNS over TLS: certificate updated/.test(f.stderr()),
+      "the DoT certificate update",
+      8000,
+    );
+    assert.equal(await served(false), after, "a client without SNI gets the new certificate");
+    assert.equal(await served(true), after, "a client with SNI too");
+  } finally {
+    f.child.kill("SIGKILL");
+  }
+});

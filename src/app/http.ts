@@ -55,6 +55,12 @@ export class HttpApp {
   private store: CertStore | null;
   private config: HttpConfig;
   private watched: string[] = [];
+  /** Told whenever certificates may have changed (a reload, a file, a renewal): DNS over TLS re-reads its own. */
+  private readonly certListeners: (() => void)[] = [];
+  /** The certificate clients without SNI get, as last given to the listeners. */
+  private lastDefault: string | null = null;
+  /** Renewals (internal, ACME) happen in the background: checked every minute. */
+  private readonly certTimer: NodeJS.Timeout;
 
   private constructor(
     service: HttpService,
@@ -68,7 +74,30 @@ export class HttpApp {
     this.realtime = realtime;
     this.store = store;
     this.config = config;
+    this.lastDefault = store?.defaultCredentials()?.cert ?? null;
     this.watchCertificates();
+    this.certTimer = setInterval(() => this.certificatesChanged(false), 60_000);
+    this.certTimer.unref();
+  }
+
+  /** `cb` runs whenever the certificates may have changed. */
+  onCertificates(cb: () => void): void {
+    this.certListeners.push(cb);
+  }
+
+  /**
+   * Hands new certificates on: the SNI side reads the store directly, but the
+   * certificate of clients that send no name is fixed in each listener's
+   * context until it is set again (a renewed default would otherwise never reach them).
+   */
+  private certificatesChanged(newStore: boolean): void {
+    if (this.store === null) return;
+    const current = this.store.defaultCredentials()?.cert ?? null;
+    if (newStore || current !== this.lastDefault) {
+      this.lastDefault = current;
+      this.service.setTls(this.store);
+    }
+    for (const cb of this.certListeners) cb();
   }
 
   /**
@@ -137,7 +166,7 @@ export class HttpApp {
       (store) => {
         if (store === null || config !== this.config) return;
         this.store = store;
-        this.service.setTls(store);
+        this.certificatesChanged(true);
         this.watchCertificates();
       },
       (err: Error) => {
@@ -189,6 +218,7 @@ export class HttpApp {
 
   close(graceMs: number): Promise<void> {
     this.acme?.stop();
+    clearInterval(this.certTimer);
     for (const f of this.watched) unwatchFile(f);
     this.watched = [];
     const closing = this.service.close(graceMs);

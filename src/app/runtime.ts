@@ -71,13 +71,34 @@ export class Runtime {
       // DNS over TLS presents an HTTP site's certificate: it listens once the certificates are loaded.
       if (config.dns?.tls && rt.dns && rt.http) {
         const secure = await rt.http.tlsOptionsFor(config.dns.tls.site);
-        if (secure !== null) await rt.dns.listenTls(config.dns.tls.listen, secure);
+        if (secure !== null) {
+          await rt.dns.listenTls(config.dns.tls.listen, secure);
+          rt.followDotCertificate(secure.cert as string);
+        }
       }
     } catch (err) {
       await rt.stop();
       throw err;
     }
     return rt;
+  }
+
+  /**
+   * DNS over TLS presents its site's certificate: when that certificate is
+   * reloaded or renewed, the DoT listeners get it too (clients that send no
+   * SNI would otherwise keep getting the old one until it expires).
+   */
+  private followDotCertificate(first: string): void {
+    let last = first;
+    this.http!.onCertificates(() => {
+      const site = this.config.dns?.tls?.site ?? null;
+      void this.http?.tlsOptionsFor(site).then((secure) => {
+        if (secure === null || secure.cert === last || this.dns === null) return;
+        last = secure.cert as string;
+        this.dns.setTls(secure);
+        this.log.info({ site: site ?? "default" }, "DNS over TLS: certificate updated");
+      });
+    });
   }
 
   /**

@@ -89,6 +89,8 @@ export class DnsService {
   private byFile: Map<string, Zone>;
   private readonly udp: dgram.Socket[] = [];
   private readonly tcp: net.Server[] = [];
+  /** The DNS-over-TLS listeners among them. */
+  private readonly tlsServers: import("node:tls").Server[] = [];
   /** Where it listens (actual ports when 0 was asked for; UDP and TCP share the port). */
   readonly addresses: ListenAddress[] = [];
   /** What the last load said about each zone. */
@@ -162,8 +164,14 @@ export class DnsService {
     for (const addr of addrs) {
       const t = await listenTcp(addr, this.state, secure);
       this.tcp.push(t.server);
+      this.tlsServers.push(t.server as import("node:tls").Server);
       this.tlsAddresses.push({ host: addr.host, port: t.port });
     }
+  }
+
+  /** New certificates for the DNS-over-TLS listeners (a reload or a renewal); open connections keep theirs. */
+  setTls(secure: import("node:tls").TlsOptions): void {
+    for (const server of this.tlsServers) server.setSecureContext(secure);
   }
 
   /** Reads the zones again; returns what each load said. */
