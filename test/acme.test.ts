@@ -24,18 +24,30 @@ function freePort(): Promise<number> {
   });
 }
 
-test("tls: acme gets a certificate from pebble (HTTP-01 on Ferry's listener, names from Ferry's DNS)", async (t) => {
-  if (!needTool(t, "pebble", "pebble") || !needTool(t, "openssl", "openssl") || !needTool(t, "curl", "curl"))
-    return;
+for (const challenge of ["http-01", "tls-alpn-01"] as const)
+  test(`tls: acme gets a certificate from pebble (${challenge} on Ferry's ${challenge === "http-01" ? "plain" : "TLS"} listener, names from Ferry's DNS)`, async (t) => {
+    if (
+      !needTool(t, "pebble", "pebble") ||
+      !needTool(t, "openssl", "openssl") ||
+      !needTool(t, "curl", "curl")
+    )
+      return;
+    await issueWith(challenge);
+  });
+
+async function issueWith(challenge: "http-01" | "tls-alpn-01"): Promise<void> {
   const dir = tmpSite({
     "site/index.html": "issued by acme",
     "example.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 127.0.0.1\nwww A 127.0.0.1\n",
   });
   // pebble's own HTTPS listener needs a certificate: a throwaway one, trusted by Ferry through caRoots.
   const { cert: pebbleCert, key: pebbleKey } = selfSignedCert(dir, "localhost", "pebble");
-  const [acmePort, mgmtPort, httpPort, httpsPort, dnsPort, tlsAlpnPort] = await Promise.all(
+  const [acmePort, mgmtPort, httpPort, httpsPort, dnsPort, unused] = await Promise.all(
     Array.from({ length: 6 }, freePort),
   );
+  // pebble validates on the port of the challenge it is asked for; the other one leads nowhere, so
+  // only the challenge under test can succeed.
+  const alpn = challenge === "tls-alpn-01";
   writeFileSync(
     path.join(dir, "pebble.json"),
     JSON.stringify({
@@ -44,8 +56,8 @@ test("tls: acme gets a certificate from pebble (HTTP-01 on Ferry's listener, nam
         managementListenAddress: `127.0.0.1:${mgmtPort}`,
         certificate: pebbleCert,
         privateKey: pebbleKey,
-        httpPort,
-        tlsPort: tlsAlpnPort,
+        httpPort: alpn ? unused : httpPort,
+        tlsPort: alpn ? httpsPort : unused,
         ocspResponderURL: "",
         externalAccountBindingRequired: false,
       },
@@ -70,7 +82,7 @@ http:
   listen: ["127.0.0.1:${httpPort}"]
   tls:
     listen: ["127.0.0.1:${httpsPort}"]
-    acme: { directory: "https://127.0.0.1:${acmePort}/dir", email: ops@example.test, caRoots: pebble.crt }
+    acme: { directory: "https://127.0.0.1:${acmePort}/dir", email: ops@example.test, caRoots: pebble.crt, challenge: ${challenge} }
   sites:
     - hosts: [www.example.test]
       root: site
@@ -86,7 +98,7 @@ log: { access: false }
     const f = await spawnFerry(["serve", "--config", cfg], [/serving https:\/\/127\.0\.0\.1:(\d+)\//]);
     try {
       await waitFor(
-        () => /certificate issued: certificate from https/.test(f.stderr()),
+        () => new RegExp(`certificate issued: certificate from https.*\\(${challenge}\\)`).test(f.stderr()),
         "the ACME certificate",
         30_000,
       );
@@ -131,4 +143,4 @@ log: { access: false }
   } finally {
     pebble.kill("SIGKILL");
   }
-});
+}

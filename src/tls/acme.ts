@@ -2,7 +2,8 @@
  * Certificates from an ACME CA (RFC 8555) for sites with `tls: acme`, with
  * acme-client: an account (its key kept in the state folder, 0600), an
  * order per site, HTTP-01 challenges answered by Ferry's own plain HTTP
- * listeners (`acme-challenges.ts`), the chain stored in the state folder,
+ * listeners or TLS-ALPN-01 ones by its TLS listeners (`acme-challenges.ts`,
+ * `alpn-challenge.ts`), the chain stored in the state folder,
  * renewal at two thirds of its life, and a backoff on errors. It never
  * blocks serving: until a certificate arrives the site answers with one from
  * the local CA.
@@ -13,13 +14,15 @@ import https from "node:https";
 import path from "node:path";
 import tls from "node:tls";
 import { tlsCertChannel } from "../core/diagnostics.js";
-import { acmeChallenges } from "./acme-challenges.js";
+import { acmeChallenges, tlsAlpnChallenges } from "./acme-challenges.js";
 import type { Issued } from "./local-ca.js";
 
 export interface AcmeSettings {
   directory: string;
   email: string | null;
   caRoots: string | null;
+  /** Which challenge to answer: HTTP-01 on the plain listeners or TLS-ALPN-01 (RFC 8737) on the TLS ones. */
+  challenge: "http-01" | "tls-alpn-01";
 }
 
 /** First retry after a failed order; doubled each time up to an hour. */
@@ -99,7 +102,11 @@ export class AcmeManager {
         this.working.delete(key);
         this.backoff.delete(key);
         this.certs.set(key, issued);
-        event("issued", names[0]!, `certificate from ${this.settings.directory} for ${names.join(", ")}`);
+        event(
+          "issued",
+          names[0]!,
+          `certificate from ${this.settings.directory} for ${names.join(", ")} (${this.settings.challenge})`,
+        );
         // Renewal is scheduled from the certificate itself, at two thirds of its life.
         const leaf = new X509Certificate(issued.cert);
         const from = Date.parse(leaf.validFrom);
@@ -150,14 +157,24 @@ export class AcmeManager {
       csr,
       ...(s.email !== null ? { email: s.email } : {}),
       termsOfServiceAgreed: true,
-      challengePriority: ["http-01"],
+      challengePriority: [s.challenge],
       // The CA checks the challenge itself, through its own resolver; Ferry does not pre-check it.
       skipChallengeVerification: true,
-      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-        acmeChallenges.set(challenge.token, keyAuthorization);
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        // acme-client's types know only http-01 and dns-01; its code hands tls-alpn-01 through as well.
+        if ((challenge.type as string) === "tls-alpn-01") {
+          const alpnKey = await acme.crypto.createPrivateEcdsaKey();
+          const [, alpnCert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, alpnKey);
+          tlsAlpnChallenges.set(
+            authz.identifier.value.toLowerCase(),
+            tls.createSecureContext({ key: alpnKey, cert: alpnCert }),
+          );
+        } else acmeChallenges.set(challenge.token, keyAuthorization);
       },
-      challengeRemoveFn: async (_authz, challenge) => {
-        acmeChallenges.delete(challenge.token);
+      challengeRemoveFn: async (authz, challenge) => {
+        if ((challenge.type as string) === "tls-alpn-01")
+          tlsAlpnChallenges.delete(authz.identifier.value.toLowerCase());
+        else acmeChallenges.delete(challenge.token);
       },
     });
     const base = path.join(this.dir, names[0]!.replace(/^\*\./, "_wildcard."));

@@ -186,6 +186,7 @@ function normalizeHttp(
               directory: http.tls.acme.directory,
               email: http.tls.acme.email ?? null,
               caRoots: http.tls.acme.caRoots ? path.resolve(ctx.baseDir, http.tls.acme.caRoots) : null,
+              challenge: http.tls.acme.challenge!,
             }
           : null,
       }

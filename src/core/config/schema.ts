@@ -302,7 +302,7 @@ export const configSchema = {
               additionalProperties: false,
               required: ["directory"],
               description:
-                "The ACME CA (RFC 8555) for sites with `tls: acme`: HTTP-01 challenges are answered on the plain HTTP listeners.",
+                "The ACME CA (RFC 8555) for sites with `tls: acme`: challenges are answered by Ferry's own listeners.",
               properties: {
                 directory: { type: "string", pattern: "^https://", description: "The CA's directory URL." },
                 email: { type: "string", minLength: 3, description: "Contact address for the ACME account." },
@@ -311,6 +311,12 @@ export const configSchema = {
                   minLength: 1,
                   description:
                     "Extra roots (PEM file) to trust for the CA's own HTTPS (a test CA such as pebble).",
+                },
+                challenge: {
+                  enum: ["http-01", "tls-alpn-01"],
+                  default: "http-01",
+                  description:
+                    "How the CA checks that Ferry holds the name: `http-01` on the plain HTTP listeners (port 80 for a public CA), `tls-alpn-01` (RFC 8737) on the TLS listeners (port 443).",
                 },
               },
             },

@@ -112,7 +112,7 @@ export interface UserConfig {
       listen?: string[];
       redirect?: boolean;
       strictSni?: boolean;
-      acme?: { directory: string; email?: string; caRoots?: string };
+      acme?: { directory: string; email?: string; caRoots?: string; challenge?: "http-01" | "tls-alpn-01" };
     };
     h2c?: boolean;
     sites?: UserSite[];
@@ -313,7 +313,12 @@ export interface HttpConfig {
     redirect: boolean;
     strictSni: boolean;
     /** The ACME CA for sites with `tls: acme` (directory URL, contact, extra roots to trust for it). */
-    acme: { directory: string; email: string | null; caRoots: string | null } | null;
+    acme: {
+      directory: string;
+      email: string | null;
+      caRoots: string | null;
+      challenge: "http-01" | "tls-alpn-01";
+    } | null;
   } | null;
   /** HTTP/2 with prior knowledge on the plain listeners. */
   h2c: boolean;

@@ -7,6 +7,7 @@ import type tls from "node:tls";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
+import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
 import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
 import { parseHost } from "../host.js";
 import { plainReply } from "../plain-reply.js";
@@ -110,6 +111,8 @@ export class NodeHttpEngine implements HttpEngine {
         if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
         else h1.call(secure, socket);
       });
+      // ACME TLS-ALPN-01 validations are answered on this listener too (only while one is pending).
+      answerTlsAlpnChallenges(secure, limits.headerTimeout);
       this.tlsServers.push({ server: secure, h2, stop: rotateTicketKeys(secure) });
       server = secure;
     }
