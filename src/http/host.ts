@@ -20,3 +20,16 @@ export function parseHost(value: string): string | null {
   if (host.endsWith(".")) host = host.slice(0, -1);
   return host.toLowerCase();
 }
+
+const hostCache = new Map<string, string | null>();
+
+/** Host headers and authorities repeat: each distinct one is parsed once (at most 1000 kept). */
+export function parseHostCached(value: string): string | null {
+  let h = hostCache.get(value);
+  if (h === undefined) {
+    h = parseHost(value);
+    if (hostCache.size >= 1000) hostCache.clear();
+    hostCache.set(value, h);
+  }
+  return h;
+}

@@ -16,7 +16,7 @@ import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
-import { parseHost } from "../host.js";
+import { parseHostCached } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import type { FerryRequest, Handler, Reply, UpgradeHandler } from "../types.js";
 import { tlsInfo } from "./node-events.js";
@@ -163,8 +163,12 @@ function onAborted(this: ServerHttp2Stream): void {
   }
 }
 
+function onStreamError(this: ServerHttp2Stream): void {
+  this.destroy();
+}
+
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-  stream.on("error", () => stream.destroy());
+  stream.on("error", onStreamError);
   stream.once("aborted", onAborted);
   const started = httpRequestChannel.hasSubscribers && host.observed ? performance.now() : 0;
   const method = String(headers[":method"] ?? "GET");
@@ -172,7 +176,7 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
   const authority = String(headers[":authority"] ?? headers.host ?? "");
   const socket = stream.session?.socket as TLSSocket | undefined;
   const remote = socket?.remoteAddress ?? "";
-  const hostName = authority === "" ? "" : parseHost(authority);
+  const hostName = authority === "" ? "" : parseHostCached(authority);
   if (hostName === null || target.charCodeAt(0) !== 47 /* / */) {
     respond(stream, plainReply(400), method, started, headers, remote);
     return;
@@ -185,7 +189,9 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
     return;
   }
   const q = target.indexOf("?");
-  const withHost = headers.host === undefined ? { ...headers, host: authority } : headers;
+  // node made this object for this stream: `host` is added in place (what HTTP/1.1 code and proxies read).
+  if (headers.host === undefined) headers.host = authority;
+  const withHost = headers;
   const req = new H2Request(
     method,
     q < 0 ? target : target.slice(0, q),
@@ -253,7 +259,7 @@ function webSocket(
       respond(stream, reply.status === 101 ? plainReply(500) : reply, "CONNECT", started, headers, remote);
       return;
     }
-    const out = h2Headers({ ...reply, status: 200 });
+    const out = toH2Headers({ ...reply, status: 200 });
     delete out["sec-websocket-accept"];
     stream.respond(out);
     if (started)
@@ -286,8 +292,24 @@ function internal(err: unknown): Reply {
   return plainReply(500);
 }
 
+/**
+ * Header objects made for header lists that are reused (frozen: a cached
+ * file's prepared headers), with the status they were made for. node copies
+ * what `respond` is given, so one object serves every reply of that list.
+ */
+const converted = new WeakMap<string[], { status: number; out: http2.OutgoingHttpHeaders }>();
+
 /** The reply's headers as an HTTP/2 header object (lower case, repeats as lists, connection-specific ones dropped). */
 function h2Headers(reply: Reply): http2.OutgoingHttpHeaders {
+  if (!Object.isFrozen(reply.headers)) return toH2Headers(reply);
+  const seen = converted.get(reply.headers);
+  if (seen !== undefined && seen.status === reply.status) return seen.out;
+  const out = toH2Headers(reply);
+  converted.set(reply.headers, { status: reply.status, out });
+  return out;
+}
+
+function toH2Headers(reply: Reply): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = { ":status": reply.status };
   const h = reply.headers;
   for (let i = 0; i + 1 < h.length; i += 2) {

@@ -9,7 +9,7 @@ import { httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
 import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
 import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
-import { parseHost } from "../host.js";
+import { parseHostCached } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
@@ -254,19 +254,6 @@ function toFerryRequest(req: IncomingMessage, maxBodySize: number): NodeRequest 
     req,
     maxBodySize,
   );
-}
-
-const hostCache = new Map<string, string | null>();
-
-/** Host headers repeat: parse each distinct one once (bounded). */
-function parseHostCached(value: string): string | null {
-  let h = hostCache.get(value);
-  if (h === undefined) {
-    h = parseHost(value);
-    if (hostCache.size >= 1000) hostCache.clear();
-    hostCache.set(value, h);
-  }
-  return h;
 }
 
 function onRequest(this: http.Server, req: IncomingMessage, res: ServerResponse): void {

@@ -40,6 +40,8 @@ function fullHeaders(entry: FileEntry, rep: Representation, s: ResponseSettings)
     if (rep.size >= 0) h.push("Content-Length", String(rep.size), "Accept-Ranges", "bytes");
     if (rep.coding) h.push("Content-Encoding", rep.coding);
     h.push(...validatorHeaders(entry, rep, s));
+    // Shared by every reply of this representation: frozen, so engines may cache what they derive from it.
+    Object.freeze(h);
     prepared.set(rep, h);
   }
   return h;
