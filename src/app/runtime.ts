@@ -34,7 +34,7 @@ export class Runtime {
   private constructor(config: Config, log: Logger) {
     this.config = config;
     this.log = log;
-    this.access = config.log.access ? new AccessLog(config.log.access) : null;
+    this.access = config.log.access ? this.openAccessLog(config.log.access) : null;
     const stopClient = logClientErrors(log);
     const stopRealtime = logRealtime(log);
     const stopDnsTcp = logDnsTcp(log);
@@ -124,7 +124,7 @@ export class Runtime {
     }
     if (JSON.stringify(next.log.access) !== JSON.stringify(this.config.log.access)) {
       this.access?.close();
-      this.access = next.log.access ? new AccessLog(next.log.access) : null;
+      this.access = next.log.access ? this.openAccessLog(next.log.access) : null;
     }
     if (next.dns && this.dns) {
       if (JSON.stringify(next.dns.listen) !== JSON.stringify(this.config.dns?.listen))
@@ -154,6 +154,13 @@ export class Runtime {
     return this.stopping;
   }
 
+  /** The access log, its write errors logged with their code (a full disk is an error line, never a crash). */
+  private openAccessLog(access: NonNullable<Config["log"]["access"]>): AccessLog {
+    return new AccessLog(access, (code, message) =>
+      this.log.error({ code, output: access.output }, `access log: ${message}`),
+    );
+  }
+
   private logZones(reports: ZoneReport[]): void {
     for (const r of reports) {
       if (r.ok) this.log.info({ zone: r.origin, file: r.file }, r.message);
@@ -161,7 +168,7 @@ export class Runtime {
     }
   }
 
-  /** Wires SIGHUP to `reload(load)` and SIGINT/SIGTERM to a graceful stop and exit 0. */
+  /** Wires SIGHUP to `reload(load)`, SIGINT/SIGTERM to a graceful stop and exit 0, SIGUSR1 to reopening the access log. */
   handleSignals(load: () => Config): void {
     process.on("SIGHUP", () => {
       this.log.info("SIGHUP: reloading configuration");
@@ -170,6 +177,8 @@ export class Runtime {
     const onStop = (signal: NodeJS.Signals) => {
       if (this.stopping) {
         this.log.warn(`${signal} again: exiting now`);
+        // The lines of the requests answered so far are still written.
+        this.access?.close();
         process.exit(1);
       }
       this.log.info(
@@ -183,5 +192,10 @@ export class Runtime {
     };
     process.on("SIGINT", onStop);
     process.on("SIGTERM", onStop);
+    // logrotate's convention (nginx's too): the log file was moved; open it again by its name.
+    process.on("SIGUSR1", () => {
+      this.log.info("SIGUSR1: reopening the access log");
+      this.access?.reopen();
+    });
   }
 }

@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   ERR_HTTP_BODY_TOO_LARGE: "A request body exceeded `http.limits.maxBodySize`; the client got 413.",
   ERR_HTTP_PIPELINE_FLOOD:
     "A client had more than 256 pipelined requests waiting for their replies on one connection; the connection was closed.",
+  ERR_ACCESS_LOG_WRITE:
+    "The access log could not be written (a full disk, a closed pipe, a reader that does not keep up); the lines of that chunk were dropped and serving went on.",
+  ERR_ACCESS_LOG_REOPEN:
+    "SIGUSR1 asked to reopen the access log file and it could not be opened; Ferry keeps writing to the old file.",
   ERR_HTTP_VERSION:
     "A request line named an HTTP version other than 1.0 or 1.1 (e.g. HTTP/2.0 as text); the client got 505 and the connection was closed.",
   ERR_HTTP_INTERNAL:

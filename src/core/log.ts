@@ -1,7 +1,7 @@
 /**
  * Logging: pino for the server's own structured log (stderr), and an access
  * log that subscribes to `ferry:http:request` and writes one line per request
- * (JSON or the combined log format) through pino's asynchronous destination.
+ * (JSON or the combined log format) through a buffered writer (line-writer.ts).
  */
 import diagnostics from "node:diagnostics_channel";
 import { pino } from "pino";
@@ -24,6 +24,7 @@ import {
   wsDropChannel,
   wsSessionChannel,
 } from "./diagnostics.js";
+import { LineWriter, type WriterError } from "./line-writer.js";
 
 /** Ferry's server logger. */
 export type Logger = pino.Logger;
@@ -42,13 +43,26 @@ function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-/** `10/Oct/2000:13:55:36 +0000`, the combined format's time. */
+let clfSecond = -1;
+let clfText = "";
+
+/** `10/Oct/2000:13:55:36 +0000`, the combined format's time (built once a second, not per line). */
 export function clfTime(ms: number): string {
-  const d = new Date(ms);
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  const second = Math.floor(ms / 1000);
+  if (second !== clfSecond) {
+    const d = new Date(second * 1000);
+    clfSecond = second;
+    clfText = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  }
+  return clfText;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CLF_ESCAPE = /[\u0000-\u001f"\\\u007f]/;
+
+/** The text as the combined format quotes it: as it is in the usual case, escaped when it must be. */
 function quoteClf(s: string): string {
+  if (!CLF_ESCAPE.test(s)) return s;
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -107,43 +121,34 @@ export function formatJson(e: HttpRequestEvent): string {
   return `${line}}\n`;
 }
 
-function flushQuietly(dest: ReturnType<typeof pino.destination>): void {
-  try {
-    dest.flush();
-  } catch {
-    // A write already in progress: the next tick of the interval flushes.
-  }
-}
-
-/** The access log: subscribed while started. */
+/**
+ * The access log: one line per request from `ferry:http:request`, through a
+ * `LineWriter` (64 KiB buffer, flushed when full and every second).
+ */
 export class AccessLog {
-  private readonly dest: ReturnType<typeof pino.destination>;
-  private readonly flusher: NodeJS.Timeout;
+  private readonly writer: LineWriter;
   private readonly format: (e: HttpRequestEvent) => string;
   private readonly onEvent: (msg: unknown) => void;
 
-  constructor(access: NonNullable<Config["log"]["access"]>) {
+  constructor(access: NonNullable<Config["log"]["access"]>, onError: WriterError) {
     const dest = access.output === "stdout" ? 1 : access.output === "stderr" ? 2 : access.output;
-    // Written in 4 KiB batches and at least every second (nginx's `flush=1s`). Bigger batches measured
-    // slower: the destination joins pending lines into one string, which costs more the longer it gets.
-    this.dest = pino.destination({ dest, sync: false, mkdir: true, minLength: 4096 });
-    this.format = access.format === "combined" ? formatCombined : formatJson;
-    this.onEvent = (msg) => this.dest.write(this.format(msg as HttpRequestEvent));
+    this.writer = new LineWriter(dest, onError);
+    const format = access.format === "combined" ? formatCombined : formatJson;
+    this.format = format;
+    const writer = this.writer;
+    this.onEvent = (msg) => writer.write(format(msg as HttpRequestEvent));
     diagnostics.subscribe(httpRequestChannel.name, this.onEvent);
-    // A quiet server still shows each line within a second.
-    this.flusher = setInterval(flushQuietly, 1000, this.dest);
-    this.flusher.unref();
   }
 
-  /** Unsubscribes and flushes what is buffered. */
+  /** Opens the log file again (SIGUSR1, after logrotate moved it). */
+  reopen(): void {
+    this.writer.reopen();
+  }
+
+  /** Unsubscribes and writes what is buffered. */
   close(): void {
-    clearInterval(this.flusher);
     diagnostics.unsubscribe(httpRequestChannel.name, this.onEvent);
-    try {
-      this.dest.flushSync();
-    } catch {
-      // Nothing buffered, or the destination is already gone.
-    }
+    this.writer.close();
   }
 }
 

@@ -20,8 +20,9 @@ export function publish(
   completed: boolean,
 ): void {
   const h = req.headers;
+  const took = performance.now() - started;
   const event: HttpRequestEvent = {
-    time: Date.now() - (performance.now() - started),
+    time: Date.now() - took,
     remoteAddress: req.socket.remoteAddress ?? "",
     method: req.method ?? "",
     host: h.host ?? "",
@@ -29,7 +30,7 @@ export function publish(
     httpVersion: req.httpVersion,
     status: reply.status,
     bytes,
-    durationMs: performance.now() - started,
+    durationMs: took,
     site: reply.site,
     location: reply.location,
     handler: reply.handler ?? "",
