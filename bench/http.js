@@ -1,6 +1,7 @@
 // npm run bench:http — wrk against Ferry and its peers serving the same folder, side by side in one run.
-// Two Ferry rows: `ferry-default` as `ferry serve` runs with no flags (access log on, to a file), and
-// `ferry` with the access log off.
+// Ferry rows: `ferry-default` as `ferry serve` runs with no flags (JSON access log to stdout, here a
+// file), `ferry-combined` (the combined format to a file) and `ferry` with the access log off. nginx
+// runs with its log off, and as `nginx-log` with the combined format to a file (its default, unbuffered).
 // Peers: nginx (Debian nginx-light, one worker, sendfile and open_file_cache on), sirv, @fastify/static,
 // and bare node:http (a ceiling for any node:http server). Rounds alternate the order; medians are reported.
 // Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
@@ -33,15 +34,17 @@ const fill = (n) => Buffer.from("Ferry benchmark payload. ".repeat(Math.ceil(n /
 writeFileSync(path.join(site, "1k.txt"), fill(1024));
 writeFileSync(path.join(site, "100k.txt"), fill(100 * 1024));
 
-function nginxConf(port) {
+/** nginx serving the folder; `log`: its access log in the combined format to a file (nginx's default, unbuffered). */
+function nginxConf(port, log = false) {
+  const name = log ? "nginx-log" : "nginx";
   return nginxConfig(
     work,
-    "nginx",
+    name,
     `  sendfile on;
   tcp_nopush on;
   open_file_cache max=1000 inactive=60s;
   open_file_cache_valid 60s;
-  server { listen 127.0.0.1:${port}; root ${site}; etag on; }`,
+  server { listen 127.0.0.1:${port}; root ${site}; etag on;${log ? ` access_log ${work}/${name}-access.log combined;` : ""} }`,
   );
 }
 
@@ -73,10 +76,26 @@ const servers = [
     ],
   },
   {
+    // The combined format to a file, as nginx's row with its log on.
+    name: "ferry-combined",
+    stdout: () => openSync(path.join(work, "ferry-combined.log"), "a"),
+    start: (p) => [
+      process.execPath,
+      [path.join(root, "bin/ferry.js"), "serve", site, "--http", `127.0.0.1:${p}`, "--access-log", "combined"],
+    ],
+  },
+  {
     name: "nginx",
     start: (p) => [
       spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx",
       ["-c", nginxConf(p)],
+    ],
+  },
+  {
+    name: "nginx-log",
+    start: (p) => [
+      spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx",
+      ["-c", nginxConf(p, true)],
     ],
   },
   {
@@ -153,6 +172,10 @@ for (const c of cases) {
     console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${(m / nginx).toFixed(2)}× nginx`);
   }
   const ferry = median(results[`ferry ${c.file}`]);
+  const cost = (on, off) => `${((1 - median(results[`${on} ${c.file}`]) / median(results[`${off} ${c.file}`])) * 100).toFixed(0)}%`;
+  console.log(
+    `  access log cost: ferry json ${cost("ferry-default", "ferry")}, ferry combined ${cost("ferry-combined", "ferry")}, nginx combined ${cost("nginx-log", "nginx")}; both logging combined: ferry ${(median(results[`ferry-combined ${c.file}`]) / median(results[`nginx-log ${c.file}`])).toFixed(2)}× nginx`,
+  );
   console.log(
     `  ferry / sirv = ${(ferry / median(results[`sirv ${c.file}`])).toFixed(2)}×, ferry / fastify-static = ${(ferry / median(results[`fastify-static ${c.file}`])).toFixed(2)}×`,
   );

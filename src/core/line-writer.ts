@@ -61,6 +61,24 @@ export class LineWriter {
     this.pos += this.buf.write(line, this.pos, "utf8");
   }
 
+  /**
+   * Adds one line that `fill` encodes in place (at most `max` bytes, from the
+   * position it is given; it returns the position after the line).
+   */
+  writeWith<T>(max: number, fill: (buf: Buffer, pos: number, arg: T) => number, arg: T): void {
+    if (this.closed) return;
+    if (this.pos + max > CHUNK) {
+      this.flush();
+      if (max > CHUNK) {
+        const big = Buffer.allocUnsafe(max);
+        this.enqueue(big.subarray(0, fill(big, 0, arg)));
+        this.flush();
+        return;
+      }
+    }
+    this.pos = fill(this.buf, this.pos, arg);
+  }
+
   /** Writes what is buffered now (called once a second, and when a chunk fills). */
   flush(): void {
     this.rotate();

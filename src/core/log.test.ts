@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { encodeCombined, encodeJson, maxLineBytes } from "./access-encode.js";
 import type { HttpRequestEvent } from "./diagnostics.js";
-import { formatJson } from "./log.js";
+import { formatCombined, formatJson } from "./log.js";
 
 /** What the line must be: the event's fields through JSON.stringify (the old, slower formatter). */
 function reference(e: HttpRequestEvent): string {
@@ -35,49 +36,68 @@ function reference(e: HttpRequestEvent): string {
   })}\n`;
 }
 
-test("the JSON access-log line is exactly JSON.stringify's, for any text in any field", () => {
-  const text = fc.oneof(
-    fc.string(),
-    fc.string({ unit: "grapheme" }),
-    fc.string({ unit: "binary" }),
-    fc.constantFrom('a"b', "c\\d", "\u2028", "\u007f", "", "\ud800", "x\udfffy"),
-  );
-  fc.assert(
-    fc.property(
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.string({ unit: "binary" }),
+  fc.constantFrom('a"b', "c\\d", "\u2028", "\u007f", "", "\ud800", "x\udfffy", "\u0085", "tab\tnl\n"),
+);
+
+const events = fc
+  .record({
+    time: fc.double({ min: 1e12, max: 4e12, noNaN: true }),
+    remoteAddress: text,
+    method: text,
+    host: text,
+    target: text,
+    httpVersion: fc.constantFrom("1.0", "1.1"),
+    status: fc.integer({ min: 100, max: 599 }),
+    bytes: fc.nat(),
+    durationMs: fc.double({ min: 0, max: 1e5, noNaN: true }),
+    site: text,
+    location: text,
+    referer: text,
+    userAgent: text,
+    completed: fc.boolean(),
+    tls: fc.option(fc.record({ version: fc.constantFrom("TLSv1.2", "TLSv1.3"), sni: text, alpn: text })),
+    upstream: fc.option(
       fc.record({
-        time: fc.double({ min: 1e12, max: 4e12, noNaN: true }),
-        remoteAddress: text,
-        method: text,
-        host: text,
-        target: text,
-        httpVersion: fc.constantFrom("1.0", "1.1"),
-        status: fc.integer({ min: 100, max: 599 }),
-        bytes: fc.nat(),
-        durationMs: fc.double({ min: 0, max: 1e5, noNaN: true }),
-        site: text,
-        location: text,
-        referer: text,
-        userAgent: text,
-        completed: fc.boolean(),
-        tls: fc.option(fc.record({ version: fc.constantFrom("TLSv1.2", "TLSv1.3"), sni: text, alpn: text })),
-        upstream: fc.option(
-          fc.record({
-            address: text,
-            status: fc.integer({ min: 0, max: 599 }),
-            connectMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
-            firstByteMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
-            tries: fc.nat(),
-            error: fc.constantFrom("", "ERR_PROXY_CONNECT"),
-          }),
-        ),
+        address: text,
+        status: fc.integer({ min: 0, max: 599 }),
+        connectMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+        firstByteMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+        tries: fc.nat(),
+        error: fc.constantFrom("", "ERR_PROXY_CONNECT"),
       }),
-      (fields) => {
-        const e = { ...fields, handler: "", requestHeaders: [], responseHeaders: [] } as HttpRequestEvent;
-        const line = formatJson(e);
-        assert.equal(line, reference(e));
-        JSON.parse(line);
-      },
     ),
+  })
+  .map((fields) => ({ ...fields, handler: "", requestHeaders: [], responseHeaders: [] }) as HttpRequestEvent);
+
+test("the JSON access-log line is exactly JSON.stringify's, for any text in any field", () => {
+  fc.assert(
+    fc.property(events, (e) => {
+      const line = formatJson(e);
+      assert.equal(line, reference(e));
+      JSON.parse(line);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("lines encoded into the buffer are byte for byte the formatters' (JSON and combined), within maxLineBytes", () => {
+  const buf = Buffer.alloc(1 << 20, 0xee);
+  fc.assert(
+    fc.property(events, fc.nat({ max: 100 }), (e, at) => {
+      for (const [encode, format] of [
+        [encodeJson, formatJson],
+        [encodeCombined, formatCombined],
+      ] as const) {
+        const end = encode(buf, at, e);
+        const expected = Buffer.from(format(e), "utf8");
+        assert.ok(end - at <= maxLineBytes(e), "the bound holds");
+        assert.deepEqual(buf.subarray(at, end), expected);
+      }
+    }),
     { numRuns: 3000 },
   );
 });

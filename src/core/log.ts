@@ -5,6 +5,7 @@
  */
 import diagnostics from "node:diagnostics_channel";
 import { pino } from "pino";
+import { encodeCombined, encodeJson, maxLineBytes } from "./access-encode.js";
 import type { Config, LogLevel } from "./config/types.js";
 import {
   type DnsTcpDropEvent,
@@ -25,6 +26,9 @@ import {
   wsSessionChannel,
 } from "./diagnostics.js";
 import { LineWriter, type WriterError } from "./line-writer.js";
+import { clfTime, isoTime } from "./log-time.js";
+
+export { clfTime } from "./log-time.js";
 
 /** Ferry's server logger. */
 export type Logger = pino.Logger;
@@ -35,26 +39,6 @@ export function createLogger(level: LogLevel): Logger {
     { level, base: { service: "ferry" }, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: 2, sync: true }),
   );
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-function pad(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-let clfSecond = -1;
-let clfText = "";
-
-/** `10/Oct/2000:13:55:36 +0000`, the combined format's time (built once a second, not per line). */
-export function clfTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== clfSecond) {
-    const d = new Date(second * 1000);
-    clfSecond = second;
-    clfText = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-  }
-  return clfText;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
@@ -76,7 +60,7 @@ function quoteClf(s: string): string {
 /** One access-log line in the combined log format (nginx's and Apache's). */
 export function formatCombined(e: HttpRequestEvent): string {
   const request = quoteClf(`${e.method} ${e.target} HTTP/${e.httpVersion}`);
-  return `${e.remoteAddress || "-"} - - [${clfTime(e.time)}] "${request}" ${e.status} ${e.bytes} "${quoteClf(e.referer || "-")}" "${quoteClf(e.userAgent || "-")}"\n`;
+  return `${e.remoteAddress === "" ? "-" : quoteClf(e.remoteAddress)} - - [${clfTime(e.time)}] "${request}" ${e.status} ${e.bytes} "${quoteClf(e.referer || "-")}" "${quoteClf(e.userAgent || "-")}"\n`;
 }
 
 /** Characters that JSON strings must escape (and the ones Ferry escapes to keep lines ASCII-safe). */
@@ -90,19 +74,6 @@ function str(s: string): string {
 
 function ms3(v: number): number {
   return Math.round(v * 1000) / 1000;
-}
-
-/** `2026-11-28T15:09:23.` for the current second: the ISO date is built once a second, not per line. */
-let isoSecond = -1;
-let isoPrefix = "";
-function isoTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    isoSecond = second;
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-  }
-  const frac = ms - second * 1000;
-  return `${isoPrefix}${frac < 10 ? "00" : frac < 100 ? "0" : ""}${Math.floor(frac)}Z`;
 }
 
 /**
@@ -127,16 +98,18 @@ export function formatJson(e: HttpRequestEvent): string {
  */
 export class AccessLog {
   private readonly writer: LineWriter;
-  private readonly format: (e: HttpRequestEvent) => string;
   private readonly onEvent: (msg: unknown) => void;
 
   constructor(access: NonNullable<Config["log"]["access"]>, onError: WriterError) {
     const dest = access.output === "stdout" ? 1 : access.output === "stderr" ? 2 : access.output;
     this.writer = new LineWriter(dest, onError);
-    const format = access.format === "combined" ? formatCombined : formatJson;
-    this.format = format;
+    // Encoded straight into the writer's buffer (access-encode.ts): the same bytes as the formatters give.
+    const encode = access.format === "combined" ? encodeCombined : encodeJson;
     const writer = this.writer;
-    this.onEvent = (msg) => writer.write(format(msg as HttpRequestEvent));
+    this.onEvent = (msg) => {
+      const e = msg as HttpRequestEvent;
+      writer.writeWith(maxLineBytes(e), encode, e);
+    };
     diagnostics.subscribe(httpRequestChannel.name, this.onEvent);
   }
 

@@ -1,0 +1,162 @@
+/**
+ * Access-log lines encoded straight into the writer's buffer: no string is
+ * built per request (the text formatters in log.ts build one of ~30 pieces,
+ * then UTF-8 encode it). ASCII text is copied byte by byte while it is
+ * checked; a value that needs escaping falls back to the string formatter's
+ * escaping for that value alone. The output is byte for byte what
+ * `formatJson` / `formatCombined` give (a property test checks it).
+ */
+import type { HttpRequestEvent } from "./diagnostics.js";
+import { clfTime, isoTime } from "./log-time.js";
+
+/** An upper bound of a line's bytes (every character escaped to six bytes, plus the fixed text). */
+export function maxLineBytes(e: HttpRequestEvent): number {
+  let n =
+    e.remoteAddress.length +
+    e.method.length +
+    e.host.length +
+    e.target.length +
+    e.site.length +
+    e.location.length +
+    e.referer.length +
+    e.userAgent.length;
+  if (e.tls !== null) n += e.tls.version.length + e.tls.sni.length;
+  if (e.upstream !== null) n += e.upstream.address.length + (e.upstream.error?.length ?? 0);
+  return n * 6 + 512;
+}
+
+/** Printable ASCII other than `"` and `\`, copied; -1 (the caller escapes) when a character needs care. */
+function plain(buf: Buffer, pos: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return -1;
+    buf[pos + i] = c;
+  }
+  return pos + n;
+}
+
+function ascii(buf: Buffer, pos: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[pos + i] = s.charCodeAt(i);
+  return pos + s.length;
+}
+
+/** A JSON string literal. */
+function jstr(buf: Buffer, pos: number, s: string): number {
+  buf[pos] = 0x22;
+  const end = plain(buf, pos + 1, s);
+  if (end >= 0) {
+    buf[end] = 0x22;
+    return end + 1;
+  }
+  return pos + buf.write(escapeJson(s), pos, "utf8");
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
+
+/** What log.ts's `str` gives: the text quoted as it is unless it needs JSON escaping. */
+function escapeJson(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function num(buf: Buffer, pos: number, v: number): number {
+  return ascii(buf, pos, String(v));
+}
+
+function ms3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** One JSON line (with its newline) at `pos`; returns the position after it. */
+export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): number {
+  pos = ascii(buf, pos, '{"time":"');
+  pos = ascii(buf, pos, isoTime(e.time));
+  pos = ascii(buf, pos, '","remote":');
+  pos = jstr(buf, pos, e.remoteAddress);
+  pos = ascii(buf, pos, ',"method":');
+  pos = jstr(buf, pos, e.method);
+  pos = ascii(buf, pos, ',"host":');
+  pos = jstr(buf, pos, e.host);
+  pos = ascii(buf, pos, ',"uri":');
+  pos = jstr(buf, pos, e.target);
+  pos = ascii(buf, pos, ',"protocol":"HTTP/');
+  pos = ascii(buf, pos, e.httpVersion);
+  pos = ascii(buf, pos, '","status":');
+  pos = num(buf, pos, e.status);
+  pos = ascii(buf, pos, ',"bytes":');
+  pos = num(buf, pos, e.bytes);
+  pos = ascii(buf, pos, ',"duration_ms":');
+  pos = num(buf, pos, ms3(e.durationMs));
+  pos = ascii(buf, pos, ',"site":');
+  pos = jstr(buf, pos, e.site);
+  pos = ascii(buf, pos, ',"location":');
+  pos = jstr(buf, pos, e.location);
+  pos = ascii(buf, pos, ',"referer":');
+  pos = jstr(buf, pos, e.referer);
+  pos = ascii(buf, pos, ',"user_agent":');
+  pos = jstr(buf, pos, e.userAgent);
+  if (!e.completed) pos = ascii(buf, pos, ',"aborted":true');
+  if (e.tls !== null) {
+    pos = ascii(buf, pos, ',"tls":');
+    pos = jstr(buf, pos, e.tls.version);
+    pos = ascii(buf, pos, ',"sni":');
+    pos = jstr(buf, pos, e.tls.sni);
+  }
+  const u = e.upstream;
+  if (u !== null) {
+    pos = ascii(buf, pos, ',"upstream":');
+    pos = jstr(buf, pos, u.address);
+    pos = ascii(buf, pos, ',"upstream_status":');
+    pos = num(buf, pos, u.status);
+    pos = ascii(buf, pos, ',"upstream_connect_ms":');
+    pos = num(buf, pos, ms3(u.connectMs));
+    pos = ascii(buf, pos, ',"upstream_first_byte_ms":');
+    pos = num(buf, pos, ms3(u.firstByteMs));
+    if (u.error) {
+      pos = ascii(buf, pos, ',"upstream_error":');
+      pos = jstr(buf, pos, u.error);
+    }
+  }
+  buf[pos] = 0x7d; // }
+  buf[pos + 1] = 0x0a;
+  return pos + 2;
+}
+
+/** Text inside the combined format's quotes. */
+function clf(buf: Buffer, pos: number, s: string): number {
+  const end = plain(buf, pos, s);
+  return end >= 0 ? end : pos + buf.write(escapeClf(s), pos, "utf8");
+}
+
+/** log.ts's combined-format escaping: control characters as \xHH, quote and backslash escaped. */
+function escapeClf(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else if (c === 0x22 || c === 0x5c) out += `\\${s[i]}`;
+    else out += s[i];
+  }
+  return out;
+}
+
+/** One combined-format line (with its newline) at `pos`. */
+export function encodeCombined(buf: Buffer, pos: number, e: HttpRequestEvent): number {
+  pos = e.remoteAddress === "" ? ascii(buf, pos, "-") : clf(buf, pos, e.remoteAddress);
+  pos = ascii(buf, pos, " - - [");
+  pos = ascii(buf, pos, clfTime(e.time));
+  pos = ascii(buf, pos, '] "');
+  pos = clf(buf, pos, `${e.method} ${e.target} HTTP/${e.httpVersion}`);
+  pos = ascii(buf, pos, '" ');
+  pos = num(buf, pos, e.status);
+  buf[pos++] = 0x20;
+  pos = num(buf, pos, e.bytes);
+  pos = ascii(buf, pos, ' "');
+  pos = clf(buf, pos, e.referer || "-");
+  pos = ascii(buf, pos, '" "');
+  pos = clf(buf, pos, e.userAgent || "-");
+  buf[pos] = 0x22;
+  buf[pos + 1] = 0x0a;
+  return pos + 2;
+}
