@@ -81,7 +81,15 @@ const servers = [
     stdout: () => openSync(path.join(work, "ferry-combined.log"), "a"),
     start: (p) => [
       process.execPath,
-      [path.join(root, "bin/ferry.js"), "serve", site, "--http", `127.0.0.1:${p}`, "--access-log", "combined"],
+      [
+        path.join(root, "bin/ferry.js"),
+        "serve",
+        site,
+        "--http",
+        `127.0.0.1:${p}`,
+        "--access-log",
+        "combined",
+      ],
     ],
   },
   {
@@ -172,7 +180,8 @@ for (const c of cases) {
     console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${(m / nginx).toFixed(2)}× nginx`);
   }
   const ferry = median(results[`ferry ${c.file}`]);
-  const cost = (on, off) => `${((1 - median(results[`${on} ${c.file}`]) / median(results[`${off} ${c.file}`])) * 100).toFixed(0)}%`;
+  const cost = (on, off) =>
+    `${((1 - median(results[`${on} ${c.file}`]) / median(results[`${off} ${c.file}`])) * 100).toFixed(0)}%`;
   console.log(
     `  access log cost: ferry json ${cost("ferry-default", "ferry")}, ferry combined ${cost("ferry-combined", "ferry")}, nginx combined ${cost("nginx-log", "nginx")}; both logging combined: ferry ${(median(results[`ferry-combined ${c.file}`]) / median(results[`nginx-log ${c.file}`])).toFixed(2)}× nginx`,
   );
