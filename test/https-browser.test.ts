@@ -14,26 +14,14 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.js";
 import { needTool, spawnFerry, waitFor } from "./helpers.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Chromium with HOME pointing at `home` (its NSS database lives in HOME/.pki/nssdb). */
 function launchWithHome(home: string) {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    env: { ...process.env, HOME: home },
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  return launchChromium({ ...process.env, HOME: home });
 }
 
 /** A fresh NSS database in HOME, trusting `rootPem` as a CA for TLS servers when given. */

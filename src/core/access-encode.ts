@@ -7,6 +7,7 @@
  * `formatJson` / `formatCombined` give (a property test checks it).
  */
 import type { HttpRequestEvent } from "./diagnostics.js";
+import { quoteClf, str } from "./log-escape.js";
 import { clfTime, isoTime } from "./log-time.js";
 
 /** An upper bound of a line's bytes (every character escaped to six bytes, plus the fixed text). */
@@ -49,15 +50,7 @@ function jstr(buf: Buffer, pos: number, s: string): number {
     buf[end] = 0x22;
     return end + 1;
   }
-  return pos + buf.write(escapeJson(s), pos, "utf8");
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
-
-/** What log.ts's `str` gives: the text quoted as it is unless it needs JSON escaping. */
-function escapeJson(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+  return pos + buf.write(str(s), pos, "utf8");
 }
 
 function num(buf: Buffer, pos: number, v: number): number {
@@ -126,19 +119,7 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
 /** Text inside the combined format's quotes. */
 function clf(buf: Buffer, pos: number, s: string): number {
   const end = plain(buf, pos, s);
-  return end >= 0 ? end : pos + buf.write(escapeClf(s), pos, "utf8");
-}
-
-/** log.ts's combined-format escaping: control characters as \xHH, quote and backslash escaped. */
-function escapeClf(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
-    else if (c === 0x22 || c === 0x5c) out += `\\${s[i]}`;
-    else out += s[i];
-  }
-  return out;
+  return end >= 0 ? end : pos + buf.write(quoteClf(s), pos, "utf8");
 }
 
 /** One combined-format line (with its newline) at `pos`. */

@@ -12,6 +12,7 @@
  */
 import type net from "node:net";
 import tls from "node:tls";
+import { decideByFirstBytes } from "../core/first-bytes.js";
 import { ACME_TLS_ALPN, tlsAlpnChallenges } from "./acme-challenges.js";
 
 /** The ALPN protocols a ClientHello offers ([] when none), "more" when the record is incomplete, null when it is not one. */
@@ -85,28 +86,19 @@ export function answerTlsAlpnChallenges(server: tls.Server, timeoutMs: number): 
       own.call(server, socket);
       return;
     }
-    let head: Buffer | null = null;
-    const timer = setTimeout(() => socket.destroy(), timeoutMs);
-    timer.unref();
-    const onReadable = (): void => {
-      let chunk = socket.read() as Buffer | null;
-      while (chunk !== null) {
-        head = head === null ? chunk : Buffer.concat([head, chunk]);
-        chunk = socket.read() as Buffer | null;
-      }
-      if (head === null) return;
-      const alpn = clientHelloAlpn(head);
-      if (alpn === "more") return;
-      clearTimeout(timer);
-      socket.removeListener("readable", onReadable);
-      socket.unshift(head);
-      if (alpn?.includes(ACME_TLS_ALPN)) {
-        challenges ??= challengeServer();
-        challenges.emit("connection", socket);
-      } else own.call(server, socket);
-    };
-    socket.on("readable", onReadable);
-    socket.once("close", () => clearTimeout(timer));
-    socket.on("error", () => socket.destroy());
+    decideByFirstBytes(
+      socket,
+      timeoutMs,
+      (head) => {
+        const alpn = clientHelloAlpn(head);
+        return alpn === "more" ? "more" : alpn?.includes(ACME_TLS_ALPN) === true;
+      },
+      (challenge) => {
+        if (challenge) {
+          challenges ??= challengeServer();
+          challenges.emit("connection", socket);
+        } else own.call(server, socket);
+      },
+    );
   });
 }
