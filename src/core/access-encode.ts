@@ -1,10 +1,9 @@
 /**
- * Access-log lines encoded straight into the writer's buffer: no string is
- * built per request (the text formatters in log.ts build one of ~30 pieces,
- * then UTF-8 encode it). ASCII text is copied byte by byte while it is
- * checked; a value that needs escaping falls back to the string formatter's
- * escaping for that value alone. The output is byte for byte what
- * `formatJson` / `formatCombined` give (a property test checks it).
+ * Access-log lines (JSON, and nginx's combined format) encoded straight into
+ * the writer's buffer: no string is built per request. ASCII text is copied
+ * byte by byte while it is checked; a value that needs escaping is escaped
+ * as a string (log-escape.ts) for that value alone. A property test checks
+ * the lines against JSON.stringify and a plain combined-format reference.
  */
 import type { HttpRequestEvent } from "./diagnostics.js";
 import { quoteClf, str } from "./log-escape.js";

@@ -26,10 +26,6 @@ import {
   wsSessionChannel,
 } from "./diagnostics.js";
 import { LineWriter, type WriterError } from "./line-writer.js";
-import { quoteClf, str } from "./log-escape.js";
-import { clfTime, isoTime } from "./log-time.js";
-
-export { clfTime } from "./log-time.js";
 
 /** Ferry's server logger. */
 export type Logger = pino.Logger;
@@ -40,32 +36,6 @@ export function createLogger(level: LogLevel): Logger {
     { level, base: { service: "ferry" }, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: 2, sync: true }),
   );
-}
-
-/** One access-log line in the combined log format (nginx's and Apache's). */
-export function formatCombined(e: HttpRequestEvent): string {
-  const request = quoteClf(`${e.method} ${e.target} HTTP/${e.httpVersion}`);
-  return `${e.remoteAddress === "" ? "-" : quoteClf(e.remoteAddress)} - - [${clfTime(e.time)}] "${request}" ${e.status} ${e.bytes} "${quoteClf(e.referer || "-")}" "${quoteClf(e.userAgent || "-")}"\n`;
-}
-
-function ms3(v: number): number {
-  return Math.round(v * 1000) / 1000;
-}
-
-/**
- * One access-log line as JSON, written field by field (the same text
- * `JSON.stringify` would give, without building an object per request).
- */
-export function formatJson(e: HttpRequestEvent): string {
-  let line = `{"time":"${isoTime(e.time)}","remote":${str(e.remoteAddress)},"method":${str(e.method)},"host":${str(e.host)},"uri":${str(e.target)},"protocol":"HTTP/${e.httpVersion}","status":${e.status},"bytes":${e.bytes},"duration_ms":${ms3(e.durationMs)},"site":${str(e.site)},"location":${str(e.location)},"referer":${str(e.referer)},"user_agent":${str(e.userAgent)}`;
-  if (!e.completed) line += `,"aborted":true`;
-  if (e.tls !== null) line += `,"tls":${str(e.tls.version)},"sni":${str(e.tls.sni)}`;
-  const u = e.upstream;
-  if (u !== null) {
-    line += `,"upstream":${str(u.address)},"upstream_status":${u.status},"upstream_connect_ms":${ms3(u.connectMs)},"upstream_first_byte_ms":${ms3(u.firstByteMs)}`;
-    if (u.error) line += `,"upstream_error":${str(u.error)}`;
-  }
-  return `${line}}\n`;
 }
 
 /**
@@ -79,7 +49,7 @@ export class AccessLog {
   constructor(access: NonNullable<Config["log"]["access"]>, onError: WriterError) {
     const dest = access.output === "stdout" ? 1 : access.output === "stderr" ? 2 : access.output;
     this.writer = new LineWriter(dest, onError);
-    // Encoded straight into the writer's buffer (access-encode.ts): the same bytes as the formatters give.
+    // Encoded straight into the writer's buffer (access-encode.ts).
     const encode = access.format === "combined" ? encodeCombined : encodeJson;
     const writer = this.writer;
     this.onEvent = (msg) => {

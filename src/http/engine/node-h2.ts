@@ -49,18 +49,25 @@ class H2Request implements FerryRequest {
   readonly httpVersion = "2.0";
   private raw: string[] | null = null;
 
+  readonly rawPath: string;
+  readonly query: string;
+  /** False on a plain listener's HTTP/2 with prior knowledge (h2c). */
+  readonly secure: boolean;
+
   constructor(
     readonly method: string,
-    readonly rawPath: string,
-    readonly query: string,
+    target: string,
     readonly host: string,
     readonly headers: IncomingHttpHeaders,
     readonly remoteAddress: string,
     private readonly h2: ServerHttp2Stream,
     private readonly maxBodySize: number,
-    /** False on a plain listener's HTTP/2 with prior knowledge (h2c). */
-    readonly secure: boolean,
-  ) {}
+  ) {
+    const q = target.indexOf("?");
+    this.rawPath = q < 0 ? target : target.slice(0, q);
+    this.query = q < 0 ? "" : target.slice(q + 1);
+    this.secure = (h2.session?.socket as TLSSocket | undefined)?.encrypted === true;
+  }
 
   /** Regular headers, with `:authority` as `host` (what HTTP/1.1 code and a proxy expect). */
   get rawHeaders(): readonly string[] {
@@ -188,20 +195,17 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
     else respond(stream, plainReply(protocol === undefined ? 405 : 501), method, started, headers, remote);
     return;
   }
-  const q = target.indexOf("?");
   // node made this object for this stream: `host` is added in place (what HTTP/1.1 code and proxies read).
   if (headers.host === undefined) headers.host = authority;
   const withHost = headers;
   const req = new H2Request(
     method,
-    q < 0 ? target : target.slice(0, q),
-    q < 0 ? "" : target.slice(q + 1),
+    target,
     hostName,
     withHost,
     remote,
     stream,
     host.currentLimits.maxBodySize,
-    socket?.encrypted === true,
   );
   let reply: Reply | Promise<Reply>;
   try {
@@ -234,8 +238,6 @@ function webSocket(
   remote: string,
   started: number,
 ): void {
-  const target = String(headers[":path"]);
-  const q = target.indexOf("?");
   const asUpgrade: IncomingHttpHeaders = {
     ...headers,
     host: authority,
@@ -243,17 +245,7 @@ function webSocket(
     connection: "upgrade",
     "sec-websocket-key": randomBytes(16).toString("base64"),
   };
-  const req = new H2Request(
-    "GET",
-    q < 0 ? target : target.slice(0, q),
-    q < 0 ? "" : target.slice(q + 1),
-    hostName,
-    asUpgrade,
-    remote,
-    stream,
-    0,
-    (stream.session?.socket as TLSSocket | undefined)?.encrypted === true,
-  );
+  const req = new H2Request("GET", String(headers[":path"]), hostName, asUpgrade, remote, stream, 0);
   const answer = (reply: Reply): void => {
     if (reply.status !== 101 || reply.upgrade === undefined || stream.destroyed) {
       respond(stream, reply.status === 101 ? plainReply(500) : reply, "CONNECT", started, headers, remote);
