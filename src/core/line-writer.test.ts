@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -64,4 +66,27 @@ test("a full disk (/dev/full) drops the chunk, reports ERR_ACCESS_LOG_WRITE once
   w.close();
   assert.equal(errors.length, 1, errors.join("\n"));
   assert.match(errors[0]!, /^ERR_ACCESS_LOG_WRITE .*ENOSPC.*bytes of log lines lost/);
+});
+
+test("a pipe whose reader is late (EAGAIN): lines wait, nothing is lost, nothing blocks", async () => {
+  const out = path.join(tmp(), "late.log");
+  // The reader starts after 700 ms; until then the pipe (64 KiB) fills and writes get EAGAIN.
+  const reader = spawn("sh", ["-c", `sleep 0.7; cat > ${JSON.stringify(out)}`], {
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  const fd = (reader.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+  const errors: string[] = [];
+  const w = new LineWriter(fd, (code, message) => errors.push(`${code} ${message}`));
+  const lines: string[] = [];
+  for (let i = 0; i < 10_000; i++) lines.push(`late line ${i} ${"y".repeat(40)}\n`);
+  const started = Date.now();
+  for (const l of lines) w.write(l);
+  w.flush();
+  assert.ok(Date.now() - started < 500, "writing did not wait for the reader");
+  await new Promise((r) => setTimeout(r, 1500));
+  w.close();
+  reader.stdin!.end();
+  await once(reader, "exit");
+  assert.deepEqual(errors, []);
+  assert.equal(readFileSync(out, "utf8"), lines.join(""));
 });
