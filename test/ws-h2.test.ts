@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -150,5 +150,59 @@ test("RFC 8441: WebSockets over HTTP/2 to a realtime endpoint and through a prox
     session.destroy();
     f.child.kill("SIGKILL");
     echo.close();
+  }
+});
+
+test("RFC 8441: a quiet WebSocket keeps its HTTP/2 connection past idleTimeout; once it ends, the idle connection is closed", async () => {
+  const dir = tmpSite({ "index.html": "x" });
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "state: state",
+      "log: { access: false }",
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      '  tls: { listen: ["127.0.0.1:0"] }',
+      "  limits: { idleTimeout: 600ms }",
+      "  sites:",
+      "    - root: .",
+      "      tls: internal",
+      "      realtime: [{ path: /ws, publishKey: idle-test-key-1 }]",
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving https:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  const session = http2.connect(`https://localhost:${f.found[0]}`, {
+    ca: readFileSync(path.join(dir, "state", "ca", "root.crt")),
+  });
+  let goaway = false;
+  session.on("goaway", () => {
+    goaway = true;
+  });
+  session.on("error", () => {});
+  try {
+    const ws = session.request({
+      ":method": "CONNECT",
+      ":protocol": "websocket",
+      ":scheme": "https",
+      ":path": "/ws",
+      ":authority": "localhost",
+      "sec-websocket-version": "13",
+    });
+    const [headers] = (await once(ws, "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(headers[":status"], 200);
+    const frames = frameReader(ws);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(goaway, false, "the connection of an open WebSocket is not closed as idle");
+    ws.write(rawFrame({ opcode: 1, payload: JSON.stringify({ type: "subscribe", channel: "t" }) }));
+    await waitFor(() => frames.some((x) => String(x.payload).includes('"subscribed"')), "subscribed");
+    ws.close();
+    await waitFor(() => goaway, "GOAWAY once the connection is idle without its WebSocket", 3000);
+  } finally {
+    session.destroy();
+    f.child.kill("SIGKILL");
   }
 });

@@ -6,7 +6,7 @@
  * its reply written with backpressure. Limits: concurrent streams, header
  * list size, a budget of client resets (rapid reset), node's own guards
  * against invalid-frame and CONTINUATION floods; an idle session is closed
- * after `idleTimeout`.
+ * after `idleTimeout` (one carrying a WebSocket is not idle).
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -138,7 +138,7 @@ export function createH2Server(host: H2Host): http2.Http2Server {
   server.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
-    session.setTimeout(host.currentLimits.idleTimeout, () => session.close());
+    armIdle(session, host.currentLimits.idleTimeout);
     session.on("error", () => session.destroy());
     if (host.isClosing) session.close();
   });
@@ -168,6 +168,29 @@ function onAborted(this: ServerHttp2Stream): void {
     session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
   }
+}
+
+/** WebSockets (RFC 8441) open on a session: it is not idle while one is, however quiet. */
+const kWebSockets = Symbol("ferry.h2websockets");
+type WsSession = http2.ServerHttp2Session & { [kWebSockets]?: number };
+
+/** Closes the session (GOAWAY) after `ms` without frames, unless a WebSocket is open on it. */
+function armIdle(session: WsSession, ms: number): void {
+  session.setTimeout(ms, () => {
+    if ((session[kWebSockets] ?? 0) === 0) session.close();
+  });
+}
+
+/** Counts a WebSocket stream on its session; when the last one ends, the idle timer runs again. */
+function holdSession(stream: ServerHttp2Stream, idleMs: number): void {
+  const session = stream.session as WsSession | undefined;
+  if (session === undefined) return;
+  session[kWebSockets] = (session[kWebSockets] ?? 0) + 1;
+  stream.once("close", () => {
+    session[kWebSockets] = (session[kWebSockets] ?? 1) - 1;
+    // node's session timer fired while the WebSocket held the session and is not armed again by itself.
+    if (session[kWebSockets] === 0 && !session.destroyed && !session.closed) armIdle(session, idleMs);
+  });
 }
 
 function onStreamError(this: ServerHttp2Stream): void {
@@ -265,6 +288,7 @@ function webSocket(
         started,
         true,
       );
+    holdSession(stream, host.currentLimits.idleTimeout);
     // What the WebSocket code reads from a socket besides the Duplex: the peer's address.
     Object.defineProperty(stream, "remoteAddress", { value: remote });
     reply.upgrade(stream as unknown as net.Socket, Buffer.alloc(0));
