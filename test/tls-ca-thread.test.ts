@@ -1,5 +1,5 @@
 /**
- * The local CA runs in a worker thread: its X.509 library (with the
+ * The local CA and ACME orders run in worker threads: their X.509 library (with the
  * reflect-metadata polyfill it needs) slows every request of the thread
  * that loads it, so the serving thread must never load it. Checked in a
  * fresh process: a `tls: internal` site gets its certificate (a real TLS
@@ -8,10 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { tmpSite } from "./helpers.js";
+import { selfSignedCert, tmpSite } from "./helpers.js";
 
 const run = promisify(execFile);
 const dist = new URL("../src/", import.meta.url).pathname;
@@ -39,4 +43,47 @@ test("tls: internal issues from a worker thread; the serving thread never loads 
   const r = JSON.parse(stdout.trim().split("\n").pop()!) as { issuer: string; polyfill: string };
   assert.match(r.issuer, /^Ferry Local CA/);
   assert.equal(r.polyfill, "undefined", "reflect-metadata was loaded in the serving thread");
+});
+
+test("tls: acme orders from a worker thread; the serving thread never loads acme-client or its X.509 library", async () => {
+  const dir = tmpSite({ "index.html": "x" });
+  // A "CA" without a directory: the order fails at once with its 404 (acme-client retries network
+  // errors for minutes, not answers), but only after acme-client was loaded to place it.
+  const pair = selfSignedCert(dir, "localhost", "fake-ca-tls");
+  const ca = https.createServer(
+    { cert: readFileSync(pair.cert), key: readFileSync(pair.key) },
+    (_req, res) => {
+      res.writeHead(404, { "content-type": "application/problem+json" });
+      res.end(JSON.stringify({ type: "urn:ietf:params:acme:error:malformed", detail: "no directory here" }));
+    },
+  );
+  ca.listen(0, "127.0.0.1");
+  await once(ca, "listening");
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    file,
+    `state: state\nlog: { access: false }\nhttp:\n  listen: ["127.0.0.1:0"]\n  tls:\n    listen: ["127.0.0.1:0"]\n    acme: { directory: "https://127.0.0.1:${(ca.address() as AddressInfo).port}/dir", caRoots: fake-ca-tls.crt }\n  sites: [{ hosts: [www.example.test], root: ., tls: acme }]\n`,
+  );
+  const script = `
+    import diagnostics from "node:diagnostics_channel";
+    import tls from "node:tls";
+    import { HttpApp } from ${JSON.stringify(path.join(dist, "app/http.js"))};
+    import { configFromFlags } from ${JSON.stringify(path.join(dist, "core/config/adapters/flags.js"))};
+    const failed = new Promise((r) => diagnostics.subscribe("ferry:tls:cert", (e) => { if (e.kind === "error") r(e.message); }));
+    const config = configFromFlags({ http: [], config: ${JSON.stringify(file)} });
+    const app = await HttpApp.start(config.http, null, config.state);
+    // A handshake for the name asks for its certificate: that starts the order.
+    const s = tls.connect({ port: app.tlsAddresses[0].port, host: "127.0.0.1", servername: "www.example.test", rejectUnauthorized: false });
+    s.on("error", () => {});
+    s.once("secureConnect", () => s.destroy());
+    const message = await failed;
+    await app.close(0);
+    console.log(JSON.stringify({ message, polyfill: typeof Reflect.getMetadata }));
+  `;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+    timeout: 20_000,
+  }).finally(() => ca.close());
+  const r = JSON.parse(stdout.trim().split("\n").pop()!) as { message: string; polyfill: string };
+  assert.match(r.message, /ACME order for www\.example\.test failed/);
+  assert.equal(r.polyfill, "undefined", "acme-client was loaded in the serving thread");
 });

@@ -4,17 +4,19 @@
  * order per site, HTTP-01 challenges answered by Ferry's own plain HTTP
  * listeners or TLS-ALPN-01 ones by its TLS listeners (`acme-challenges.ts`,
  * `alpn-challenge.ts`), the chain stored in the state folder,
- * renewal at two thirds of its life, and a backoff on errors. It never
- * blocks serving: until a certificate arrives the site answers with one from
+ * renewal at two thirds of its life, and a backoff on errors. Orders run in
+ * a worker thread (acme-worker.ts), so acme-client and its X.509 library
+ * never load in the serving thread. It never blocks serving: until a certificate arrives the site answers with one from
  * the local CA.
  */
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import https from "node:https";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import tls from "node:tls";
 import { tlsCertChannel } from "../core/diagnostics.js";
+import { Thread } from "../core/thread.js";
 import { acmeChallenges, tlsAlpnChallenges } from "./acme-challenges.js";
+import type { ChallengeEvent, OrderRequest } from "./acme-worker.js";
 import type { Issued } from "./local-ca.js";
 
 export interface AcmeSettings {
@@ -41,6 +43,17 @@ function event(kind: "issued" | "error", site: string, message: string): void {
     });
 }
 
+/** Serves (or stops serving) a challenge the ACME thread asks for. */
+function serveChallenge(data: unknown): void {
+  const c = data as ChallengeEvent;
+  if (c.type === "http-01") {
+    if (c.op === "set") acmeChallenges.set(c.token, c.keyAuthorization);
+    else acmeChallenges.delete(c.token);
+  } else if (c.op === "set")
+    tlsAlpnChallenges.set(c.name.toLowerCase(), tls.createSecureContext({ key: c.key, cert: c.cert }));
+  else tlsAlpnChallenges.delete(c.name.toLowerCase());
+}
+
 export class AcmeManager {
   /** Certificates by the names they cover (joined). */
   private readonly certs = new Map<string, Issued>();
@@ -48,6 +61,8 @@ export class AcmeManager {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly backoff = new Map<string, number>();
   private readonly dir: string;
+  /** The thread that places orders, started with the first one. */
+  private thread: Thread | null = null;
 
   constructor(
     private settings: AcmeSettings,
@@ -135,56 +150,18 @@ export class AcmeManager {
     this.timers.set(key, t);
   }
 
+  /** One order, placed by the ACME thread (acme-worker.ts); its challenges are served from here. */
   private async issue(names: readonly string[]): Promise<Issued> {
-    const acme = await import("acme-client");
-    const s = this.settings;
-    if (s.caRoots !== null)
-      acme.axios.defaults.httpsAgent = new https.Agent({
-        ca: [...tls.rootCertificates, readFileSync(s.caRoots, "utf8")],
-      });
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const accountFile = path.join(this.dir, "account.key");
-    let accountKey: Buffer;
-    if (existsSync(accountFile)) accountKey = readFileSync(accountFile);
-    else {
-      accountKey = await acme.crypto.createPrivateEcdsaKey();
-      writeFileSync(accountFile, accountKey, { mode: 0o600 });
-    }
-    const client = new acme.Client({ directoryUrl: s.directory, accountKey });
-    const key = await acme.crypto.createPrivateEcdsaKey();
-    const [, csr] = await acme.crypto.createCsr({ commonName: names[0]!, altNames: [...names] }, key);
-    const cert = await client.auto({
-      csr,
-      ...(s.email !== null ? { email: s.email } : {}),
-      termsOfServiceAgreed: true,
-      challengePriority: [s.challenge],
-      // The CA checks the challenge itself, through its own resolver; Ferry does not pre-check it.
-      skipChallengeVerification: true,
-      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-        // acme-client's types know only http-01 and dns-01; its code hands tls-alpn-01 through as well.
-        if ((challenge.type as string) === "tls-alpn-01") {
-          const alpnKey = await acme.crypto.createPrivateEcdsaKey();
-          const [, alpnCert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, alpnKey);
-          tlsAlpnChallenges.set(
-            authz.identifier.value.toLowerCase(),
-            tls.createSecureContext({ key: alpnKey, cert: alpnCert }),
-          );
-        } else acmeChallenges.set(challenge.token, keyAuthorization);
-      },
-      challengeRemoveFn: async (authz, challenge) => {
-        if ((challenge.type as string) === "tls-alpn-01")
-          tlsAlpnChallenges.delete(authz.identifier.value.toLowerCase());
-        else acmeChallenges.delete(challenge.token);
-      },
-    });
-    const base = path.join(this.dir, names[0]!.replace(/^\*\./, "_wildcard."));
-    writeFileSync(`${base}.key`, key, { mode: 0o600 });
-    writeFileSync(`${base}.crt`, cert);
-    return { cert, key: key.toString(), notAfter: Date.parse(new X509Certificate(cert).validTo) };
+    this.thread ??= Thread.start(new URL("./acme-worker.js", import.meta.url), null, serveChallenge);
+    const request: OrderRequest = { settings: this.settings, dir: this.dir, names: [...names] };
+    const { cert, key } = await this.thread.call<{ cert: string; key: string }>(request);
+    return { cert, key, notAfter: Date.parse(new X509Certificate(cert).validTo) };
   }
 
   stop(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.thread?.terminate();
+    this.thread = null;
   }
 }

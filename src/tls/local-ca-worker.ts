@@ -1,22 +1,19 @@
 /**
- * The worker thread that runs the local CA (see ca-thread.ts): it opens the
- * CA in the state folder, says so, then issues a certificate per request.
- * Messages in: `{id, names}`; out: `{ready, certPath, certPem}` or
- * `{failed}` once, then `{id, issued}` or `{id, error}` per request.
+ * The worker thread that runs the local CA (see ca-thread.ts): `open` opens
+ * the CA in the state folder (creating the root the first time) and answers
+ * its root; `issue` answers a leaf for the names asked.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { workerSide } from "../core/thread.js";
 import { LocalCA } from "./local-ca.js";
 
-const port = parentPort!;
-try {
-  const ca = await LocalCA.open((workerData as { state: string }).state);
-  port.postMessage({ ready: true, certPath: ca.certPath, certPem: ca.certPem });
-  port.on("message", (m: { id: number; names: string[] }) => {
-    ca.issue(m.names).then(
-      (issued) => port.postMessage({ id: m.id, issued }),
-      (err: Error) => port.postMessage({ id: m.id, error: err.message }),
-    );
-  });
-} catch (err) {
-  port.postMessage({ failed: (err as Error).message });
-}
+const opening = LocalCA.open((workerData as { state: string }).state);
+// Reported by the first call instead of crashing the thread.
+opening.catch(() => {});
+
+workerSide(parentPort!).serve(async (payload) => {
+  const ca = await opening;
+  const p = payload as { kind: "open" } | { kind: "issue"; names: string[] };
+  if (p.kind === "open") return { certPath: ca.certPath, certPem: ca.certPem };
+  return ca.issue(p.names);
+});
