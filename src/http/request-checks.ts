@@ -4,6 +4,7 @@
  * engine (node:http today, Ferry's own HTTP/1.1 next) answers the same way.
  */
 import type { HttpLimits } from "../core/config/types.js";
+import { parseHostCached } from "./host.js";
 
 /** A parsed request head as any engine has it. */
 export interface RequestHead {
@@ -81,4 +82,38 @@ export function classifyFailure(
   else if (why === "bad-version" && ANY_VERSION_LINE.test(firstLine(packet))) status = 505;
   else if (why === "timeout") status = 408;
   return { status, code: REFUSAL_CODES[status]! };
+}
+
+/** Where a request goes: its path and query, and the host it names. */
+export interface ResolvedTarget {
+  rawPath: string;
+  query: string;
+  /** Lower-case host name without port, or "" when the request named none. */
+  host: string;
+}
+
+/**
+ * Splits a request target: origin-form (`/path?q`), absolute-form
+ * (`http://host/path`, whose host wins over the Host header) or
+ * asterisk-form (`*`, OPTIONS only). Null when the target or host is malformed.
+ */
+export function resolveTarget(method: string, target: string, hostHeader: string): ResolvedTarget | null {
+  let host = hostHeader;
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    const abs = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
+    if (abs) {
+      host = abs[1]!;
+      target = abs[2] || "/";
+    } else if (!(target === "*" && method === "OPTIONS")) {
+      return null;
+    }
+  }
+  const hostName = host === "" ? "" : parseHostCached(host);
+  if (hostName === null) return null;
+  const q = target.indexOf("?");
+  return {
+    rawPath: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? "" : target.slice(q + 1),
+    host: hostName,
+  };
 }

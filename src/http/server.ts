@@ -38,6 +38,7 @@ export class HttpService {
       handler: this.site.handle,
       upgrade: this.site.upgrade,
       h2c: config.h2c,
+      engine: config.engine,
     });
   }
 
@@ -75,6 +76,7 @@ export class HttpService {
     if (!same(config.tls?.listen ?? [], this.config.tls?.listen ?? []))
       warnings.push("http.tls.listen changed: restart Ferry to listen on the new addresses");
     if (config.h2c !== this.config.h2c) warnings.push("http.h2c changed: restart Ferry to apply it");
+    if (config.engine !== this.config.engine) warnings.push("http.engine changed: restart Ferry to apply it");
     const old = this.site;
     this.site = new SiteHandler(config, this.mounts, this.httpsPort);
     this.engine.setHandlers(this.site.handle, this.site.upgrade);

@@ -7,6 +7,7 @@ import { parseArgs } from "../args.js";
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
                    [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--dot HOST:PORT]... [--state DIR] [--h2c]
+                   [--http-engine ferry|node]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
 
 Serves ROOT (default: the current folder) over HTTP on 127.0.0.1:8080, or
@@ -30,6 +31,8 @@ config; SIGINT/SIGTERM stop gracefully.
   --state DIR           where the local CA and certificates live  config: state
   --h2c                 HTTP/2 with prior knowledge on the --http listeners
                                                       config: http.h2c
+  --http-engine NAME    ferry (default: Ferry's own HTTP/1.1) or node (node:http)
+                                                      config: http.engine
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
@@ -62,12 +65,17 @@ export function parseServeArgs(args: string[]): ServeFlags {
       state: { type: "string" },
       dot: { type: "string", multiple: true },
       h2c: { type: "boolean" },
+      "http-engine": { type: "string" },
     },
   });
   if (positionals.length > 1) throw new UsageError(`serve takes one ROOT folder, got ${positionals.length}`);
   const access = values["access-log"];
   if (access !== undefined && !["json", "combined", "off"].includes(access)) {
     throw new UsageError(`--access-log must be json, combined or off, not ${access}`);
+  }
+  const engine = values["http-engine"];
+  if (engine !== undefined && engine !== "ferry" && engine !== "node") {
+    throw new UsageError(`--http-engine must be ferry or node, not ${engine}`);
   }
   return {
     root: positionals[0],
@@ -88,6 +96,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     state: values.state,
     dot: values.dot ?? [],
     h2c: values.h2c,
+    httpEngine: engine,
   };
 }
 

@@ -223,6 +223,7 @@ function normalizeHttp(
     },
     tls,
     h2c: http.h2c!,
+    engine: http.engine!,
     sites,
   };
 }

@@ -328,6 +328,13 @@ export const configSchema = {
             },
           },
         },
+        engine: {
+          type: "string",
+          enum: ["ferry", "node"],
+          default: "ferry",
+          description:
+            "Which HTTP/1.1 implementation serves the listeners: `ferry` (Ferry's own engine over node:net: strict RFC 9112 framing, faster) or `node` (node:http, kept as a fallback). Changing it needs a restart.",
+        },
         h2c: {
           type: "boolean",
           default: false,

@@ -115,6 +115,7 @@ export interface UserConfig {
       acme?: { directory: string; email?: string; caRoots?: string; challenge?: "http-01" | "tls-alpn-01" };
     };
     h2c?: boolean;
+    engine?: "ferry" | "node";
     sites?: UserSite[];
   };
   dns?: {
@@ -322,6 +323,8 @@ export interface HttpConfig {
   } | null;
   /** HTTP/2 with prior knowledge on the plain listeners. */
   h2c: boolean;
+  /** Which HTTP/1.1 implementation serves the listeners. */
+  engine: "ferry" | "node";
   sites: SiteConfig[];
 }
 

@@ -1,11 +1,12 @@
 /**
  * The engine seam: what the HTTP service needs from an HTTP implementation
  * (undici's lesson: one shape, an engine per protocol). Today node:http
- * (`node-http.ts`); Ferry's own HTTP/1.1 engine and HTTP/2 plug in here.
+ * (`node-http.ts`) or Ferry's own (`ferry-http.ts`); HTTP/2 plugs into both.
  * Services name `createEngine`, never an implementation.
  */
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import type { Handler, UpgradeHandler } from "../types.js";
+import { FerryHttpEngine } from "./ferry-http.js";
 import { NodeHttpEngine } from "./node-http.js";
 
 /** What a TLS listener asks for its certificates (the certificate store of the current config). */
@@ -37,11 +38,14 @@ export interface EngineOptions {
   observed?: boolean;
   /** HTTP/2 with prior knowledge on the plain listeners too (read when a listener starts). */
   h2c?: boolean;
+  /** Which HTTP/1.1 implementation: Ferry's own (default) or node:http (the fallback and the tests' reference). */
+  engine?: "ferry" | "node";
 }
 
 /** The engine for a listener. */
 export function createEngine(options: EngineOptions): HttpEngine {
-  return new NodeHttpEngine(
+  const Engine = options.engine === "node" ? NodeHttpEngine : FerryHttpEngine;
+  return new Engine(
     options.limits,
     options.handler,
     options.upgrade,

@@ -9,9 +9,14 @@ import { httpRequestChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
 import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
 import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
-import { parseHostCached } from "../host.js";
 import { plainReply } from "../plain-reply.js";
-import { checkHead, classifyFailure, type ParseFailure, REFUSAL_CODES } from "../request-checks.js";
+import {
+  checkHead,
+  classifyFailure,
+  type ParseFailure,
+  REFUSAL_CODES,
+  resolveTarget,
+} from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine, TlsProvider } from "./engine.js";
 import { acceptPriorKnowledge } from "./h2c.js";
@@ -225,29 +230,14 @@ function precheck(req: IncomingMessage, limits: HttpLimits): number {
 
 /** Builds Ferry's request from node's; null when the target or host is malformed. */
 function toFerryRequest(req: IncomingMessage, maxBodySize: number): NodeRequest | null {
-  const url = req.url ?? "";
-  const headers = req.headers;
-  // Request target: origin-form (/path?q), absolute-form (http://host/path) or asterisk-form (*).
-  let target = url;
-  let host = headers.host ?? "";
-  if (target.charCodeAt(0) !== 47 /* / */) {
-    const abs = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
-    if (abs) {
-      host = abs[1]!;
-      target = abs[2] || "/";
-    } else if (!(target === "*" && req.method === "OPTIONS")) {
-      return null;
-    }
-  }
-  const hostName = host === "" ? "" : parseHostCached(host);
-  if (hostName === null) return null;
-  const q = target.indexOf("?");
+  const target = resolveTarget(req.method ?? "GET", req.url ?? "", req.headers.host ?? "");
+  if (target === null) return null;
   return new NodeRequest(
     req.method ?? "GET",
-    q < 0 ? target : target.slice(0, q),
-    q < 0 ? "" : target.slice(q + 1),
-    hostName,
-    headers,
+    target.rawPath,
+    target.query,
+    target.host,
+    req.headers,
     req.httpVersion,
     req.socket.remoteAddress ?? "",
     (req.socket as tls.TLSSocket).encrypted === true,
@@ -350,7 +340,9 @@ function finish(
     res.end(body);
     if (started) publish(req, reply, body.length, started, true);
   } else {
-    streamBody(req, res, reply, body, started, engine.currentLimits.sendTimeout);
+    streamBody(req.socket, res, body, engine.currentLimits.sendTimeout, (bytes, ok) => {
+      if (started) publish(req, reply, bytes, started, ok);
+    });
   }
 }
 

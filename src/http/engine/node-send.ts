@@ -4,11 +4,9 @@
  * an error reply without letting a half-open client keep its slot.
  */
 import { createReadStream } from "node:fs";
-import type { IncomingMessage } from "node:http";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream";
-import type { FileBody, Reply, StreamBody } from "../types.js";
-import { publish } from "./node-events.js";
+import type { FileBody, StreamBody } from "../types.js";
 
 /** How long a connection closed after an error reply may stay half-open before it is destroyed. */
 const LINGER_MS = 2000;
@@ -22,18 +20,17 @@ const LINGER_MS = 2000;
  * write is still queued.)
  */
 export function streamBody(
-  req: IncomingMessage,
+  socket: Duplex & { setTimeout(ms: number): unknown },
   res: Writable,
-  reply: Reply,
   body: FileBody | StreamBody,
-  started: number,
   sendTimeout: number,
+  /** Called once: the bytes sent (after coding) and whether all went out. */
+  done: (bytes: number, ok: boolean) => void,
 ): void {
   const source =
     body.kind === "file"
       ? createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 64 * 1024 })
       : body.stream;
-  const socket = req.socket;
   // The watchdog below replaces the socket's idle timer while the body streams (a quiet source is not
   // an idle client); node sets the keep-alive timer again when the response is done.
   socket.setTimeout(0);
@@ -50,22 +47,22 @@ export function streamBody(
     stalled.refresh();
   });
   const encode = body.kind === "file" ? body.encode : null;
-  const done = (err: Error | null | undefined) => {
+  const settle = (err: Error | null | undefined) => {
     clearTimeout(stalled);
     if (err) {
       res.destroy();
       source.destroy();
     }
-    if (started) publish(req, reply, encode ? coded : raw, started, !err);
+    done(encode ? coded : raw, !err);
   };
   if (encode === null) {
-    pump(source, res, done);
+    pump(source, res, settle);
     return;
   }
   // The handler chose the coding and its settings (static-file policy); the engine pipes through it.
   const coder = encode.stream();
-  if (started) coder.on("data", (c: Buffer) => (coded += c.length));
-  pipeline(source, coder, res, done);
+  coder.on("data", (c: Buffer) => (coded += c.length));
+  pipeline(source, coder, res, settle);
 }
 
 /**

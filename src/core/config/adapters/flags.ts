@@ -40,6 +40,8 @@ export interface ServeFlags {
   dot?: string[];
   /** `--h2c`: HTTP/2 with prior knowledge on the plain listeners. */
   h2c?: boolean;
+  /** `--http-engine ferry|node`. */
+  httpEngine?: string;
   /** `--state DIR`: where the local CA and certificates live. */
   state?: string;
 }
@@ -83,6 +85,8 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
   if ((flags.https?.length ?? 0) > 0 || flags.tlsCert !== undefined || flags.tlsKey !== undefined)
     applyTlsFlags(out, flags, cwd);
   if (flags.h2c === true) out.http = { ...out.http, h2c: true };
+  if (flags.httpEngine !== undefined)
+    out.http = { ...out.http, engine: flags.httpEngine as "ferry" | "node" };
   if (flags.state !== undefined) out.state = path.resolve(cwd, flags.state);
   if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
   if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };

@@ -1,0 +1,553 @@
+/**
+ * Ferry's HTTP/1.1 request parser (RFC 9112), as strict as llhttp or
+ * stricter: an explicit state machine over the connection's bytes. The head
+ * is scanned line by line with native `indexOf` for the line ends and a
+ * byte table for every character; bodies (Content-Length or chunked) are
+ * cut out of the buffers they arrive in, never copied.
+ *
+ * The parser owns no buffer. `execute(buf, start, end)` consumes what it
+ * can and returns the offset it stopped at; a head that is not complete yet
+ * is left in place (the connection keeps those bytes and calls again with
+ * more appended; lines already checked are not checked twice). It stops
+ * after each complete message and after an upgrade's head, so the
+ * connection decides when the next one is parsed (pipelining).
+ */
+
+/** Why a request was refused; `h1-errors.ts` maps each to its status and stable code. */
+export type H1Failure =
+  | "request-line" // malformed request line
+  | "method" // not a token
+  | "target" // control characters or spaces in the request target
+  | "version" // not HTTP/DIGIT.DIGIT
+  | "unsupported-version" // HTTP/2.0, HTTP/0.9 … (505)
+  | "line-ending" // a bare CR or a bare LF
+  | "header-name" // not a token, or whitespace before the colon
+  | "header-value" // control characters in a value
+  | "obs-fold" // a line starting with whitespace (RFC 9112 §5.2)
+  | "long-request-line" // request line past maxRequestLine (414)
+  | "head-too-large" // head past maxRequestLine + maxHeaderSize (431)
+  | "too-many-headers" // past maxHeaderCount (431)
+  | "content-length" // not digits, or too large to be real
+  | "duplicate-content-length"
+  | "content-length-with-transfer-encoding"
+  | "transfer-encoding" // chunked not last, twice, or on HTTP/1.0
+  | "transfer-coding" // a transfer coding Ferry does not implement (501)
+  | "chunk-size"
+  | "chunk-extension"
+  | "chunk-end" // chunk data not followed by CRLF
+  | "trailers-too-large";
+
+/** A request head. Strings are latin1, as sent. */
+export interface H1Head {
+  method: string;
+  target: string;
+  /** 0 or 1 (HTTP/1.0 or HTTP/1.1). */
+  versionMinor: number;
+  /** Names and values as sent, flat `[name, value, …]`. */
+  rawHeaders: string[];
+  /** -1 when the request has none. */
+  contentLength: number;
+  chunked: boolean;
+  /** The Host header's value ("" when absent), and how many there were. */
+  host: string;
+  hostCount: number;
+  /** Bytes of the header lines (names, values and 4 per line, as the limits count them). */
+  headerBytes: number;
+  /** After this request the connection stays open (HTTP/1.1 without `close`, HTTP/1.0 with `keep-alive`). */
+  keepAlive: boolean;
+  /** `Connection: upgrade` with an `Upgrade` header, or CONNECT: the connection is handed over after the head. */
+  upgrade: boolean;
+  /** `Expect: 100-continue`. */
+  expectContinue: boolean;
+}
+
+export interface H1Limits {
+  maxRequestLine: number;
+  maxHeaderSize: number;
+  maxHeaderCount: number;
+}
+
+/** Who receives what the parser finds: the connection (methods, no closures per request). */
+export interface H1Sink {
+  onHead(head: H1Head): void;
+  /** A slice of the buffer given to `execute`: valid as long as that buffer is. */
+  onBody(chunk: Buffer): void;
+  onComplete(): void;
+}
+
+// Character classes (RFC 9110 §5.6.2 tchar; §5.5 field-vchar; RFC 3986 for the target, as llhttp takes it).
+const TOKEN = new Uint8Array(256);
+const VALUE = new Uint8Array(256);
+const TARGET = new Uint8Array(256);
+const HEX = new Int8Array(256).fill(-1);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  TOKEN[c.charCodeAt(0)] = 1;
+for (let c = 0x21; c <= 0xff; c++) {
+  if (c === 0x7f) continue;
+  VALUE[c] = 1;
+  TARGET[c] = 1;
+}
+VALUE[0x20] = 1;
+VALUE[0x09] = 1;
+for (let i = 0; i < 16; i++) HEX["0123456789abcdef".charCodeAt(i)] = i;
+for (let i = 10; i < 16; i++) HEX["ABCDEF".charCodeAt(i - 10)] = i;
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+
+// States.
+const HEAD = 0;
+const BODY = 1;
+const CHUNK_SIZE = 2;
+const CHUNK_EXT = 3;
+const CHUNK_SIZE_LF = 4;
+const CHUNK_DATA = 5;
+const CHUNK_DATA_CR = 6;
+const CHUNK_DATA_LF = 7;
+const TRAILER = 8;
+const UPGRADED = 9;
+const FAILED = 10;
+
+/** Chunk sizes up to 2^48 - 1 (12 hex digits); past that no body is real (llhttp stops at 2^64). */
+const MAX_CHUNK_DIGITS = 12;
+/** A chunk-size line's extensions, at most (RFC 9112 §7.1.1 sets none; llhttp none either). */
+const MAX_CHUNK_EXT = 4096;
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
+
+function latin1(buf: Buffer, start: number, end: number): string {
+  return (buf as Latin1).latin1Slice(start, end);
+}
+
+/** Lower-case ASCII compare of buf[start..end) with `lower`. */
+function equalsLower(buf: Buffer, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((buf[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+export class H1Parser {
+  state = HEAD;
+  /** True when the last `execute` stopped in an incomplete head: call again with its bytes and more. */
+  waiting = false;
+  /** Why the last `execute` returned -1. */
+  failure: H1Failure | null = null;
+  limits: H1Limits;
+  private readonly sink: H1Sink;
+
+  // The head being read: lines already checked are kept here across calls.
+  private head: H1Head | null = null;
+  /** Offset, from the head's first byte, of the first line not checked yet. */
+  private scanned = 0;
+  private connectionTokens = 0;
+  private hasUpgradeHeader = false;
+  private transferEncodings = 0;
+
+  // The body being read.
+  private remaining = 0;
+  private chunkDigits = 0;
+  private extBytes = 0;
+  private trailerBytes = 0;
+  private trailerLine = 0;
+  private trailerCr = false;
+  private trailerColon = false;
+
+  constructor(limits: H1Limits, sink: H1Sink) {
+    this.limits = limits;
+    this.sink = sink;
+  }
+
+  /** True between messages (nothing of the next head read yet is kept by the parser). */
+  get idle(): boolean {
+    return this.state === HEAD && this.head === null;
+  }
+
+  /** True when reading a message's body. */
+  get inBody(): boolean {
+    return this.state >= BODY && this.state <= TRAILER;
+  }
+
+  /**
+   * Parses buf[start..end). Returns where it stopped: at `end` when all was
+   * used, earlier after a complete message or an upgrade's head (call again
+   * for the next), at `start` when a head is incomplete (call again with the
+   * same head bytes and more), or -1 on a refusal (`failure` says why).
+   */
+  execute(buf: Buffer, start: number, end: number): number {
+    let at = start;
+    while (at < end) {
+      const state = this.state;
+      if (state === HEAD) return this.readHead(buf, at, end);
+      if (state === BODY) {
+        const n = Math.min(this.remaining, end - at);
+        this.sink.onBody(buf.subarray(at, at + n));
+        at += n;
+        this.remaining -= n;
+        if (this.remaining === 0) return this.complete(at);
+        continue;
+      }
+      if (state === CHUNK_DATA) {
+        const n = Math.min(this.remaining, end - at);
+        this.sink.onBody(buf.subarray(at, at + n));
+        at += n;
+        this.remaining -= n;
+        if (this.remaining === 0) this.state = CHUNK_DATA_CR;
+        continue;
+      }
+      if (state === UPGRADED || state === FAILED) return at;
+      const c = buf[at++]!;
+      switch (state) {
+        case CHUNK_SIZE: {
+          const v = HEX[c]!;
+          if (v >= 0) {
+            if (++this.chunkDigits > MAX_CHUNK_DIGITS) return this.fail("chunk-size");
+            this.remaining = this.remaining * 16 + v;
+          } else if (this.chunkDigits === 0) return this.fail("chunk-size");
+          else if (c === CR) this.state = CHUNK_SIZE_LF;
+          else if (c === 59 /* ; */) {
+            this.state = CHUNK_EXT;
+            this.extBytes = 0;
+          } else return this.fail("chunk-size");
+          break;
+        }
+        case CHUNK_EXT:
+          if (c === CR) this.state = CHUNK_SIZE_LF;
+          else if ((VALUE[c] === 0 && c !== HTAB) || ++this.extBytes > MAX_CHUNK_EXT)
+            return this.fail("chunk-extension");
+          break;
+        case CHUNK_SIZE_LF:
+          if (c !== LF) return this.fail("line-ending");
+          if (this.remaining === 0) {
+            this.state = TRAILER;
+            this.trailerBytes = 0;
+            this.trailerLine = 0;
+            this.trailerCr = false;
+            this.trailerColon = false;
+          } else this.state = CHUNK_DATA;
+          break;
+        case CHUNK_DATA_CR:
+          if (c !== CR) return this.fail("chunk-end");
+          this.state = CHUNK_DATA_LF;
+          break;
+        case CHUNK_DATA_LF:
+          if (c !== LF) return this.fail("chunk-end");
+          this.state = CHUNK_SIZE;
+          this.remaining = 0;
+          this.chunkDigits = 0;
+          break;
+        case TRAILER: {
+          // Trailer fields are read and dropped (nothing in Ferry acts on them); only their shape is checked.
+          if (++this.trailerBytes > this.limits.maxHeaderSize) return this.fail("trailers-too-large");
+          if (c === CR) {
+            if (this.trailerCr) return this.fail("line-ending");
+            this.trailerCr = true;
+          } else if (c === LF) {
+            if (!this.trailerCr) return this.fail("line-ending");
+            if (this.trailerLine === 0) return this.complete(at);
+            if (!this.trailerColon) return this.fail("header-name");
+            this.trailerLine = 0;
+            this.trailerCr = false;
+            this.trailerColon = false;
+          } else {
+            if (this.trailerCr) return this.fail("line-ending");
+            if (this.trailerColon) {
+              if (VALUE[c] === 0) return this.fail("header-value");
+            } else if (c === 58 /* : */) {
+              if (this.trailerLine === 0) return this.fail("header-name");
+              this.trailerColon = true;
+            } else if (this.trailerLine === 0 && (c === SP || c === HTAB)) return this.fail("obs-fold");
+            else if (TOKEN[c] === 0) return this.fail("header-name");
+            this.trailerLine++;
+          }
+          break;
+        }
+      }
+    }
+    return at;
+  }
+
+  /** The connection took the upgraded connection over, or closes: nothing more is parsed. */
+  stop(): void {
+    this.state = UPGRADED;
+  }
+
+  private fail(why: H1Failure): number {
+    this.state = FAILED;
+    this.failure = why;
+    return -1;
+  }
+
+  private complete(at: number): number {
+    this.state = HEAD;
+    this.head = null;
+    this.scanned = 0;
+    this.sink.onComplete();
+    return at;
+  }
+
+  /** Reads a head from buf[start..end): see `execute`. */
+  private readHead(buf: Buffer, start: number, end: number): number {
+    const limits = this.limits;
+    this.waiting = false;
+    let line = start + this.scanned;
+    if (this.head === null) {
+      // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+      if (this.scanned === 0 && buf[start] === CR) {
+        if (end - start < 2) {
+          this.waiting = true;
+          return start;
+        }
+        if (buf[start + 1] !== LF) return this.fail("line-ending");
+        start += 2;
+        line = start;
+        if (start === end) return start;
+      }
+      const lf = buf.indexOf(LF, line);
+      if (lf < 0 || lf >= end) {
+        if (end - start > limits.maxRequestLine + 16) return this.fail("long-request-line");
+        // A bare CR ends nothing: refuse it now rather than wait for the limit.
+        const cr = buf.indexOf(CR, line);
+        if (cr >= 0 && cr < end - 1) return this.fail("line-ending");
+        this.waiting = true;
+        return start;
+      }
+      if (lf === start || buf[lf - 1] !== CR) return this.fail("line-ending");
+      const failed = this.requestLine(buf, start, lf - 1);
+      if (failed !== null) return this.fail(failed);
+      line = lf + 1;
+      this.scanned = line - start;
+    }
+    const head = this.head!;
+    const maxHead = limits.maxRequestLine + limits.maxHeaderSize + 64;
+    for (;;) {
+      const lf = buf.indexOf(LF, line);
+      if (lf < 0 || lf >= end) {
+        if (end - start > maxHead) return this.fail("head-too-large");
+        const cr = buf.indexOf(CR, line);
+        if (cr >= 0 && cr < end - 1) return this.fail("line-ending");
+        this.scanned = line - start;
+        this.waiting = true;
+        return start;
+      }
+      if (lf === line || buf[lf - 1] !== CR) return this.fail("line-ending");
+      if (lf - 1 === line) {
+        // The empty line: the head is complete.
+        const failed = this.endOfHead(head);
+        if (failed !== null) return this.fail(failed);
+        this.scanned = 0;
+        this.head = null;
+        const at = lf + 1;
+        if (head.upgrade) {
+          this.state = UPGRADED;
+          this.sink.onHead(head);
+          return at;
+        }
+        if (head.chunked) {
+          this.state = CHUNK_SIZE;
+          this.remaining = 0;
+          this.chunkDigits = 0;
+          this.sink.onHead(head);
+          return this.execute(buf, at, end);
+        }
+        if (head.contentLength > 0) {
+          this.state = BODY;
+          this.remaining = head.contentLength;
+          this.sink.onHead(head);
+          return this.execute(buf, at, end);
+        }
+        this.sink.onHead(head);
+        this.state = HEAD;
+        this.sink.onComplete();
+        return at;
+      }
+      if (lf - start > maxHead) return this.fail("head-too-large");
+      const failed = this.headerLine(head, buf, line, lf - 1);
+      if (failed !== null) return this.fail(failed);
+      line = lf + 1;
+      this.scanned = line - start;
+    }
+  }
+
+  /** `method SP target SP HTTP/D.D` in buf[start..end) (CRLF excluded). */
+  private requestLine(buf: Buffer, start: number, end: number): H1Failure | null {
+    let i = start;
+    while (i < end && TOKEN[buf[i]!] === 1) i++;
+    if (i === start) return buf[i] === SP ? "request-line" : "method";
+    if (i === end || buf[i] !== SP) return buf[i] === SP || i === end ? "request-line" : "method";
+    const method = latin1(buf, start, i);
+    const t = ++i;
+    while (i < end && TARGET[buf[i]!] === 1) i++;
+    if (i === t) return "request-line";
+    if (i === end || buf[i] !== SP) return i === end ? "request-line" : "target";
+    if (i - start > this.limits.maxRequestLine + 16) return "long-request-line";
+    const target = latin1(buf, t, i);
+    i++;
+    // HTTP/D.D
+    if (
+      end - i !== 8 ||
+      buf[i] !== 72 ||
+      buf[i + 1] !== 84 ||
+      buf[i + 2] !== 84 ||
+      buf[i + 3] !== 80 ||
+      buf[i + 4] !== 47 ||
+      buf[i + 6] !== 46
+    )
+      return "version";
+    const major = buf[i + 5]! - 48;
+    const minor = buf[i + 7]! - 48;
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) return "version";
+    if (major !== 1 || minor > 1) return "unsupported-version";
+    this.head = {
+      method,
+      target,
+      versionMinor: minor,
+      rawHeaders: [],
+      contentLength: -1,
+      chunked: false,
+      host: "",
+      hostCount: 0,
+      headerBytes: 0,
+      keepAlive: minor === 1,
+      upgrade: false,
+      expectContinue: false,
+    };
+    this.connectionTokens = 0;
+    this.hasUpgradeHeader = false;
+    this.transferEncodings = 0;
+    return null;
+  }
+
+  /** `name: value` in buf[start..end) (CRLF excluded). */
+  private headerLine(head: H1Head, buf: Buffer, start: number, end: number): H1Failure | null {
+    const first = buf[start]!;
+    if (first === SP || first === HTAB) return "obs-fold";
+    let i = start;
+    while (i < end && TOKEN[buf[i]!] === 1) i++;
+    if (i === start || i === end || buf[i] !== 58 /* : */) return "header-name";
+    const nameEnd = i;
+    i++;
+    while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
+    const valueStart = i;
+    let valueEnd = valueStart;
+    for (; i < end; i++) {
+      const c = buf[i]!;
+      if (VALUE[c] === 0) return "header-value";
+      if (c !== SP && c !== HTAB) valueEnd = i + 1;
+    }
+    const raw = head.rawHeaders;
+    if (raw.length >= this.limits.maxHeaderCount * 2) return "too-many-headers";
+    const name = latin1(buf, start, nameEnd);
+    const value = latin1(buf, valueStart, valueEnd);
+    raw.push(name, value);
+    head.headerBytes += nameEnd - start + valueEnd - valueStart + 4;
+    return this.framingHeader(head, buf, start, nameEnd, valueStart, valueEnd, value);
+  }
+
+  /** The headers that decide framing and the connection's fate. */
+  private framingHeader(
+    head: H1Head,
+    buf: Buffer,
+    start: number,
+    nameEnd: number,
+    vs: number,
+    ve: number,
+    value: string,
+  ): H1Failure | null {
+    switch (nameEnd - start) {
+      case 4:
+        if (equalsLower(buf, start, nameEnd, "host")) {
+          head.host = value;
+          head.hostCount++;
+        }
+        break;
+      case 6:
+        if (equalsLower(buf, start, nameEnd, "expect") && equalsLower(buf, vs, ve, "100-continue"))
+          head.expectContinue = true;
+        break;
+      case 7:
+        if (equalsLower(buf, start, nameEnd, "upgrade")) this.hasUpgradeHeader = true;
+        break;
+      case 10:
+        if (equalsLower(buf, start, nameEnd, "connection")) this.connection(buf, vs, ve);
+        break;
+      case 14:
+        if (equalsLower(buf, start, nameEnd, "content-length")) {
+          if (head.contentLength !== -1) return "duplicate-content-length";
+          if (ve === vs || ve - vs > 15) return "content-length";
+          let n = 0;
+          for (let i = vs; i < ve; i++) {
+            const d = buf[i]! - 48;
+            if (d < 0 || d > 9) return "content-length";
+            n = n * 10 + d;
+          }
+          head.contentLength = n;
+        }
+        break;
+      case 17:
+        if (equalsLower(buf, start, nameEnd, "transfer-encoding"))
+          return this.transferEncoding(head, buf, vs, ve);
+        break;
+    }
+    return null;
+  }
+
+  /** `Connection`: a comma list of tokens; `close`, `keep-alive` and `upgrade` matter. */
+  private connection(buf: Buffer, vs: number, ve: number): void {
+    let i = vs;
+    while (i < ve) {
+      while (i < ve && (buf[i] === SP || buf[i] === HTAB || buf[i] === 44)) i++;
+      const s = i;
+      while (i < ve && buf[i] !== 44 && buf[i] !== SP && buf[i] !== HTAB) i++;
+      if (equalsLower(buf, s, i, "close")) this.connectionTokens |= 1;
+      else if (equalsLower(buf, s, i, "keep-alive")) this.connectionTokens |= 2;
+      else if (equalsLower(buf, s, i, "upgrade")) this.connectionTokens |= 4;
+    }
+  }
+
+  /** `Transfer-Encoding`: `chunked`, once and last; any other coding is not implemented (501). */
+  private transferEncoding(head: H1Head, buf: Buffer, vs: number, ve: number): H1Failure | null {
+    let i = vs;
+    let any = false;
+    while (i < ve) {
+      while (i < ve && (buf[i] === SP || buf[i] === HTAB)) i++;
+      const s = i;
+      while (i < ve && buf[i] !== 44 && buf[i] !== SP && buf[i] !== HTAB) i++;
+      const e = i;
+      while (i < ve && (buf[i] === SP || buf[i] === HTAB)) i++;
+      if (i < ve && buf[i] !== 44) return "transfer-encoding";
+      i++;
+      if (s === e) {
+        if (i <= ve) continue; // empty list elements are allowed (RFC 9110 §5.6.1.2)
+        break;
+      }
+      any = true;
+      if (head.chunked) return "transfer-encoding"; // something after chunked, or chunked twice
+      for (let k = s; k < e; k++) if (TOKEN[buf[k]!] === 0) return "transfer-encoding";
+      if (equalsLower(buf, s, e, "chunked")) head.chunked = true;
+      else this.transferEncodings |= 1;
+    }
+    if (!any) return "transfer-encoding";
+    this.transferEncodings |= 2;
+    return null;
+  }
+
+  /** What the whole head decides: framing (RFC 9112 §6.3), persistence (§9.3), upgrade. */
+  private endOfHead(head: H1Head): H1Failure | null {
+    const te = this.transferEncodings;
+    if (te !== 0) {
+      if (head.contentLength !== -1) return "content-length-with-transfer-encoding";
+      // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+      if (head.versionMinor === 0) return "transfer-encoding";
+      if (!head.chunked) return (te & 1) !== 0 ? "transfer-coding" : "transfer-encoding";
+      if ((te & 1) !== 0) return "transfer-coding";
+    }
+    const tokens = this.connectionTokens;
+    if ((tokens & 1) !== 0) head.keepAlive = false;
+    else if (head.versionMinor === 0) head.keepAlive = (tokens & 2) !== 0;
+    head.upgrade =
+      head.method === "CONNECT" || ((tokens & 4) !== 0 && this.hasUpgradeHeader && head.versionMinor === 1);
+    return null;
+  }
+}
