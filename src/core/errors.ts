@@ -12,6 +12,8 @@ export const ERROR_CODES = {
     "The configuration does not match the schema, or two parts of it contradict each other.",
   ERR_LISTEN: "A listener could not bind its address (in use, not permitted, or not a local address).",
   ERR_HTTP_BAD_REQUEST: "A client sent a malformed HTTP request; it got 400 and the connection was closed.",
+  ERR_HTTP_FRAMING:
+    "A request's body framing was ambiguous or malformed (two Content-Lengths, Content-Length with Transfer-Encoding, chunked not last, a bad chunk); it got 400 (501 for a transfer coding other than chunked) and the connection was closed.",
   ERR_HTTP_URI_TOO_LONG: "A request line was longer than `http.limits.maxRequestLine`; the client got 414.",
   ERR_HTTP_HEADERS_TOO_LARGE:
     "Request headers exceeded `http.limits.maxHeaderSize` or `maxHeaderCount`; the client got 431.",

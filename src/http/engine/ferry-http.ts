@@ -102,7 +102,7 @@ export class FerryHttpEngine implements HttpEngine, H1Host {
     const secure = tls.createServer({
       ...TLS_PROFILE,
       ...(tlsProvider.defaultCredentials() ?? {}),
-      allowHalfOpen: true,
+      // Not half-open: a client that closes during the handshake must not leave its socket behind.
       noDelay: true,
       handshakeTimeout: Math.max(limits.headerTimeout, 1000),
       ALPNProtocols: ["h2", "http/1.1"],

@@ -93,7 +93,11 @@ export class H1Connection implements H1Sink, BodyOwner {
   /** The reply of the current exchange was written (a late handler reply is dropped). */
   private answered = false;
   private handedOver = false;
+  /** Requests parsed back to back from bytes that were waiting when the reply before them was done. */
   private pipelined = 0;
+  /** Reads from the socket so far, and the count when the last reply was done. */
+  private reads = 0;
+  private doneAtRead = -1;
   private pausedBy = 0;
   private outPaused = false;
   private continued = false;
@@ -132,6 +136,7 @@ export class H1Connection implements H1Sink, BodyOwner {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.ending || this.handedOver) return;
+    this.reads++;
     if (this.deadlineKind === IDLE) this.setDeadline(HEADER, this.host.currentLimits.headerTimeout);
     if (this.pend === null) {
       this.pend = chunk;
@@ -215,6 +220,21 @@ export class H1Connection implements H1Sink, BodyOwner {
   onHead(head: H1Head): void {
     const host = this.host;
     const limits = host.currentLimits;
+    if (this.reads === this.doneAtRead) {
+      if (++this.pipelined > MAX_PIPELINED) {
+        // A client this far ahead of its replies is not a client (no browser pipelines at all).
+        publishClientError(
+          this.socket,
+          0,
+          "ERR_HTTP_PIPELINE_FLOOD",
+          `${this.pipelined} pipelined requests waiting for their replies`,
+        );
+        this.ending = true;
+        this.parser.stop();
+        this.socket.destroy();
+        return;
+      }
+    } else this.pipelined = 0;
     this.head = head;
     this.exchange = true;
     this.answered = false;
@@ -234,6 +254,12 @@ export class H1Connection implements H1Sink, BodyOwner {
       limits,
     );
     if (status === 0 && !KNOWN_METHODS.has(head.method)) status = 501;
+    if (status === 0 && head.method === "CONNECT") {
+      // CONNECT asks an origin server to become a tunnel, which Ferry is not.
+      publishClientError(this.socket, 405, "ERR_HTTP_BAD_REQUEST", "CONNECT is not served");
+      this.finish(plainReply(405, "", "", ["Allow", "GET, HEAD, OPTIONS"]), true);
+      return;
+    }
     const target = status === 0 ? resolveTarget(head.method, head.target, head.host) : null;
     if (target === null) {
       status ||= 400;
@@ -244,12 +270,6 @@ export class H1Connection implements H1Sink, BodyOwner {
         `refused with ${status}`,
       );
       this.finish(plainReply(status), true);
-      return;
-    }
-    if (head.upgrade && head.method === "CONNECT") {
-      // CONNECT asks an origin server to become a tunnel, which Ferry is not.
-      publishClientError(this.socket, 405, "ERR_HTTP_BAD_REQUEST", "CONNECT is not served");
-      this.finish(plainReply(405, "", "", ["Allow", "GET, HEAD, OPTIONS"]), true);
       return;
     }
     const req = new H1Request(
@@ -263,6 +283,8 @@ export class H1Connection implements H1Sink, BodyOwner {
       limits.maxBodySize,
     );
     if (head.upgrade) {
+      // What follows the head belongs to the upgraded protocol: the parser stops here.
+      this.pendStart = this.parser.headEnd;
       if (host.isClosing) {
         this.finish(plainReply(503), true);
         return;
@@ -411,20 +433,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       this.setDeadline(SEND, limits.sendTimeout);
     } else if (this.pend !== null) this.setDeadline(HEADER, limits.headerTimeout);
     else this.setDeadline(IDLE, limits.idleTimeout);
-    if (this.pend !== null) {
-      if (++this.pipelined > MAX_PIPELINED) {
-        // A client this far ahead of its replies is not a client (no browser pipelines at all).
-        publishClientError(
-          socket,
-          0,
-          "ERR_HTTP_PIPELINE_FLOOD",
-          `${this.pipelined} pipelined requests answered back to back`,
-        );
-        this.ending = true;
-        socket.destroy();
-        return;
-      }
-    } else this.pipelined = 0;
+    this.doneAtRead = this.reads;
     if (!this.driving && !this.outPaused) this.drive();
   }
 

@@ -132,6 +132,8 @@ export class H1Parser {
   state = HEAD;
   /** True when the last `execute` stopped in an incomplete head: call again with its bytes and more. */
   waiting = false;
+  /** Where the last head ended in the buffer given to `execute` (valid during `onHead`). */
+  headEnd = 0;
   /** Why the last `execute` returned -1. */
   failure: H1Failure | null = null;
   limits: H1Limits;
@@ -339,6 +341,7 @@ export class H1Parser {
         this.scanned = 0;
         this.head = null;
         const at = lf + 1;
+        this.headEnd = at;
         if (head.upgrade) {
           this.state = UPGRADED;
           this.sink.onHead(head);
@@ -357,9 +360,9 @@ export class H1Parser {
           this.sink.onHead(head);
           return this.execute(buf, at, end);
         }
-        this.sink.onHead(head);
         this.state = HEAD;
-        this.sink.onComplete();
+        this.sink.onHead(head);
+        if (this.state === HEAD) this.sink.onComplete();
         return at;
       }
       if (lf - start > maxHead) return this.fail("head-too-large");
