@@ -6,11 +6,11 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { HttpApp } from "../src/app/http.js";
-import { buildConfig } from "../src/core/config/load.js";
 import { ConfigError } from "../src/core/errors.js";
 import { DnsService } from "../src/dns/service.js";
 import { RRType } from "../src/dns/wire/constants.js";
 import { decodeMessage } from "../src/dns/wire/reader.js";
+import { buildConfig } from "./engine-under-test.js";
 import { get, needTool, rawExchange, tmpSite } from "./helpers.js";
 import { must, query } from "./knot.js";
 

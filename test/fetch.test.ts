@@ -15,8 +15,8 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { buildConfig } from "../src/core/config/load.js";
 import { DnsService } from "../src/dns/service.js";
+import { buildConfig } from "./engine-under-test.js";
 import { needTool } from "./helpers.js";
 
 const run = promisify(execFile);

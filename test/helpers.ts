@@ -6,8 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
 import { HttpApp } from "../src/app/http.js";
-import { buildConfig } from "../src/core/config/load.js";
 import type { UserConfig } from "../src/core/config/types.js";
+import { buildConfig, engineArgs } from "./engine-under-test.js";
 
 /** Creates a temp folder holding `files` (path → content). */
 export function tmpSite(files: Record<string, string | Buffer>): string {
@@ -200,7 +200,10 @@ export interface FerryProcess {
 /** Starts the `ferry` binary with `args`; resolves once stderr matched every pattern of `waitFor`. */
 export function spawnFerry(args: string[], waitFor: RegExp[], cwd = process.cwd()): Promise<FerryProcess> {
   const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, ...engineArgs(args)], {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stdout!.on("data", (c: Buffer) => (out += c));

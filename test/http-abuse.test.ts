@@ -11,6 +11,7 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { HttpRequestEvent } from "../src/core/diagnostics.js";
+import { engineArgs } from "./engine-under-test.js";
 import { get, rawExchange, startHttp, type TestServer, tmpSite, waitFor } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
@@ -30,9 +31,13 @@ describe("pipelined requests that are never read", () => {
 
   before(async () => {
     const site = tmpSite({ "index.html": "<h1>hello</h1>\n" });
-    child = spawn(process.execPath, [bin, "serve", site, "--http", "127.0.0.1:0", "--access-log", "off"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    child = spawn(
+      process.execPath,
+      [bin, ...engineArgs(["serve", site, "--http", "127.0.0.1:0", "--access-log", "off"])],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     port = await new Promise<number>((resolve, reject) => {
       child.stderr!.on("data", (c: Buffer) => {

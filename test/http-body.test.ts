@@ -9,11 +9,11 @@ import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { buildConfig } from "../src/core/config/load.js";
 import { NodeRequest } from "../src/http/engine/node-request.js";
 import { HttpBodyTooLargeError } from "../src/http/errors.js";
 import { HttpService } from "../src/http/server.js";
 import type { Reply } from "../src/http/types.js";
+import { buildConfig } from "./engine-under-test.js";
 import { rawExchange, startHttp, type TestServer, tmpSite, waitFor } from "./helpers.js";
 
 describe("req.body through handlers", () => {

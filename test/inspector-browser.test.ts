@@ -12,11 +12,11 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { Runtime } from "../src/app/runtime.js";
-import { buildConfig } from "../src/core/config/load.js";
 import { createLogger } from "../src/core/log.js";
 import { lookup } from "../src/dns/client.js";
 import { RRType } from "../src/dns/wire/constants.js";
 import { launchChromium } from "./chromium.js";
+import { buildConfig } from "./engine-under-test.js";
 import { needTool, tmpSite } from "./helpers.js";
 import { parseExposition } from "./prometheus.js";
 

@@ -11,9 +11,9 @@ import type net from "node:net";
 import { test } from "node:test";
 import { WebSocketServer } from "ws";
 import { Runtime } from "../src/app/runtime.js";
-import { buildConfig } from "../src/core/config/load.js";
 import { createLogger } from "../src/core/log.js";
 import { launchChromium } from "./chromium.js";
+import { buildConfig } from "./engine-under-test.js";
 import { needTool, tmpSite } from "./helpers.js";
 import { parseExposition } from "./prometheus.js";
 

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { buildConfig } from "../src/core/config/load.js";
 import type { WsDropEvent } from "../src/core/diagnostics.js";
+import { buildConfig } from "./engine-under-test.js";
 import { RawPeer, type RealtimeServer, startRealtime } from "./ws-raw.js";
 
 const KEY = "contract-key-1";

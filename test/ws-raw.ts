@@ -7,8 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import zlib from "node:zlib";
 import { HttpApp } from "../src/app/http.js";
-import { buildConfig } from "../src/core/config/load.js";
 import type { UserRealtime } from "../src/core/config/types.js";
+import { buildConfig } from "./engine-under-test.js";
 import { tmpSite } from "./helpers.js";
 
 /** A frame the server sent. */
