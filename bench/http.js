@@ -1,9 +1,11 @@
 // npm run bench:http — wrk against Ferry and its peers serving the same folder, side by side in one run.
-// Ferry rows: `ferry-default` as `ferry serve` runs with no flags (JSON access log to stdout, here a
-// file), `ferry-combined` (the combined format to a file) and `ferry` with the access log off. nginx
+// Ferry rows: `ferry-default` as `ferry serve` runs with no flags (Ferry's own HTTP/1.1 engine, JSON
+// access log to stdout, here a file), `ferry-combined` (the combined format to a file), `ferry` with the
+// access log off, and `ferry-node-default` / `ferry-node` the same on the node:http engine. nginx
 // runs with its log off, and as `nginx-log` with the combined format to a file (its default, unbuffered).
 // Peers: nginx (Debian nginx-light, one worker, sendfile and open_file_cache on), sirv, @fastify/static,
-// and bare node:http (a ceiling for any node:http server). Rounds alternate the order; medians are reported.
+// bare node:http (a ceiling for any node:http server) and raw-net (node:net answering a prepared
+// reply without parsing: the ceiling for any server in JavaScript on one core). Rounds alternate the order; medians are reported.
 // Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
@@ -93,6 +95,34 @@ const servers = [
     ],
   },
   {
+    // The same as `ferry-default`, on the node:http engine (http.engine: node).
+    name: "ferry-node-default",
+    stdout: () => openSync(path.join(work, "ferry-node-access.log"), "a"),
+    start: (p) => [
+      process.execPath,
+      [path.join(root, "bin/ferry.js"), "serve", site, "--http", `127.0.0.1:${p}`, "--http-engine", "node"],
+    ],
+  },
+  {
+    name: "ferry-node",
+    start: (p) => [
+      process.execPath,
+      [
+        path.join(root, "bin/ferry.js"),
+        "serve",
+        site,
+        "--http",
+        `127.0.0.1:${p}`,
+        "--access-log",
+        "off",
+        "--log-level",
+        "warn",
+        "--http-engine",
+        "node",
+      ],
+    ],
+  },
+  {
     name: "nginx",
     start: (p) => [
       spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx",
@@ -113,6 +143,10 @@ const servers = [
   {
     name: "fastify-static",
     start: (p) => [process.execPath, [path.join(here, "peers/fastify-static.js"), site, String(p)]],
+  },
+  {
+    name: "raw-net",
+    start: (p) => [process.execPath, [path.join(here, "peers/raw-net-http.js"), site, String(p)]],
   },
   {
     name: "bare-node-http",
@@ -184,6 +218,9 @@ for (const c of cases) {
     `${((1 - median(results[`${on} ${c.file}`]) / median(results[`${off} ${c.file}`])) * 100).toFixed(0)}%`;
   console.log(
     `  access log cost: ferry json ${cost("ferry-default", "ferry")}, ferry combined ${cost("ferry-combined", "ferry")}, nginx combined ${cost("nginx-log", "nginx")}; both logging combined: ferry ${(median(results[`ferry-combined ${c.file}`]) / median(results[`nginx-log ${c.file}`])).toFixed(2)}× nginx`,
+  );
+  console.log(
+    `  engines, log off: ferry ${(ferry / median(results[`ferry-node ${c.file}`])).toFixed(2)}× node:http engine, ${(ferry / median(results[`bare-node-http ${c.file}`])).toFixed(2)}× bare node:http, ${((ferry / median(results[`raw-net ${c.file}`])) * 100).toFixed(0)}% of raw-net`,
   );
   console.log(
     `  ferry / sirv = ${(ferry / median(results[`sirv ${c.file}`])).toFixed(2)}×, ferry / fastify-static = ${(ferry / median(results[`fastify-static ${c.file}`])).toFixed(2)}×`,

@@ -15,7 +15,7 @@ import { type HttpRequestEvent, httpRequestChannel } from "../../core/diagnostic
 import { plainReply } from "../plain-reply.js";
 import { checkHead, REFUSAL_CODES, resolveTarget } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
-import { decided, encodeHead, FRAMING_CHUNKED, FRAMING_NONE } from "./h1-head.js";
+import { decided, encodeHead, FRAMING_CHUNKED, FRAMING_NONE, joined, preparedWire } from "./h1-head.js";
 import { type H1Failure, type H1Head, H1Parser, type H1Sink } from "./h1-parser.js";
 import { type BodyOwner, H1Body, H1Request } from "./h1-request.js";
 import { publishClientError, tlsInfo } from "./node-events.js";
@@ -375,6 +375,30 @@ export class H1Connection implements H1Sink, BodyOwner {
       (this.body === null || this.body.ended) &&
       !this.readEnded;
     const isHead = head.method === "HEAD";
+    if (
+      b !== null &&
+      Buffer.isBuffer(b) &&
+      b.length > 0 &&
+      !isHead &&
+      head.versionMinor === 1 &&
+      reply.status === 200
+    ) {
+      // A cached file: its head and body were put on the wire once this second.
+      const wire = preparedWire(reply.status, reply.headers, b, keepAlive, Date.now());
+      if (wire !== null) {
+        let ok: boolean;
+        if (joined(b)) ok = socket.write(wire);
+        else {
+          socket.cork();
+          socket.write(wire);
+          ok = socket.write(b);
+          socket.uncork();
+        }
+        if (this.started) this.publish(reply, b.length, true);
+        this.exchangeDone(keepAlive, ok);
+        return;
+      }
+    }
     const inHand = b === null || Buffer.isBuffer(b);
     if (!inHand && isHead && b.kind === "stream") b.stream.destroy();
     const text = encodeHead(

@@ -109,3 +109,50 @@ export function encodeHead(
   decided.keepAlive = keepAlive;
   return text;
 }
+
+/** Replies up to this size are kept as one buffer, head and body (written with one `write`). */
+const JOINED_MAX = 16 * 1024;
+
+/** The wire form of a reply whose headers are frozen (shared by every reply of a cached file), per second. */
+interface Prepared {
+  second: number;
+  status: number;
+  body: Buffer;
+  /** [HTTP/1.1 keep-alive, close]: head alone, or head and body joined when small. */
+  wire: [Buffer | null, Buffer | null];
+}
+
+const prepared = new WeakMap<readonly string[], Prepared>();
+
+/**
+ * The wire bytes of a reply with frozen headers and a body in hand (a
+ * cached file): built once a second per connection fate, so a hit writes a
+ * buffer that already exists. Null when the reply is not of that kind.
+ * `joined` tells whether the body is in the buffer (else write it after).
+ */
+export function preparedWire(status: number, headers: readonly string[], body: Buffer, keepAlive: boolean, now: number): Buffer | null {
+  if (!Object.isFrozen(headers)) return null;
+  const second = Math.floor(now / 1000);
+  let p = prepared.get(headers);
+  if (p !== undefined && p.second === second && (p.status !== status || p.body !== body)) return null;
+  if (p === undefined || p.second !== second) {
+    p = { second, status, body, wire: [null, null] };
+    prepared.set(headers, p);
+  }
+  const slot = keepAlive ? 0 : 1;
+  let wire = p.wire[slot];
+  if (wire === null) {
+    const text = encodeHead(status, headers, body.length, keepAlive, 1, false, now);
+    // A handler's `Connection: close` makes the two the same: keep what encodeHead decided.
+    if (decided.keepAlive !== keepAlive) return null;
+    const head = Buffer.from(text, "latin1");
+    wire = body.length <= JOINED_MAX ? Buffer.concat([head, body]) : head;
+    p.wire[slot] = wire;
+  }
+  return wire;
+}
+
+/** True when `preparedWire` put the body into the buffer. */
+export function joined(body: Buffer): boolean {
+  return body.length <= JOINED_MAX;
+}
