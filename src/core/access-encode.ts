@@ -7,7 +7,7 @@
  */
 import type { HttpRequestEvent } from "./diagnostics.js";
 import { quoteClf, str } from "./log-escape.js";
-import { clfTime, isoTime } from "./log-time.js";
+import { clfTime, isoSecond } from "./log-time.js";
 
 /** An upper bound of a line's bytes (every character escaped to six bytes, plus the fixed text). */
 export function maxLineBytes(e: HttpRequestEvent): number {
@@ -52,18 +52,56 @@ function jstr(buf: Buffer, pos: number, s: string): number {
   return pos + buf.write(str(s), pos, "utf8");
 }
 
+/** A non-negative integer's digits (no string made); anything else as `String(v)` writes it. */
 function num(buf: Buffer, pos: number, v: number): number {
-  return ascii(buf, pos, String(v));
+  if (!Number.isSafeInteger(v) || v < 0) return ascii(buf, pos, String(v));
+  let digits = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+  let at = pos + digits - 1;
+  do {
+    buf[at--] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  } while (v > 0);
+  return pos + digits;
 }
 
 function ms3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
+/** Milliseconds rounded to three decimals, written as JSON writes `ms3(v)` (integer arithmetic, no float printing). */
+function millis(buf: Buffer, pos: number, v: number): number {
+  const t = Math.round(v * 1000);
+  if (!Number.isSafeInteger(t) || t < 0) return ascii(buf, pos, String(ms3(v)));
+  pos = num(buf, pos, Math.floor(t / 1000));
+  let frac = t % 1000;
+  if (frac === 0) return pos;
+  buf[pos++] = 0x2e; // .
+  let div = 100;
+  while (frac > 0) {
+    const d = Math.floor(frac / div);
+    buf[pos++] = 48 + d;
+    frac -= d * div;
+    div /= 10;
+  }
+  return pos;
+}
+
+/** `2026-11-28T15:09:23.123Z`: the second's prefix is built once a second, the milliseconds written here. */
+function iso(buf: Buffer, pos: number, ms: number): number {
+  pos = ascii(buf, pos, isoSecond(ms));
+  const frac = Math.floor(ms - Math.floor(ms / 1000) * 1000);
+  buf[pos] = 48 + Math.floor(frac / 100);
+  buf[pos + 1] = 48 + (Math.floor(frac / 10) % 10);
+  buf[pos + 2] = 48 + (frac % 10);
+  buf[pos + 3] = 0x5a; // Z
+  return pos + 4;
+}
+
 /** One JSON line (with its newline) at `pos`; returns the position after it. */
 export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): number {
   pos = ascii(buf, pos, '{"time":"');
-  pos = ascii(buf, pos, isoTime(e.time));
+  pos = iso(buf, pos, e.time);
   pos = ascii(buf, pos, '","remote":');
   pos = jstr(buf, pos, e.remoteAddress);
   pos = ascii(buf, pos, ',"method":');
@@ -79,7 +117,7 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
   pos = ascii(buf, pos, ',"bytes":');
   pos = num(buf, pos, e.bytes);
   pos = ascii(buf, pos, ',"duration_ms":');
-  pos = num(buf, pos, ms3(e.durationMs));
+  pos = millis(buf, pos, e.durationMs);
   pos = ascii(buf, pos, ',"site":');
   pos = jstr(buf, pos, e.site);
   pos = ascii(buf, pos, ',"location":');
@@ -102,9 +140,9 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
     pos = ascii(buf, pos, ',"upstream_status":');
     pos = num(buf, pos, u.status);
     pos = ascii(buf, pos, ',"upstream_connect_ms":');
-    pos = num(buf, pos, ms3(u.connectMs));
+    pos = millis(buf, pos, u.connectMs);
     pos = ascii(buf, pos, ',"upstream_first_byte_ms":');
-    pos = num(buf, pos, ms3(u.firstByteMs));
+    pos = millis(buf, pos, u.firstByteMs);
     if (u.error) {
       pos = ascii(buf, pos, ',"upstream_error":');
       pos = jstr(buf, pos, u.error);

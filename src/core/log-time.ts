@@ -20,15 +20,21 @@ export function clfTime(ms: number): string {
   return clfText;
 }
 
-/** `2026-11-28T15:09:23.` for the current second: the ISO date is built once a second, not per line. */
-let isoSecond = -1;
+let isoAt = -1;
 let isoPrefix = "";
-export function isoTime(ms: number): string {
+
+/** `2026-11-28T15:09:23.` for the second of `ms`: the ISO date is built once a second, not per line. */
+export function isoSecond(ms: number): string {
   const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    isoSecond = second;
+  if (second !== isoAt) {
+    isoAt = second;
     isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
   }
-  const frac = ms - second * 1000;
-  return `${isoPrefix}${frac < 10 ? "00" : frac < 100 ? "0" : ""}${Math.floor(frac)}Z`;
+  return isoPrefix;
+}
+
+/** `2026-11-28T15:09:23.123Z`. */
+export function isoTime(ms: number): string {
+  const frac = Math.floor(ms - Math.floor(ms / 1000) * 1000);
+  return `${isoSecond(ms)}${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac}Z`;
 }

@@ -130,7 +130,13 @@ const prepared = new WeakMap<readonly string[], Prepared>();
  * buffer that already exists. Null when the reply is not of that kind.
  * `joined` tells whether the body is in the buffer (else write it after).
  */
-export function preparedWire(status: number, headers: readonly string[], body: Buffer, keepAlive: boolean, now: number): Buffer | null {
+export function preparedWire(
+  status: number,
+  headers: readonly string[],
+  body: Buffer,
+  keepAlive: boolean,
+  now: number,
+): Buffer | null {
   if (!Object.isFrozen(headers)) return null;
   const second = Math.floor(now / 1000);
   let p = prepared.get(headers);

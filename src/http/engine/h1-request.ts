@@ -44,11 +44,35 @@ const SINGLE = new Set([
   "user-agent",
 ]);
 
+/**
+ * The headers object's constructor: objects made by it have fast properties
+ * (unlike `Object.create(null)`, which starts in dictionary mode) and no
+ * inherited names (its prototype has a null prototype), so a header named
+ * `constructor` or `__proto__` is just a header.
+ */
+const HeaderBag = function HeaderBag(this: object) {} as unknown as new () => Record<
+  string,
+  string | string[]
+>;
+HeaderBag.prototype = Object.create(null);
+
+/** Header names as sent → lower case: the same few names come with every request. */
+const lowered = new Map<string, string>();
+
+function lowerName(name: string): string {
+  let lower = lowered.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowered.size < 1024) lowered.set(name, lower);
+  }
+  return lower;
+}
+
 /** Flat `[name, value, …]` as node's lower-case `headers` object. */
 export function headersObject(raw: readonly string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null);
+  const out = new HeaderBag();
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
+    const name = lowerName(raw[i]!);
     const value = raw[i + 1]!;
     const had = out[name];
     if (had === undefined) out[name] = name === "set-cookie" ? [value] : value;
