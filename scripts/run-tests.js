@@ -17,7 +17,7 @@ function find(dir, out = []) {
 
 /** The integration tests that serve HTTP: run on both engines. */
 const HTTP_SUITE =
-  /test\/(http-|curl|proxy|access-log|fetch|tls\.|h2|ws-|realtime-|dns-doh|admin-security|market-browser)/;
+  /test\/(http-|h1-engine|curl|proxy|access-log|fetch|tls\.|h2|ws-|realtime-|dns-doh|admin-security|market-browser)/;
 
 const files = [...find("dist/src"), ...find("dist/test")].sort();
 const only = process.argv.slice(2);
