@@ -523,6 +523,8 @@ export class H1Connection implements H1Sink, BodyOwner {
   private readEnded = false;
   private readonly onEnd = (): void => {
     this.readEnded = true;
+    // A body cut short by the client's FIN never ends: its reader gets an error.
+    if (this.parser.inBody) this.body?.abort();
     if (!this.exchange) {
       this.ending = true;
       this.setDeadline(NONE, 0);
