@@ -251,6 +251,9 @@ describe("http.engine", () => {
           f.child.kill("SIGKILL");
         }
       };
+      const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
+      const checked = await run(process.execPath, [bin, "check", "--config", file]);
+      assert.match(checked.stdout, engine === "ferry" ? /\(Ferry's HTTP\/1\.1 engine\)/ : /\(node:http\)/);
       // The YAML key alone (the engine under test would otherwise be added as a flag).
       if (ENGINE === "ferry") assert.equal(await served([]), engine);
       const other = engine === "ferry" ? "node" : "ferry";

@@ -43,7 +43,10 @@ export function check(args: string[]): void {
   const http = config.http;
   const lines = [`${file}: ok`];
   if (http) {
-    lines.push(`  http: ${http.listen.map((l) => `${l.host}:${l.port}`).join(", ")}`);
+    const engine = http.engine === "ferry" ? "Ferry's HTTP/1.1 engine" : "node:http";
+    lines.push(
+      `  http: ${http.listen.map((l) => `${l.host}:${l.port}`).join(", ")} (${engine}${http.h2c ? ", h2c" : ""})`,
+    );
     for (const s of http.sites) {
       lines.push(
         `  site ${s.hosts.join(", ") || "(any host)"}${s.default ? " [default]" : ""}: ${s.locations.length} location(s)`,
