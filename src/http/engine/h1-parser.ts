@@ -206,7 +206,8 @@ export class H1Parser {
           if (v >= 0) {
             if (++this.chunkDigits > MAX_CHUNK_DIGITS) return this.fail("chunk-size");
             this.remaining = this.remaining * 16 + v;
-          } else if (this.chunkDigits === 0) return this.fail("chunk-size");
+          } else if (c === LF) return this.fail("line-ending");
+          else if (this.chunkDigits === 0) return this.fail("chunk-size");
           else if (c === CR) this.state = CHUNK_SIZE_LF;
           else if (c === 59 /* ; */) {
             this.state = CHUNK_EXT;
@@ -216,6 +217,7 @@ export class H1Parser {
         }
         case CHUNK_EXT:
           if (c === CR) this.state = CHUNK_SIZE_LF;
+          else if (c === LF) return this.fail("line-ending");
           else if ((VALUE[c] === 0 && c !== HTAB) || ++this.extBytes > MAX_CHUNK_EXT)
             return this.fail("chunk-extension");
           break;
@@ -309,9 +311,6 @@ export class H1Parser {
       const lf = buf.indexOf(LF, line);
       if (lf < 0 || lf >= end) {
         if (end - start > limits.maxRequestLine + 16) return this.fail("long-request-line");
-        // A bare CR ends nothing: refuse it now rather than wait for the limit.
-        const cr = buf.indexOf(CR, line);
-        if (cr >= 0 && cr < end - 1) return this.fail("line-ending");
         this.waiting = true;
         return start;
       }
@@ -327,8 +326,6 @@ export class H1Parser {
       const lf = buf.indexOf(LF, line);
       if (lf < 0 || lf >= end) {
         if (end - start > maxHead) return this.fail("head-too-large");
-        const cr = buf.indexOf(CR, line);
-        if (cr >= 0 && cr < end - 1) return this.fail("line-ending");
         this.scanned = line - start;
         this.waiting = true;
         return start;

@@ -1,0 +1,389 @@
+/**
+ * The request parser's rules as RFC 9112 states them, one row per rule,
+ * and properties: a request parses the same however its bytes are split,
+ * and random bytes never throw nor make the parser hold more than its limits.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { type H1Failure, type H1Head, H1Parser } from "./h1-parser.js";
+
+const LIMITS = { maxRequestLine: 1024, maxHeaderSize: 2048, maxHeaderCount: 20 };
+
+interface Parsed {
+  heads: H1Head[];
+  bodies: string[];
+  failure: H1Failure | null;
+  /** The most bytes the feeder had to keep for the parser at once. */
+  held: number;
+}
+
+/** Feeds `chunks` as a connection does: unparsed bytes are kept and more appended. */
+function parse(chunks: Buffer[]): Parsed {
+  const out: Parsed = { heads: [], bodies: [], failure: null, held: 0 };
+  let body: Buffer[] = [];
+  const parser = new H1Parser(LIMITS, {
+    onHead: (h) => {
+      out.heads.push(h);
+      body = [];
+    },
+    onBody: (c) => body.push(Buffer.from(c)),
+    onComplete: () => out.bodies.push(Buffer.concat(body).toString("latin1")),
+  });
+  let pend: Buffer | null = null;
+  for (const chunk of chunks) {
+    pend = pend === null ? chunk : Buffer.concat([pend, chunk]);
+    let at = 0;
+    while (pend !== null && at < pend.length) {
+      const next = parser.execute(pend, at, pend.length);
+      if (next < 0) {
+        out.failure = parser.failure;
+        return out;
+      }
+      if (next === pend.length) pend = null;
+      else {
+        at = next;
+        if (parser.waiting || parser.state === 9 /* upgraded */) break;
+      }
+    }
+    if (pend !== null) {
+      pend = pend.subarray(at);
+      out.held = Math.max(out.held, pend.length);
+    }
+  }
+  return out;
+}
+
+const one = (text: string) => parse([Buffer.from(text, "latin1")]);
+
+// [rule, request, expected: a failure, or what the one request parsed to]
+type Expect =
+  | H1Failure
+  | { method?: string; target?: string; minor?: number; headers?: string[]; body?: string };
+const rows: [string, string, Expect][] = [
+  // §3 request line
+  ["origin-form", "GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n", { method: "GET", target: "/a?b=1", minor: 1 }],
+  ["absolute-form", "GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n", { target: "http://x/a" }],
+  ["asterisk-form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", { method: "OPTIONS", target: "*" }],
+  ["HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", { minor: 0 }],
+  ["an extension method (a token)", "PURGE / HTTP/1.1\r\nHost: x\r\n\r\n", { method: "PURGE" }],
+  ["one empty line before the request line is ignored (§2.2)", "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", {}],
+  ["method not a token", "G(T / HTTP/1.1\r\n\r\n", "method"],
+  ["two spaces", "GET  / HTTP/1.1\r\n\r\n", "request-line"],
+  ["no version", "GET /\r\n\r\n", "request-line"],
+  ["lower-case protocol", "GET / http/1.1\r\n\r\n", "version"],
+  ["HTTP/2.0 as text (505)", "GET / HTTP/2.0\r\n\r\n", "unsupported-version"],
+  ["HTTP/1.2 (505)", "GET / HTTP/1.2\r\n\r\n", "unsupported-version"],
+  ["HTTP/0.9 (505)", "GET / HTTP/0.9\r\n\r\n", "unsupported-version"],
+  ["two-digit version", "GET / HTTP/1.10\r\n\r\n", "version"],
+  ["a space in the target", "GET /a b HTTP/1.1\r\n\r\n", "version"],
+  ["a tab in the target", "GET /a\tb HTTP/1.1\r\n\r\n", "target"],
+  ["NUL in the target", "GET /a\0 HTTP/1.1\r\n\r\n", "target"],
+  ["DEL in the target", "GET /a\x7f HTTP/1.1\r\n\r\n", "target"],
+  ["bare LF after the request line", "GET / HTTP/1.1\nHost: x\r\n\r\n", "line-ending"],
+  ["bare CR in the request line", "GET /\r HTTP/1.1\r\n\r\n", "target"],
+  // §5 fields
+  [
+    "names and values as sent, OWS trimmed",
+    "GET / HTTP/1.1\r\nHost: x\r\nX-A:  v 1 \t\r\nx-b:\r\n\r\n",
+    { headers: ["Host", "x", "X-A", "v 1", "x-b", ""] },
+  ],
+  [
+    "obs-text in a value",
+    "GET / HTTP/1.1\r\nHost: x\r\nX: caf\xe9\r\n\r\n",
+    { headers: ["Host", "x", "X", "caf\xe9"] },
+  ],
+  ["whitespace before the colon (§5.1)", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "header-name"],
+  ["no colon", "GET / HTTP/1.1\r\nHost x\r\n\r\n", "header-name"],
+  ["empty name", "GET / HTTP/1.1\r\n: x\r\n\r\n", "header-name"],
+  ["name not a token", "GET / HTTP/1.1\r\nX@Y: 1\r\n\r\n", "header-name"],
+  ["obs-fold (§5.2)", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "obs-fold"],
+  ["obs-fold with a tab", "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n", "obs-fold"],
+  ["NUL in a value", "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", "header-value"],
+  ["a control character in a value", "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", "header-value"],
+  ["bare CR in a value", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "header-value"],
+  ["bare LF ending a field", "GET / HTTP/1.1\r\nX: a\nY: b\r\n\r\n", "line-ending"],
+  ["bare LF ending the head", "GET / HTTP/1.1\r\nX: a\r\n\n", "line-ending"],
+  // §6 framing
+  ["Content-Length body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", { body: "hello" }],
+  ["Content-Length 0", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", { body: "" }],
+  [
+    "two Content-Lengths",
+    "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+    "duplicate-content-length",
+  ],
+  ["a Content-Length list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", "content-length"],
+  ["a signed Content-Length", "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", "content-length"],
+  ["an empty Content-Length", "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", "content-length"],
+  [
+    "a 16-digit Content-Length",
+    "POST / HTTP/1.1\r\nContent-Length: 1234567890123456\r\n\r\n",
+    "content-length",
+  ],
+  [
+    "Content-Length with Transfer-Encoding (§6.3)",
+    "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "content-length-with-transfer-encoding",
+  ],
+  [
+    "chunked",
+    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    { body: "hello world" },
+  ],
+  [
+    "chunked, any case, with extensions and trailers",
+    'POST / HTTP/1.1\r\nTransfer-Encoding: ChUnKeD\r\n\r\nA;name="v";x\r\n0123456789\r\n0\r\nT: 1\r\nU: 2\r\n\r\n',
+    { body: "0123456789" },
+  ],
+  ["chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", "transfer-encoding"],
+  [
+    "chunked twice in two fields",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "transfer-encoding",
+  ],
+  [
+    "chunked not last",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+    "transfer-encoding",
+  ],
+  [
+    "a coding Ferry does not implement (501)",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    "transfer-coding",
+  ],
+  ["only an unknown coding", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "transfer-coding"],
+  ["an empty Transfer-Encoding", "POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", "transfer-encoding"],
+  [
+    "Transfer-Encoding on HTTP/1.0 (§6.1)",
+    "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "transfer-encoding",
+  ],
+  ["a chunk size not hex", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk-size"],
+  ["a signed chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "chunk-size"],
+  ["an empty chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", "chunk-size"],
+  [
+    "a space after the chunk size",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\n",
+    "chunk-size",
+  ],
+  ["13 hex digits", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000\r\n", "chunk-size"],
+  [
+    "chunk data longer than its size",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
+    "chunk-end",
+  ],
+  [
+    "a bare LF after a chunk size",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n",
+    "line-ending",
+  ],
+  [
+    "a control character in an extension",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;\x01\r\n",
+    "chunk-extension",
+  ],
+  [
+    "a malformed trailer",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Name: 1\r\n\r\n",
+    "header-name",
+  ],
+  // limits
+  [
+    "a request line past maxRequestLine (414)",
+    `GET /${"a".repeat(1100)} HTTP/1.1\r\n\r\n`,
+    "long-request-line",
+  ],
+  ["too many fields (431)", `GET / HTTP/1.1\r\n${"X: 1\r\n".repeat(21)}\r\n`, "too-many-headers"],
+  ["a head past both limits (431)", `GET / HTTP/1.1\r\nX: ${"a".repeat(4000)}\r\n\r\n`, "head-too-large"],
+];
+
+describe("RFC 9112 rules", () => {
+  for (const [rule, text, expect] of rows) {
+    test(rule, () => {
+      const r = one(text);
+      if (typeof expect === "string") {
+        assert.equal(r.failure, expect);
+        return;
+      }
+      assert.equal(r.failure, null, `refused: ${r.failure}`);
+      assert.equal(r.heads.length, 1);
+      const h = r.heads[0]!;
+      if (expect.method !== undefined) assert.equal(h.method, expect.method);
+      if (expect.target !== undefined) assert.equal(h.target, expect.target);
+      if (expect.minor !== undefined) assert.equal(h.versionMinor, expect.minor);
+      if (expect.headers !== undefined) assert.deepEqual(h.rawHeaders, expect.headers);
+      if (expect.body !== undefined) assert.deepEqual(r.bodies, [expect.body]);
+    });
+  }
+});
+
+describe("what the head tells the connection", () => {
+  const cases: [string, string, Partial<H1Head>][] = [
+    ["HTTP/1.1 persists", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", { keepAlive: true, upgrade: false }],
+    ["Connection: close", "GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n", { keepAlive: false }],
+    ["HTTP/1.0 closes", "GET / HTTP/1.0\r\n\r\n", { keepAlive: false }],
+    ["HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", { keepAlive: true }],
+    [
+      "a WebSocket upgrade",
+      "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      { upgrade: true },
+    ],
+    [
+      "Upgrade without Connection: upgrade",
+      "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+      { upgrade: false },
+    ],
+    ["CONNECT hands the connection over", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", { upgrade: true }],
+    [
+      "Expect: 100-continue",
+      "POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx",
+      { expectContinue: true },
+    ],
+    ["Host and its count", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", { host: "b", hostCount: 2 }],
+  ];
+  for (const [name, text, want] of cases) {
+    test(name, () => {
+      const h = one(text).heads[0]!;
+      for (const [k, v] of Object.entries(want)) assert.equal(h[k as keyof H1Head], v, k);
+    });
+  }
+
+  test("pipelined requests: execute stops after each, and the rest parses next", () => {
+    const r = one(
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabGET /3 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert.deepEqual(
+      r.heads.map((h) => h.target),
+      ["/1", "/2", "/3"],
+    );
+    assert.deepEqual(r.bodies, ["", "ab", ""]);
+  });
+
+  test("after an upgrade's head the parser stops: the rest is the new protocol's", () => {
+    const text =
+      "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x00GET / HTTP/1.1\r\n\r\n";
+    const buf = Buffer.from(text, "latin1");
+    let heads = 0;
+    const p = new H1Parser(LIMITS, { onHead: () => heads++, onBody: () => {}, onComplete: () => {} });
+    const at = p.execute(buf, 0, buf.length);
+    assert.equal(heads, 1);
+    assert.equal(buf.subarray(at, at + 2).toString("latin1"), "\x81\x00");
+    assert.equal(p.execute(buf, at, buf.length), at, "parsed past the upgrade");
+  });
+});
+
+// Generators of valid requests.
+const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/);
+const value = fc.stringMatching(/^[\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]{0,20}[\x21-\x7e\x80-\xff])?$/);
+const reserved = /^(content-length|transfer-encoding|host|connection|upgrade|expect)$/i;
+const request = fc
+  .record({
+    method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"),
+    target: fc.stringMatching(/^\/[\x21-\x7e]{0,30}$/),
+    headers: fc.array(fc.tuple(token, value), { maxLength: 8 }),
+    body: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
+    chunks: fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 6 }),
+    chunked: fc.boolean(),
+  })
+  .map((r) => ({ ...r, headers: r.headers.filter(([n]) => !reserved.test(n)) }));
+
+function wire(r: {
+  method: string;
+  target: string;
+  headers: [string, string][];
+  body: Uint8Array | undefined;
+  chunks: number[];
+  chunked: boolean;
+}): Buffer {
+  let head = `${r.method} ${r.target} HTTP/1.1\r\nHost: x\r\n`;
+  for (const [n, v] of r.headers) head += `${n}: ${v}\r\n`;
+  const body = Buffer.from(r.body ?? []);
+  if (r.body === undefined) return Buffer.from(`${head}\r\n`, "latin1");
+  if (!r.chunked)
+    return Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}\r\n\r\n`, "latin1"), body]);
+  const parts = [Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n`, "latin1")];
+  let at = 0;
+  for (let i = 0; at < body.length; i++) {
+    const n = Math.min(r.chunks[i % r.chunks.length]!, body.length - at);
+    parts.push(Buffer.from(`${n.toString(16)}\r\n`), body.subarray(at, at + n), Buffer.from("\r\n"));
+    at += n;
+  }
+  parts.push(Buffer.from("0\r\n\r\n"));
+  return Buffer.concat(parts);
+}
+
+function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(buf.subarray(prev, p));
+    prev = p;
+  }
+  out.push(buf.subarray(prev));
+  return out.filter((b) => b.length > 0);
+}
+
+describe("properties", () => {
+  test("a valid request parses to what was sent, however its bytes are split", () => {
+    fc.assert(
+      fc.property(request, fc.array(fc.nat(), { maxLength: 12 }), (r, cuts) => {
+        const bytes = wire(r);
+        const whole = parse([bytes]);
+        const split = parse(splitAt(bytes, cuts));
+        assert.equal(whole.failure, null);
+        assert.equal(whole.heads.length, 1);
+        const h = whole.heads[0]!;
+        assert.equal(h.method, r.method);
+        assert.equal(h.target, r.target);
+        assert.deepEqual(h.rawHeaders.slice(2, 2 + r.headers.length * 2), r.headers.flat());
+        assert.deepEqual(whole.bodies, [Buffer.from(r.body ?? []).toString("latin1")]);
+        assert.deepEqual(split.failure, whole.failure);
+        assert.deepEqual(split.bodies, whole.bodies);
+        assert.deepEqual(
+          split.heads.map((x) => [x.method, x.target, x.rawHeaders]),
+          whole.heads.map((x) => [x.method, x.target, x.rawHeaders]),
+        );
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test("one byte changed anywhere: parsed or refused, never a throw, the same split or whole", () => {
+    fc.assert(
+      fc.property(
+        request,
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (r, at, byte, cuts) => {
+          const bytes = Buffer.from(wire(r));
+          bytes[at % bytes.length] = byte;
+          const whole = parse([bytes]);
+          const split = parse(splitAt(bytes, cuts));
+          assert.equal(split.failure, whole.failure);
+          assert.deepEqual(split.bodies, whole.bodies);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  test("random bytes never throw, and the parser never needs more than its limits held", () => {
+    const bound = LIMITS.maxRequestLine + LIMITS.maxHeaderSize + 64 + 2;
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 2000 }), { maxLength: 8 }), (chunks) => {
+        const r = parse(chunks.map((c) => Buffer.from(c)));
+        assert.ok(r.held <= bound + 2000, `held ${r.held} bytes`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("a head that never ends is refused once it passes the limits, not held forever", () => {
+    const drip = Array.from({ length: 4000 }, () => Buffer.from("X"));
+    const r = parse([Buffer.from("GET / HTTP/1.1\r\nX-Long: "), ...drip]);
+    assert.equal(r.failure, "head-too-large");
+    assert.ok(r.held <= LIMITS.maxRequestLine + LIMITS.maxHeaderSize + 64 + 1, `held ${r.held}`);
+  });
+});
