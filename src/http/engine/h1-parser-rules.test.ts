@@ -6,55 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { parse, request, splitAt, wire } from "../../../test/h1-feed.js";
 import { type H1Failure, type H1Head, H1Parser } from "./h1-parser.js";
 
 const LIMITS = { maxRequestLine: 1024, maxHeaderSize: 2048, maxHeaderCount: 20 };
 
-interface Parsed {
-  heads: H1Head[];
-  bodies: string[];
-  failure: H1Failure | null;
-  /** The most bytes the feeder had to keep for the parser at once. */
-  held: number;
-}
-
-/** Feeds `chunks` as a connection does: unparsed bytes are kept and more appended. */
-function parse(chunks: Buffer[]): Parsed {
-  const out: Parsed = { heads: [], bodies: [], failure: null, held: 0 };
-  let body: Buffer[] = [];
-  const parser = new H1Parser(LIMITS, {
-    onHead: (h) => {
-      out.heads.push(h);
-      body = [];
-    },
-    onBody: (c) => body.push(Buffer.from(c)),
-    onComplete: () => out.bodies.push(Buffer.concat(body).toString("latin1")),
-  });
-  let pend: Buffer | null = null;
-  for (const chunk of chunks) {
-    pend = pend === null ? chunk : Buffer.concat([pend, chunk]);
-    let at = 0;
-    while (pend !== null && at < pend.length) {
-      const next = parser.execute(pend, at, pend.length);
-      if (next < 0) {
-        out.failure = parser.failure;
-        return out;
-      }
-      if (next === pend.length) pend = null;
-      else {
-        at = next;
-        if (parser.waiting || parser.state === 9 /* upgraded */) break;
-      }
-    }
-    if (pend !== null) {
-      pend = pend.subarray(at);
-      out.held = Math.max(out.held, pend.length);
-    }
-  }
-  return out;
-}
-
-const one = (text: string) => parse([Buffer.from(text, "latin1")]);
+const one = (text: string) => parse([Buffer.from(text, "latin1")], LIMITS);
 
 // [rule, request, expected: a failure, or what the one request parsed to]
 type Expect =
@@ -272,65 +229,13 @@ describe("what the head tells the connection", () => {
   });
 });
 
-// Generators of valid requests.
-const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/);
-const value = fc.stringMatching(/^[\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]{0,20}[\x21-\x7e\x80-\xff])?$/);
-const reserved = /^(content-length|transfer-encoding|host|connection|upgrade|expect)$/i;
-const request = fc
-  .record({
-    method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"),
-    target: fc.stringMatching(/^\/[\x21-\x7e]{0,30}$/),
-    headers: fc.array(fc.tuple(token, value), { maxLength: 8 }),
-    body: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
-    chunks: fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 6 }),
-    chunked: fc.boolean(),
-  })
-  .map((r) => ({ ...r, headers: r.headers.filter(([n]) => !reserved.test(n)) }));
-
-function wire(r: {
-  method: string;
-  target: string;
-  headers: [string, string][];
-  body: Uint8Array | undefined;
-  chunks: number[];
-  chunked: boolean;
-}): Buffer {
-  let head = `${r.method} ${r.target} HTTP/1.1\r\nHost: x\r\n`;
-  for (const [n, v] of r.headers) head += `${n}: ${v}\r\n`;
-  const body = Buffer.from(r.body ?? []);
-  if (r.body === undefined) return Buffer.from(`${head}\r\n`, "latin1");
-  if (!r.chunked)
-    return Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}\r\n\r\n`, "latin1"), body]);
-  const parts = [Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n`, "latin1")];
-  let at = 0;
-  for (let i = 0; at < body.length; i++) {
-    const n = Math.min(r.chunks[i % r.chunks.length]!, body.length - at);
-    parts.push(Buffer.from(`${n.toString(16)}\r\n`), body.subarray(at, at + n), Buffer.from("\r\n"));
-    at += n;
-  }
-  parts.push(Buffer.from("0\r\n\r\n"));
-  return Buffer.concat(parts);
-}
-
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out.filter((b) => b.length > 0);
-}
-
 describe("properties", () => {
   test("a valid request parses to what was sent, however its bytes are split", () => {
     fc.assert(
       fc.property(request, fc.array(fc.nat(), { maxLength: 12 }), (r, cuts) => {
         const bytes = wire(r);
-        const whole = parse([bytes]);
-        const split = parse(splitAt(bytes, cuts));
+        const whole = parse([bytes], LIMITS);
+        const split = parse(splitAt(bytes, cuts), LIMITS);
         assert.equal(whole.failure, null);
         assert.equal(whole.heads.length, 1);
         const h = whole.heads[0]!;
@@ -359,8 +264,8 @@ describe("properties", () => {
         (r, at, byte, cuts) => {
           const bytes = Buffer.from(wire(r));
           bytes[at % bytes.length] = byte;
-          const whole = parse([bytes]);
-          const split = parse(splitAt(bytes, cuts));
+          const whole = parse([bytes], LIMITS);
+          const split = parse(splitAt(bytes, cuts), LIMITS);
           assert.equal(split.failure, whole.failure);
           assert.deepEqual(split.bodies, whole.bodies);
         },
@@ -373,7 +278,10 @@ describe("properties", () => {
     const bound = LIMITS.maxRequestLine + LIMITS.maxHeaderSize + 64 + 2;
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 2000 }), { maxLength: 8 }), (chunks) => {
-        const r = parse(chunks.map((c) => Buffer.from(c)));
+        const r = parse(
+          chunks.map((c) => Buffer.from(c)),
+          LIMITS,
+        );
         assert.ok(r.held <= bound + 2000, `held ${r.held} bytes`);
       }),
       { numRuns: 500 },
@@ -382,7 +290,7 @@ describe("properties", () => {
 
   test("a head that never ends is refused once it passes the limits, not held forever", () => {
     const drip = Array.from({ length: 4000 }, () => Buffer.from("X"));
-    const r = parse([Buffer.from("GET / HTTP/1.1\r\nX-Long: "), ...drip]);
+    const r = parse([Buffer.from("GET / HTTP/1.1\r\nX-Long: "), ...drip], LIMITS);
     assert.equal(r.failure, "head-too-large");
     assert.ok(r.held <= LIMITS.maxRequestLine + LIMITS.maxHeaderSize + 64 + 1, `held ${r.held}`);
   });

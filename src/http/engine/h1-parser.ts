@@ -75,7 +75,7 @@ export interface H1Sink {
   onComplete(): void;
 }
 
-// Character classes (RFC 9110 §5.6.2 tchar; §5.5 field-vchar; RFC 3986 for the target, as llhttp takes it).
+// Character classes (RFC 9110 §5.6.2 tchar; §5.5 field-vchar and obs-text; RFC 3986's visible ASCII for the target).
 const TOKEN = new Uint8Array(256);
 const VALUE = new Uint8Array(256);
 const TARGET = new Uint8Array(256);
@@ -85,7 +85,8 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 for (let c = 0x21; c <= 0xff; c++) {
   if (c === 0x7f) continue;
   VALUE[c] = 1;
-  TARGET[c] = 1;
+  // A request target is ASCII (RFC 3986): bytes past 0x7e are refused, as llhttp does.
+  if (c < 0x7f) TARGET[c] = 1;
 }
 VALUE[0x20] = 1;
 VALUE[0x09] = 1;
@@ -146,6 +147,8 @@ export class H1Parser {
   private connectionTokens = 0;
   private hasUpgradeHeader = false;
   private transferEncodings = 0;
+  /** The end (CR) of the header line being read. */
+  private lineEnd = 0;
 
   // The body being read.
   private remaining = 0;
@@ -438,6 +441,7 @@ export class H1Parser {
     }
     const raw = head.rawHeaders;
     if (raw.length >= this.limits.maxHeaderCount * 2) return "too-many-headers";
+    this.lineEnd = end;
     const name = latin1(buf, start, nameEnd);
     const value = latin1(buf, valueStart, valueEnd);
     raw.push(name, value);
@@ -508,6 +512,9 @@ export class H1Parser {
 
   /** `Transfer-Encoding`: `chunked`, once and last; any other coding is not implemented (501). */
   private transferEncoding(head: H1Head, buf: Buffer, vs: number, ve: number): H1Failure | null {
+    // A tab in the list is whitespace to RFC 9110 but not to llhttp, which then takes `chunked\t` for
+    // another coding: refused, so no two parsers read this body two ways.
+    if (buf.indexOf(HTAB, vs) >= 0 && buf.indexOf(HTAB, vs) < this.lineEnd) return "transfer-encoding";
     let i = vs;
     let any = false;
     while (i < ve) {
