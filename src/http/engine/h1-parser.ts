@@ -313,7 +313,7 @@ export class H1Parser {
       }
       const lf = buf.indexOf(LF, line);
       if (lf < 0 || lf >= end) {
-        if (end - start > limits.maxRequestLine + 16) return this.fail("long-request-line");
+        if (end - start > limits.maxRequestLine + 64) return this.fail("long-request-line");
         this.waiting = true;
         return start;
       }
@@ -384,7 +384,7 @@ export class H1Parser {
     while (i < end && TARGET[buf[i]!] === 1) i++;
     if (i === t) return "request-line";
     if (i === end || buf[i] !== SP) return i === end ? "request-line" : "target";
-    if (i - start > this.limits.maxRequestLine + 16) return "long-request-line";
+    if (i - start > this.limits.maxRequestLine + 64) return "long-request-line";
     const target = latin1(buf, t, i);
     i++;
     // HTTP/D.D
