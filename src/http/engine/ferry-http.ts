@@ -10,15 +10,15 @@ import type { Http2Server } from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
-import { FerryError } from "../../core/errors.js";
 import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
 import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
 import type { Handler, UpgradeHandler } from "../types.js";
 import type { HttpEngine, TlsProvider } from "./engine.js";
 import { H1Connection, type H1Host } from "./h1-connection.js";
 import { acceptPriorKnowledge } from "./h2c.js";
+import { listenOn } from "./listen.js";
 import { publishHandshake } from "./node-events.js";
-import { closeH2, createH2Server } from "./node-h2.js";
+import { createH2Server, stopHttp2 } from "./node-h2.js";
 
 export class FerryHttpEngine implements HttpEngine, H1Host {
   private readonly servers: net.Server[] = [];
@@ -128,29 +128,16 @@ export class FerryHttpEngine implements HttpEngine, H1Host {
   listen(addr: ListenAddress, tlsProvider?: TlsProvider): Promise<ListenAddress> {
     const server = this.createServer(tlsProvider);
     if (this.sweeper === null) this.startSweeper();
-    return new Promise((resolve, reject) => {
-      server.once("error", (err: NodeJS.ErrnoException) => {
-        const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;
-        reject(
-          new FerryError("ERR_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${why}`, { cause: err }),
-        );
-      });
-      server.listen({ host: addr.host, port: addr.port }, () => {
-        this.servers.push(server);
-        const a = server.address() as net.AddressInfo;
-        resolve({ host: addr.host, port: a.port });
-      });
+    return listenOn(server, addr).then((bound) => {
+      this.servers.push(server);
+      return bound;
     });
   }
 
   /** Stops accepting; idle connections close now, busy ones after their reply, the rest after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    for (const t of this.tlsServers) {
-      t.stop();
-      closeH2(t.h2, graceMs);
-    }
-    for (const h2 of this.h2cServers) closeH2(h2, graceMs);
+    stopHttp2(this.tlsServers, this.h2cServers, graceMs);
     const done = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of this.connections) c.closeIfIdle();
     const timer = setTimeout(() => {

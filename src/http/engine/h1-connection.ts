@@ -16,7 +16,7 @@ import { plainReply } from "../plain-reply.js";
 import { checkHead, REFUSAL_CODES, resolveTarget } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import { decided, encodeHead, FRAMING_CHUNKED, FRAMING_NONE, joined, preparedWire } from "./h1-head.js";
-import { type H1Failure, type H1Head, H1Parser, type H1Sink } from "./h1-parser.js";
+import { type H1Failure, type H1Head, H1Parser, type H1Sink, newHead } from "./h1-parser.js";
 import { type BodyOwner, H1Body, H1Request } from "./h1-request.js";
 import { publishClientError, tlsInfo } from "./node-events.js";
 import { endAndRelease, streamBody } from "./node-send.js";
@@ -581,20 +581,7 @@ export class H1Connection implements H1Sink, BodyOwner {
 }
 
 /** The head a refusal is answered with when the parser had none (HTTP/1.1 framing, connection closing). */
-const FAILED_HEAD: H1Head = {
-  method: "GET",
-  target: "",
-  versionMinor: 1,
-  rawHeaders: [],
-  contentLength: -1,
-  chunked: false,
-  host: "",
-  hostCount: 0,
-  headerBytes: 0,
-  keepAlive: false,
-  upgrade: false,
-  expectContinue: false,
-};
+const FAILED_HEAD: H1Head = { ...newHead("GET", "", 1), keepAlive: false };
 
 function internalError(err: unknown): Reply {
   process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_HTTP_INTERNAL" });

@@ -129,6 +129,24 @@ function equalsLower(buf: Buffer, start: number, end: number, lower: string): bo
   return true;
 }
 
+/** A head with its request line read and no field yet. */
+export function newHead(method: string, target: string, versionMinor: number): H1Head {
+  return {
+    method,
+    target,
+    versionMinor,
+    rawHeaders: [],
+    contentLength: -1,
+    chunked: false,
+    host: "",
+    hostCount: 0,
+    headerBytes: 0,
+    keepAlive: versionMinor === 1,
+    upgrade: false,
+    expectContinue: false,
+  };
+}
+
 export class H1Parser {
   state = HEAD;
   /** True when the last `execute` stopped in an incomplete head: call again with its bytes and more. */
@@ -402,20 +420,7 @@ export class H1Parser {
     const minor = buf[i + 7]! - 48;
     if (major < 0 || major > 9 || minor < 0 || minor > 9) return "version";
     if (major !== 1 || minor > 1) return "unsupported-version";
-    this.head = {
-      method,
-      target,
-      versionMinor: minor,
-      rawHeaders: [],
-      contentLength: -1,
-      chunked: false,
-      host: "",
-      hostCount: 0,
-      headerBytes: 0,
-      keepAlive: minor === 1,
-      upgrade: false,
-      expectContinue: false,
-    };
+    this.head = newHead(method, target, minor);
     this.connectionTokens = 0;
     this.hasUpgradeHeader = false;
     this.transferEncodings = 0;

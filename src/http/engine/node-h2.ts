@@ -117,6 +117,22 @@ export function closeH2(server: http2.Http2Server, graceMs: number): void {
   t.unref();
 }
 
+/**
+ * An engine's graceful stop on the HTTP/2 side: each TLS listener stops
+ * rotating its ticket keys, and every HTTP/2 server (TLS and h2c) closes.
+ */
+export function stopHttp2(
+  tls: readonly { h2: http2.Http2Server; stop: () => void }[],
+  h2c: readonly http2.Http2Server[],
+  graceMs: number,
+): void {
+  for (const t of tls) {
+    t.stop();
+    closeH2(t.h2, graceMs);
+  }
+  for (const h2 of h2c) closeH2(h2, graceMs);
+}
+
 /** The HTTP/2 server of one TLS listener: sessions are handed to it by ALPN (`emit("connection", socket)`). */
 export function createH2Server(host: H2Host): http2.Http2Server {
   const limits = host.currentLimits;

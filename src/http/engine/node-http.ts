@@ -6,7 +6,6 @@ import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { httpRequestChannel } from "../../core/diagnostics.js";
-import { FerryError } from "../../core/errors.js";
 import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
 import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
 import { plainReply } from "../plain-reply.js";
@@ -20,8 +19,9 @@ import {
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
 import type { HttpEngine, TlsProvider } from "./engine.js";
 import { acceptPriorKnowledge } from "./h2c.js";
+import { listenOn } from "./listen.js";
 import { publish, publishClientError, publishHandshake } from "./node-events.js";
-import { closeH2, createH2Server } from "./node-h2.js";
+import { createH2Server, stopHttp2 } from "./node-h2.js";
 import { NodeRequest } from "./node-request.js";
 import { endAndRelease, streamBody } from "./node-send.js";
 
@@ -150,18 +150,9 @@ export class NodeHttpEngine implements HttpEngine {
   /** Starts listening on one more address. */
   listen(addr: ListenAddress, tlsProvider?: TlsProvider): Promise<ListenAddress> {
     const server = this.createServer(tlsProvider);
-    return new Promise((resolve, reject) => {
-      server.once("error", (err: NodeJS.ErrnoException) => {
-        const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;
-        reject(
-          new FerryError("ERR_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${why}`, { cause: err }),
-        );
-      });
-      server.listen({ host: addr.host, port: addr.port }, () => {
-        this.servers.push(server);
-        const a = server.address() as net.AddressInfo;
-        resolve({ host: addr.host, port: a.port });
-      });
+    return listenOn(server, addr).then((bound) => {
+      this.servers.push(server);
+      return bound;
     });
   }
 
@@ -171,11 +162,7 @@ export class NodeHttpEngine implements HttpEngine {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    for (const t of this.tlsServers) {
-      t.stop();
-      closeH2(t.h2, graceMs);
-    }
-    for (const h2 of this.h2cServers) closeH2(h2, graceMs);
+    stopHttp2(this.tlsServers, this.h2cServers, graceMs);
     await Promise.all(
       this.servers.map((server) => {
         const done = new Promise<void>((r) => server.close(() => r()));
