@@ -165,7 +165,12 @@ export function encodeCombined(buf: Buffer, pos: number, e: HttpRequestEvent): n
   pos = ascii(buf, pos, " - - [");
   pos = ascii(buf, pos, clfTime(e.time));
   pos = ascii(buf, pos, '] "');
-  pos = clf(buf, pos, `${e.method} ${e.target} HTTP/${e.httpVersion}`);
+  // The request line, part by part (escaping each part is escaping the whole: the joins are plain).
+  pos = clf(buf, pos, e.method);
+  buf[pos++] = 0x20;
+  pos = clf(buf, pos, e.target);
+  pos = ascii(buf, pos, " HTTP/");
+  pos = clf(buf, pos, e.httpVersion);
   pos = ascii(buf, pos, '" ');
   pos = num(buf, pos, e.status);
   buf[pos++] = 0x20;
