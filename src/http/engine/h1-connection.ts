@@ -8,14 +8,15 @@
  */
 import { METHODS } from "node:http";
 import type net from "node:net";
-import { Writable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel } from "../../core/diagnostics.js";
 import { plainReply } from "../plain-reply.js";
 import { checkHead, REFUSAL_CODES, resolveTarget } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
+import { FAILURES } from "./h1-failures.js";
 import { decided, encodeHead, FRAMING_CHUNKED, FRAMING_NONE, joined, preparedWire } from "./h1-head.js";
+import { H1Out } from "./h1-out.js";
 import { type H1Failure, type H1Head, H1Parser, type H1Sink, newHead } from "./h1-parser.js";
 import { type BodyOwner, H1Body, H1Request } from "./h1-request.js";
 import { publishClientError, tlsInfo } from "./node-events.js";
@@ -49,31 +50,6 @@ const SEND = 4;
 // Why input is paused (bits).
 const PAUSE_BODY = 1;
 const PAUSE_BUFFER = 2;
-
-/** Parse failures: status and stable code (RFC 9112's answers; framing refusals have their own code). */
-const FAILURES: Record<H1Failure, [number, string, string]> = {
-  "request-line": [400, "ERR_HTTP_BAD_REQUEST", "malformed request line"],
-  method: [400, "ERR_HTTP_BAD_REQUEST", "the method is not a token"],
-  target: [400, "ERR_HTTP_BAD_REQUEST", "control characters or spaces in the request target"],
-  version: [400, "ERR_HTTP_BAD_REQUEST", "malformed HTTP version"],
-  "unsupported-version": [505, "ERR_HTTP_VERSION", "only HTTP/1.0 and HTTP/1.1 are served here"],
-  "line-ending": [400, "ERR_HTTP_BAD_REQUEST", "a bare CR or LF ends a line"],
-  "header-name": [400, "ERR_HTTP_BAD_REQUEST", "malformed header name (or whitespace before the colon)"],
-  "header-value": [400, "ERR_HTTP_BAD_REQUEST", "control characters in a header value"],
-  "obs-fold": [400, "ERR_HTTP_BAD_REQUEST", "a folded header line (obs-fold)"],
-  "long-request-line": [414, "ERR_HTTP_URI_TOO_LONG", "the request line is too long"],
-  "head-too-large": [431, "ERR_HTTP_HEADERS_TOO_LARGE", "the headers are too large"],
-  "too-many-headers": [431, "ERR_HTTP_HEADERS_TOO_LARGE", "too many headers"],
-  "content-length": [400, "ERR_HTTP_FRAMING", "Content-Length is not a number"],
-  "duplicate-content-length": [400, "ERR_HTTP_FRAMING", "more than one Content-Length"],
-  "content-length-with-transfer-encoding": [400, "ERR_HTTP_FRAMING", "Content-Length with Transfer-Encoding"],
-  "transfer-encoding": [400, "ERR_HTTP_FRAMING", "Transfer-Encoding without chunked last and once"],
-  "transfer-coding": [501, "ERR_HTTP_FRAMING", "a transfer coding other than chunked"],
-  "chunk-size": [400, "ERR_HTTP_FRAMING", "malformed chunk size"],
-  "chunk-extension": [400, "ERR_HTTP_FRAMING", "malformed chunk extension"],
-  "chunk-end": [400, "ERR_HTTP_FRAMING", "chunk data not followed by CRLF"],
-  "trailers-too-large": [431, "ERR_HTTP_HEADERS_TOO_LARGE", "the trailer fields are too large"],
-};
 
 export class H1Connection implements H1Sink, BodyOwner {
   readonly parser: H1Parser;
@@ -586,44 +562,4 @@ const FAILED_HEAD: H1Head = { ...newHead("GET", "", 1), keepAlive: false };
 function internalError(err: unknown): Reply {
   process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: "ERR_HTTP_INTERNAL" });
   return plainReply(500);
-}
-
-/**
- * A streamed body on the socket: chunked (RFC 9112 §7.1) or as it is
- * (a known length, or HTTP/1.0 to the close). Each write completes when
- * the socket took it, so the source is paused while the client is behind.
- */
-class H1Out extends Writable {
-  constructor(
-    private readonly socket: net.Socket,
-    private readonly chunked: boolean,
-  ) {
-    super({ highWaterMark: 64 * 1024 });
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    const s = this.socket;
-    if (s.destroyed) {
-      done(new Error("the client went away"));
-      return;
-    }
-    if (!this.chunked) {
-      s.write(chunk, done);
-      return;
-    }
-    if (chunk.length === 0) {
-      done();
-      return;
-    }
-    s.cork();
-    s.write(`${chunk.length.toString(16)}\r\n`, "latin1");
-    s.write(chunk);
-    s.write("\r\n", "latin1", done);
-    s.uncork();
-  }
-
-  override _final(done: (err?: Error | null) => void): void {
-    if (this.chunked && !this.socket.destroyed) this.socket.write("0\r\n\r\n", "latin1", done);
-    else done();
-  }
 }
