@@ -110,13 +110,15 @@ class Runs {
     private readonly after: string,
     /** The string the value stands for in the line (the protocol's name for a version). */
     private readonly shown: (value: string) => string = (v) => v,
+    /** How the format writes a string: a JSON literal, or the combined format's escaped text. */
+    private readonly quote: (s: string) => string = str,
   ) {}
 
   get(value: string): Uint8Array {
     let run = this.map.get(value);
     if (run === undefined) {
       if (this.map.size >= 256) this.map.clear();
-      run = Buffer.from(`${this.before}${str(this.shown(value))}${this.after}`, "utf8");
+      run = Buffer.from(`${this.before}${this.quote(this.shown(value))}${this.after}`, "utf8");
       this.map.set(value, run);
     }
     return run;
@@ -196,27 +198,33 @@ function clf(buf: Buffer, pos: number, s: string): number {
   return end >= 0 ? end : pos + buf.write(quoteClf(s), pos, "utf8");
 }
 
+const same = (v: string) => v;
+const orDash = (v: string) => v || "-";
+const CLF_REMOTE = new Runs("", " - - [", orDash, quoteClf);
+const CLF_METHOD = new Runs('] "', " ", same, quoteClf);
+const CLF_VERSION = new Runs(" HTTP/", '" ', same, quoteClf);
+const CLF_AGENT = new Runs('" "', '"\n', orDash, quoteClf);
+let clfSecond = "";
+let clfRun: Uint8Array = Buffer.alloc(0);
+
 /** One combined-format line (with its newline) at `pos`. */
 export function encodeCombined(buf: Buffer, pos: number, e: HttpRequestEvent): number {
-  pos = e.remoteAddress === "" ? ascii(buf, pos, "-") : clf(buf, pos, e.remoteAddress);
-  pos = ascii(buf, pos, " - - [");
-  pos = ascii(buf, pos, clfTime(e.time));
-  pos = ascii(buf, pos, '] "');
+  pos = copy(buf, pos, CLF_REMOTE.get(e.remoteAddress));
+  const time = clfTime(e.time);
+  if (time !== clfSecond) {
+    clfSecond = time;
+    clfRun = Buffer.from(time, "latin1");
+  }
+  pos = copy(buf, pos, clfRun);
   // The request line, part by part (escaping each part is escaping the whole: the joins are plain).
-  pos = clf(buf, pos, e.method);
-  buf[pos++] = 0x20;
+  pos = copy(buf, pos, CLF_METHOD.get(e.method));
   pos = clf(buf, pos, e.target);
-  pos = ascii(buf, pos, " HTTP/");
-  pos = clf(buf, pos, e.httpVersion);
-  pos = ascii(buf, pos, '" ');
+  pos = copy(buf, pos, CLF_VERSION.get(e.httpVersion));
   pos = num(buf, pos, e.status);
   buf[pos++] = 0x20;
   pos = num(buf, pos, e.bytes);
-  pos = ascii(buf, pos, ' "');
-  pos = clf(buf, pos, e.referer || "-");
-  pos = ascii(buf, pos, '" "');
-  pos = clf(buf, pos, e.userAgent || "-");
-  buf[pos] = 0x22;
-  buf[pos + 1] = 0x0a;
-  return pos + 2;
+  buf[pos] = 0x20;
+  buf[pos + 1] = 0x22;
+  pos = clf(buf, pos + 2, e.referer || "-");
+  return copy(buf, pos, CLF_AGENT.get(e.userAgent));
 }
