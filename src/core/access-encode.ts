@@ -101,8 +101,11 @@ function millisOfSecond(buf: Buffer, pos: number, ms: number): number {
  * bytes and copied with one `set` (a memcpy) rather than byte by byte: the
  * text between values, joined to the values that rarely change (the client's
  * address, the method, the host, the site, the location, the user agent). Each cache
- * is small and starts over when full.
+ * keeps 256 values of up to 256 characters and starts over when full.
  */
+/** The longest value a cache keeps. */
+const MAX_KEPT = 256;
+
 class Runs {
   private readonly map = new Map<string, Uint8Array>();
   constructor(
@@ -117,8 +120,10 @@ class Runs {
   get(value: string): Uint8Array {
     let run = this.map.get(value);
     if (run === undefined) {
-      if (this.map.size >= 256) this.map.clear();
       run = Buffer.from(`${this.before}${this.quote(this.shown(value))}${this.after}`, "utf8");
+      // Long values (a client's made-up user agent) are not kept: the caches stay a few hundred KiB at most.
+      if (value.length > MAX_KEPT) return run;
+      if (this.map.size >= 256) this.map.clear();
       this.map.set(value, run);
     }
     return run;
