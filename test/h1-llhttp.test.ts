@@ -167,6 +167,7 @@ const STRICTER: [RegExp, string][] = [
     "a transfer coding Ferry does not implement: 501",
   ],
   [/^[^\r\n ]+ {2}/, "RFC 9112 §3: one SP between method and target (llhttp skips extra spaces)"],
+  [/^[^\r\n ]+ [^\r\n ]+ {2}/, "RFC 9112 §3: one SP between target and version (llhttp skips extra spaces)"],
   [/^\n/, "RFC 9112 §2.2: an empty line before the request line is CRLF (llhttp also skips a bare LF)"],
 ];
 
@@ -230,6 +231,32 @@ const EDGES: [string, (t: string) => string][] = [
   ["chunk size then space", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1 \r\n")],
   ["chunk extension", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, '\r\n\r\n$1;a=b;c="d e"\r\n')],
   ["chunk extension with a control", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1;a\x01\r\n")],
+  ["chunk extension with a space", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1;a b\r\n")],
+  ["chunk extension empty", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1;\r\n")],
+  ["chunk extension open quote", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, '\r\n\r\n$1;a="b\r\n')],
+  ["chunk extension high byte", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1;\xe9\r\n")],
+  ["chunk extension ==", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1;a==b\r\n")],
+  [
+    "chunk extension quoted escape",
+    (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, '\r\n\r\n$1;a="x\\"y";b\r\n'),
+  ],
+  ["chunked, (empty element)", (t) => t.replace(/Transfer-Encoding: chunked/, "Transfer-Encoding: chunked,")],
+  ["chunked , (space comma)", (t) => t.replace(/Transfer-Encoding: chunked/, "Transfer-Encoding: chunked ,")],
+  ["Content-Length then tab", (t) => t.replace(/\r\nContent-Length: (\d+)/, "\r\nContent-Length: $1\t")],
+  ["Content-Length then space", (t) => t.replace(/\r\nContent-Length: (\d+)/, "\r\nContent-Length: $1 ")],
+  [
+    "Connection: keep-alive x on HTTP/1.0",
+    (t) =>
+      t
+        .replace(" HTTP/1.1\r\n", " HTTP/1.0\r\n")
+        .replace("\r\nHost: x", "\r\nConnection: keep-alive x\r\nHost: x"),
+  ],
+  ["Content-Length trailer", (t) => t.replace(/\r\n0\r\n\r\n$/, "\r\n0\r\nContent-Length: 1\r\n\r\n")],
+  [
+    "Transfer-Encoding trailer",
+    (t) => t.replace(/\r\n0\r\n\r\n$/, "\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+  ],
+  ["two leading CRLFs", (t) => `\r\n\r\n${t}`],
   ["chunk data without CRLF", (t) => t.replace(/\r\n0\r\n\r\n$/, "0\r\n\r\n")],
   ["chunk size bare LF", (t) => t.replace(/\r\n\r\n([0-9a-f]+)\r\n/, "\r\n\r\n$1\n")],
   ["trailer", (t) => t.replace(/\r\n0\r\n\r\n$/, "\r\n0\r\nX-T: 1\r\n\r\n")],

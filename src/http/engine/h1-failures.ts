@@ -24,4 +24,5 @@ export const FAILURES: Record<H1Failure, [number, string, string]> = {
   "chunk-extension": [400, "ERR_HTTP_FRAMING", "malformed chunk extension"],
   "chunk-end": [400, "ERR_HTTP_FRAMING", "chunk data not followed by CRLF"],
   "trailers-too-large": [431, "ERR_HTTP_HEADERS_TOO_LARGE", "the trailer fields are too large"],
+  "trailer-framing": [400, "ERR_HTTP_FRAMING", "a trailer field named Content-Length or Transfer-Encoding"],
 };

@@ -139,6 +139,76 @@ const rows: [string, string, Expect][] = [
     "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;\x01\r\n",
     "chunk-extension",
   ],
+  // chunk extensions (§7.1.1): `;` token [`=` token / quoted-string], no whitespace (as llhttp)
+  [
+    "extensions: a name, a token value, a quoted value with an escape",
+    'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;a;b=c;d="e \\"f\\" ;g"\r\nab\r\n0\r\n\r\n',
+    { body: "ab" },
+  ],
+  ...(
+    [
+      ["a space inside an extension", "2;a b"],
+      ["an empty extension", "2;"],
+      ["an unbalanced quote", '2;a="b'],
+      ["obs-text in an extension name", "2;\xe9"],
+      ["two equals signs", "2;a==b"],
+      ["an empty value", "2;a="],
+      ["a token after a quoted value", '2;a="b"c'],
+      ["a control character in a quoted value", '2;a="\x01"'],
+    ] as const
+  ).map(([rule, line]): [string, string, Expect] => [
+    `chunk extension refused: ${rule}`,
+    `POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${line}\r\nab\r\n0\r\n\r\n`,
+    "chunk-extension",
+  ]),
+  [
+    "an unbalanced quote cannot hide the next lines",
+    'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;a="\r\nab\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"\r\n',
+    "chunk-extension",
+  ],
+  [
+    "chunked followed by an empty element",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n",
+    "transfer-encoding",
+  ],
+  [
+    "chunked , (space, comma)",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked ,\r\n\r\n",
+    "transfer-encoding",
+  ],
+  ["chunked, (comma, space)", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, \r\n\r\n", "transfer-encoding"],
+  [
+    "empty elements before chunked are allowed",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: , chunked\r\n\r\n0\r\n\r\n",
+    { body: "" },
+  ],
+  [
+    "a tab after Content-Length's digits",
+    "POST / HTTP/1.1\r\nContent-Length: 2\t\r\n\r\nab",
+    "content-length",
+  ],
+  [
+    "a space after Content-Length's digits",
+    "POST / HTTP/1.1\r\nContent-Length: 2 \r\n\r\nab",
+    { body: "ab" },
+  ],
+  [
+    "a Content-Length trailer (RFC 9110 §6.5.1)",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\ncontent-Length: 5\r\n\r\n",
+    "trailer-framing",
+  ],
+  [
+    "a Transfer-Encoding trailer",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTransfer-encoding: chunked\r\n\r\n",
+    "trailer-framing",
+  ],
+  [
+    "trailers whose names only begin like framing ones",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Lengths: 5\r\nContent-Type: x\r\nTransfer-Encodings: 1\r\n\r\n",
+    { body: "" },
+  ],
+  ["two empty lines before the request line (as llhttp)", "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", {}],
+  ["a CR without LF before the request line", "\r\r\nGET / HTTP/1.1\r\n\r\n", "line-ending"],
   [
     "a malformed trailer",
     "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Name: 1\r\n\r\n",
@@ -148,6 +218,11 @@ const rows: [string, string, Expect][] = [
   [
     "a request line past maxRequestLine (414)",
     `GET /${"a".repeat(1100)} HTTP/1.1\r\n\r\n`,
+    "long-request-line",
+  ],
+  [
+    "a request line just past the bound, target within it (414)",
+    `GET /${"a".repeat(1080)} HTTP/1.1\r\n\r\n`,
     "long-request-line",
   ],
   ["too many fields (431)", `GET / HTTP/1.1\r\n${"X: 1\r\n".repeat(21)}\r\n`, "too-many-headers"],
@@ -197,6 +272,17 @@ describe("what the head tells the connection", () => {
       { expectContinue: true },
     ],
     ["Host and its count", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", { host: "b", hostCount: 2 }],
+    [
+      "a Connection element is compared whole: `keep-alive x` is not keep-alive",
+      "GET / HTTP/1.0\r\nConnection: keep-alive x\r\n\r\n",
+      { keepAlive: false },
+    ],
+    ["`close x` is not close", "GET / HTTP/1.1\r\nConnection: close x\r\n\r\n", { keepAlive: true }],
+    [
+      "OWS around elements is trimmed",
+      "GET / HTTP/1.1\r\nConnection: a ,\tclose\t, b\r\n\r\n",
+      { keepAlive: false },
+    ],
   ];
   for (const [name, text, want] of cases) {
     test(name, () => {
@@ -227,6 +313,32 @@ describe("what the head tells the connection", () => {
     assert.equal(buf.subarray(at, at + 2).toString("latin1"), "\x81\x00");
     assert.equal(p.execute(buf, at, buf.length), at, "parsed past the upgrade");
   });
+});
+
+describe("the same answer however the bytes arrive (the edges of each bound)", () => {
+  const edges: [string, string][] = [
+    ["two empty lines before the request line", "\r\n\r\nGET / HTTP/1.1\r\n\r\n"],
+    ["one empty line before the request line", "\r\nGET / HTTP/1.1\r\n\r\n"],
+    ...[1085, 1086, 1087, 1088, 1089, 1090].map((n): [string, string] => [
+      `a request line of ${n} bytes`,
+      `GET /${"a".repeat(n - 15)} HTTP/1.1\r\n\r\n`,
+    ]),
+    ...[3126, 3127, 3128, 3129, 3130, 3131].map((n): [string, string] => [
+      `a head of ${n} bytes`,
+      `GET / HTTP/1.1\r\nX: ${"a".repeat(n - 23)}\r\n\r\n`,
+    ]),
+  ];
+  for (const [name, text] of edges) {
+    test(name, () => {
+      const bytes = Buffer.from(text, "latin1");
+      const whole = parse([bytes], LIMITS);
+      for (let cut = 1; cut < bytes.length; cut++) {
+        const split = parse([bytes.subarray(0, cut), bytes.subarray(cut)], LIMITS);
+        assert.equal(split.failure, whole.failure, `cut at ${cut}`);
+        assert.equal(split.heads.length, whole.heads.length, `cut at ${cut}`);
+      }
+    });
+  }
 });
 
 describe("properties", () => {

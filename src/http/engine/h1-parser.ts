@@ -35,7 +35,8 @@ export type H1Failure =
   | "chunk-size"
   | "chunk-extension"
   | "chunk-end" // chunk data not followed by CRLF
-  | "trailers-too-large";
+  | "trailers-too-large"
+  | "trailer-framing"; // a trailer field named Content-Length or Transfer-Encoding
 
 /** A request head. Strings are latin1, as sent. */
 export interface H1Head {
@@ -116,6 +117,20 @@ const MAX_CHUNK_DIGITS = 12;
 /** A chunk-size line's extensions, at most (RFC 9112 §7.1.1 sets none; llhttp none either). */
 const MAX_CHUNK_EXT = 4096;
 
+// Where a chunk extension is read (RFC 9112 §7.1.1: `;` name [`=` token / quoted-string], repeated).
+// No whitespace anywhere, as llhttp: a space could otherwise hide where one parser ends a name.
+const EXT_NAME_START = 0; // after `;`: a token character must follow
+const EXT_NAME = 1;
+const EXT_VALUE_START = 2; // after `=`: a token character or `"`
+const EXT_VALUE = 3;
+const EXT_QUOTED = 4;
+const EXT_QUOTED_ESCAPE = 5; // after `\` in a quoted string
+const EXT_QUOTED_END = 6; // after the closing `"`: `;` or CR
+
+/** Trailer names that would reframe the message (RFC 9110 §6.5.1); `trailerName` bit 1 and bit 2. */
+const CONTENT_LENGTH = "content-length";
+const TRANSFER_ENCODING = "transfer-encoding";
+
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 
 function latin1(buf: Buffer, start: number, end: number): string {
@@ -172,10 +187,13 @@ export class H1Parser {
   private remaining = 0;
   private chunkDigits = 0;
   private extBytes = 0;
+  private extState = EXT_NAME_START;
   private trailerBytes = 0;
   private trailerLine = 0;
   private trailerCr = false;
   private trailerColon = false;
+  /** While a trailer's name is read: which of CONTENT_LENGTH (1) and TRANSFER_ENCODING (2) it may still be. */
+  private trailerName = 0;
 
   constructor(limits: H1Limits, sink: H1Sink) {
     this.limits = limits;
@@ -232,15 +250,13 @@ export class H1Parser {
           else if (c === CR) this.state = CHUNK_SIZE_LF;
           else if (c === 59 /* ; */) {
             this.state = CHUNK_EXT;
+            this.extState = EXT_NAME_START;
             this.extBytes = 0;
           } else return this.fail("chunk-size");
           break;
         }
         case CHUNK_EXT:
-          if (c === CR) this.state = CHUNK_SIZE_LF;
-          else if (c === LF) return this.fail("line-ending");
-          else if ((VALUE[c] === 0 && c !== HTAB) || ++this.extBytes > MAX_CHUNK_EXT)
-            return this.fail("chunk-extension");
+          if (++this.extBytes > MAX_CHUNK_EXT || !this.chunkExtension(c)) return this.fail("chunk-extension");
           break;
         case CHUNK_SIZE_LF:
           if (c !== LF) return this.fail("line-ending");
@@ -250,6 +266,7 @@ export class H1Parser {
             this.trailerLine = 0;
             this.trailerCr = false;
             this.trailerColon = false;
+            this.trailerName = 3;
           } else this.state = CHUNK_DATA;
           break;
         case CHUNK_DATA_CR:
@@ -275,15 +292,26 @@ export class H1Parser {
             this.trailerLine = 0;
             this.trailerCr = false;
             this.trailerColon = false;
+            this.trailerName = 3;
           } else {
             if (this.trailerCr) return this.fail("line-ending");
             if (this.trailerColon) {
               if (VALUE[c] === 0) return this.fail("header-value");
             } else if (c === 58 /* : */) {
-              if (this.trailerLine === 0) return this.fail("header-name");
+              const n = this.trailerLine;
+              if (n === 0) return this.fail("header-name");
+              // RFC 9110 §6.5.1: a trailer must not carry framing; llhttp refuses these too.
+              if (((this.trailerName & 1) !== 0 && n === 14) || ((this.trailerName & 2) !== 0 && n === 17))
+                return this.fail("trailer-framing");
               this.trailerColon = true;
             } else if (this.trailerLine === 0 && (c === SP || c === HTAB)) return this.fail("obs-fold");
             else if (TOKEN[c] === 0) return this.fail("header-name");
+            else {
+              const k = this.trailerLine;
+              const lower = c | 0x20;
+              if (k >= 14 || CONTENT_LENGTH.charCodeAt(k) !== lower) this.trailerName &= ~1;
+              if (k >= 17 || TRANSFER_ENCODING.charCodeAt(k) !== lower) this.trailerName &= ~2;
+            }
             this.trailerLine++;
           }
           break;
@@ -291,6 +319,47 @@ export class H1Parser {
       }
     }
     return at;
+  }
+
+  /** One byte of a chunk's extensions (after the first `;`); false when it breaks the grammar. */
+  private chunkExtension(c: number): boolean {
+    switch (this.extState) {
+      case EXT_NAME_START:
+        if (TOKEN[c] === 0) return false;
+        this.extState = EXT_NAME;
+        return true;
+      case EXT_NAME:
+      case EXT_VALUE:
+        if (TOKEN[c] === 1) return true;
+        if (c === 61 /* = */ && this.extState === EXT_NAME) this.extState = EXT_VALUE_START;
+        else return this.extensionEnd(c);
+        return true;
+      case EXT_VALUE_START:
+        if (c === 34 /* " */) this.extState = EXT_QUOTED;
+        else if (TOKEN[c] === 1) this.extState = EXT_VALUE;
+        else return false;
+        return true;
+      case EXT_QUOTED:
+        // qdtext without obs-text: HTAB, SP and visible ASCII but `"` and `\`.
+        if (c === 34) this.extState = EXT_QUOTED_END;
+        else if (c === 92) this.extState = EXT_QUOTED_ESCAPE;
+        else if (c !== HTAB && (c < 0x20 || c > 0x7e)) return false;
+        return true;
+      case EXT_QUOTED_ESCAPE:
+        if (c !== HTAB && (c < 0x20 || c > 0x7e)) return false;
+        this.extState = EXT_QUOTED;
+        return true;
+      default:
+        return this.extensionEnd(c);
+    }
+  }
+
+  /** After an extension: `;` starts another, CR ends the chunk-size line. */
+  private extensionEnd(c: number): boolean {
+    if (c === 59 /* ; */) this.extState = EXT_NAME_START;
+    else if (c === CR) this.state = CHUNK_SIZE_LF;
+    else return false;
+    return true;
   }
 
   /** The connection took the upgraded connection over, or closes: nothing more is parsed. */
@@ -319,7 +388,9 @@ export class H1Parser {
     let line = start + this.scanned;
     if (this.head === null) {
       // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
-      if (this.scanned === 0 && buf[start] === CR) {
+      // Any number of them, as llhttp and nginx: each is consumed, so they cost no memory, and the
+      // answer is the same however the bytes are split.
+      while (this.scanned === 0 && buf[start] === CR) {
         if (end - start < 2) {
           this.waiting = true;
           return start;
@@ -335,6 +406,8 @@ export class H1Parser {
         this.waiting = true;
         return start;
       }
+      // The same bound whether the line came whole or in pieces (the wait above).
+      if (lf - start > limits.maxRequestLine + 64) return this.fail("long-request-line");
       if (lf === start || buf[lf - 1] !== CR) return this.fail("line-ending");
       const failed = this.requestLine(buf, start, lf - 1);
       if (failed !== null) return this.fail(failed);
@@ -351,6 +424,8 @@ export class H1Parser {
         this.waiting = true;
         return start;
       }
+      // Checked before the end of the head too, so the bound does not depend on how the bytes arrive.
+      if (lf - start > maxHead) return this.fail("head-too-large");
       if (lf === line || buf[lf - 1] !== CR) return this.fail("line-ending");
       if (lf - 1 === line) {
         // The empty line: the head is complete.
@@ -383,7 +458,6 @@ export class H1Parser {
         if (this.state === HEAD) this.sink.onComplete();
         return at;
       }
-      if (lf - start > maxHead) return this.fail("head-too-large");
       const failed = this.headerLine(head, buf, line, lf - 1);
       if (failed !== null) return this.fail(failed);
       line = lf + 1;
@@ -395,14 +469,13 @@ export class H1Parser {
   private requestLine(buf: Buffer, start: number, end: number): H1Failure | null {
     let i = start;
     while (i < end && TOKEN[buf[i]!] === 1) i++;
-    if (i === start) return buf[i] === SP ? "request-line" : "method";
+    if (i === start) return i === end || buf[i] === SP ? "request-line" : "method";
     if (i === end || buf[i] !== SP) return buf[i] === SP || i === end ? "request-line" : "method";
     const method = latin1(buf, start, i);
     const t = ++i;
     while (i < end && TARGET[buf[i]!] === 1) i++;
     if (i === t) return "request-line";
     if (i === end || buf[i] !== SP) return i === end ? "request-line" : "target";
-    if (i - start > this.limits.maxRequestLine + 64) return "long-request-line";
     const target = latin1(buf, t, i);
     i++;
     // HTTP/D.D
@@ -485,6 +558,8 @@ export class H1Parser {
         if (equalsLower(buf, start, nameEnd, "content-length")) {
           if (head.contentLength !== -1) return "duplicate-content-length";
           if (ve === vs || ve - vs > 15) return "content-length";
+          // Trailing SP is OWS to both parsers; a trailing tab llhttp refuses, so it is refused here too.
+          for (let i = ve; i < this.lineEnd; i++) if (buf[i] === HTAB) return "content-length";
           let n = 0;
           for (let i = vs; i < ve; i++) {
             const d = buf[i]! - 48;
@@ -502,16 +577,23 @@ export class H1Parser {
     return null;
   }
 
-  /** `Connection`: a comma list of tokens; `close`, `keep-alive` and `upgrade` matter. */
+  /**
+   * `Connection`: a comma list of tokens; `close`, `keep-alive` and `upgrade` matter. Each element is
+   * compared whole (OWS trimmed), so `keep-alive x` is none of them (as llhttp reads it).
+   */
   private connection(buf: Buffer, vs: number, ve: number): void {
     let i = vs;
     while (i < ve) {
       while (i < ve && (buf[i] === SP || buf[i] === HTAB || buf[i] === 44)) i++;
       const s = i;
-      while (i < ve && buf[i] !== 44 && buf[i] !== SP && buf[i] !== HTAB) i++;
-      if (equalsLower(buf, s, i, "close")) this.connectionTokens |= 1;
-      else if (equalsLower(buf, s, i, "keep-alive")) this.connectionTokens |= 2;
-      else if (equalsLower(buf, s, i, "upgrade")) this.connectionTokens |= 4;
+      let e = i;
+      while (i < ve && buf[i] !== 44) {
+        if (buf[i] !== SP && buf[i] !== HTAB) e = i + 1;
+        i++;
+      }
+      if (equalsLower(buf, s, e, "close")) this.connectionTokens |= 1;
+      else if (equalsLower(buf, s, e, "keep-alive")) this.connectionTokens |= 2;
+      else if (equalsLower(buf, s, e, "upgrade")) this.connectionTokens |= 4;
     }
   }
 
@@ -519,7 +601,7 @@ export class H1Parser {
   private transferEncoding(head: H1Head, buf: Buffer, vs: number, ve: number): H1Failure | null {
     // A tab in the list is whitespace to RFC 9110 but not to llhttp, which then takes `chunked\t` for
     // another coding: refused, so no two parsers read this body two ways.
-    if (buf.indexOf(HTAB, vs) >= 0 && buf.indexOf(HTAB, vs) < this.lineEnd) return "transfer-encoding";
+    for (let k = vs; k < this.lineEnd; k++) if (buf[k] === HTAB) return "transfer-encoding";
     let i = vs;
     let any = false;
     while (i < ve) {
@@ -529,16 +611,17 @@ export class H1Parser {
       const e = i;
       while (i < ve && (buf[i] === SP || buf[i] === HTAB)) i++;
       if (i < ve && buf[i] !== 44) return "transfer-encoding";
+      const comma = i < ve;
       i++;
-      if (s === e) {
-        if (i <= ve) continue; // empty list elements are allowed (RFC 9110 §5.6.1.2)
-        break;
-      }
+      // Something after chunked (even an empty element: llhttp refuses `chunked,`), or chunked twice.
+      if (head.chunked) return "transfer-encoding";
+      if (s === e) continue; // empty list elements are allowed before (RFC 9110 §5.6.1.2)
       any = true;
-      if (head.chunked) return "transfer-encoding"; // something after chunked, or chunked twice
       for (let k = s; k < e; k++) if (TOKEN[buf[k]!] === 0) return "transfer-encoding";
-      if (equalsLower(buf, s, e, "chunked")) head.chunked = true;
-      else this.transferEncodings |= 1;
+      if (equalsLower(buf, s, e, "chunked")) {
+        if (comma) return "transfer-encoding";
+        head.chunked = true;
+      } else this.transferEncodings |= 1;
     }
     if (!any) return "transfer-encoding";
     this.transferEncodings |= 2;
