@@ -256,6 +256,7 @@ export class H1Parser {
           break;
         }
         case CHUNK_EXT:
+          if (c === LF) return this.fail("line-ending");
           if (++this.extBytes > MAX_CHUNK_EXT || !this.chunkExtension(c)) return this.fail("chunk-extension");
           break;
         case CHUNK_SIZE_LF:
