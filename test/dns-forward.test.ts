@@ -44,6 +44,7 @@ async function ferry(forward: { host: string; port: number }[]): Promise<number>
   const svc = await DnsService.start({
     listen: [{ host: "127.0.0.1", port: 0 }],
     zones: [],
+    tsig: [],
     forward,
     forwardTimeout: 300,
     cacheSize: 1000,

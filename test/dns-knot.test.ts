@@ -30,7 +30,8 @@ before(async () => {
   knotPort = k.port;
   ferry = await DnsService.start({
     listen: [{ host: "127.0.0.1", port: 0 }],
-    zones: [{ file: zoneFile, origin: "example.test" }],
+    zones: [{ file: zoneFile, origin: "example.test", transfer: null, notify: [] }],
+    tsig: [],
     forward: [],
     forwardTimeout: 1000,
     cacheSize: 100,

@@ -30,7 +30,8 @@ let port = 0;
 before(async () => {
   svc = await DnsService.start({
     listen: [{ host: "127.0.0.1", port: 0 }],
-    zones: [{ file: "inline", origin: "tcp.test", records: ZONE }],
+    zones: [{ file: "inline", origin: "tcp.test", records: ZONE, transfer: null, notify: [] }],
+    tsig: [],
     forward: [],
     forwardTimeout: 1000,
     cacheSize: 100,
@@ -248,6 +249,7 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
     const fwd = await DnsService.start({
       listen: [{ host: "127.0.0.1", port: 0 }],
       zones: [],
+    tsig: [],
       forward: [{ host: "127.0.0.1", port: silent.address().port }],
       forwardTimeout: 2000,
       cacheSize: 100,

@@ -12,6 +12,7 @@ import {
   type Logger,
   logClientErrors,
   logDnsTcp,
+  logDnsTransfers,
   logProxy,
   logRealtime,
   logTls,
@@ -38,6 +39,7 @@ export class Runtime {
     const stopClient = logClientErrors(log);
     const stopRealtime = logRealtime(log);
     const stopDnsTcp = logDnsTcp(log);
+    const stopDnsTransfers = logDnsTransfers(log);
     const stopProxy = logProxy(log);
     const stopTls = logTls(log);
     this.stopClientErrors = () => {
@@ -46,6 +48,7 @@ export class Runtime {
       stopClient();
       stopRealtime();
       stopDnsTcp();
+      stopDnsTransfers();
     };
   }
 

@@ -238,3 +238,37 @@ export interface DnsQueryEvent {
 }
 
 export const dnsQueryChannel = diagnostics.channel("ferry:dns:query");
+
+/** A zone transfer served or refused, or a signed query whose TSIG failed. */
+export interface DnsTransferEvent {
+  time: number;
+  client: string;
+  zone: string;
+  /** axfr / ixfr (served), refused (not allowed), notauth (a TSIG check failed, or not a zone served here). */
+  kind: "axfr" | "ixfr" | "refused" | "notauth";
+  /** IXFR answered with the whole zone (the journal did not reach back to the client's serial). */
+  full: boolean;
+  serial: number;
+  records: number;
+  messages: number;
+  /** The TSIG key name the request was signed with (never its secret), or null. */
+  key: string | null;
+  reason: string | null;
+  durationMs: number;
+}
+
+export const dnsTransferChannel = diagnostics.channel("ferry:dns:transfer");
+
+/** A NOTIFY to a secondary acknowledged, or given up on. */
+export interface DnsNotifyEvent {
+  time: number;
+  zone: string;
+  serial: number;
+  target: string;
+  result: "acked" | "failed";
+  attempts: number;
+  rcode: number | null;
+  reason: string | null;
+}
+
+export const dnsNotifyChannel = diagnostics.channel("ferry:dns:notify");

@@ -63,6 +63,12 @@ export const ERROR_CODES = {
     "A new DNS-over-TCP connection was refused: every connection at `dns.tcpMaxConnections` was waiting for answers.",
   ERR_DNS_INTERNAL:
     "Answering a DNS message failed unexpectedly (a bug); that message or connection was dropped, the server kept serving.",
+  ERR_DNS_TRANSFER_REFUSED:
+    "An AXFR or IXFR was refused: the client is not in the zone's `transfer.allow`, did not sign with the zone's `transfer.tsig` key, or asked for a zone not served here.",
+  ERR_DNS_TSIG:
+    "A signed DNS message failed its TSIG check (BADKEY: unknown key; BADSIG: wrong MAC; BADTIME: clocks more than the fudge apart); the answer was NOTAUTH.",
+  ERR_DNS_NOTIFY:
+    "A secondary did not acknowledge a zone's NOTIFY after every retry, or answered it with an error or an unsigned answer to a signed NOTIFY.",
   ERR_WS_PROTOCOL:
     "A WebSocket client broke RFC 6455 (or sent a message over the limit); Ferry closed it with 1002, 1007 or 1009.",
   ERR_WS_INTERNAL:

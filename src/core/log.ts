@@ -8,8 +8,12 @@ import { pino } from "pino";
 import { encodeCombined, encodeJson, maxLineBytes } from "./access-encode.js";
 import type { Config, LogLevel } from "./config/types.js";
 import {
+  type DnsNotifyEvent,
   type DnsTcpDropEvent,
+  type DnsTransferEvent,
+  dnsNotifyChannel,
   dnsTcpDropChannel,
+  dnsTransferChannel,
   type HttpClientErrorEvent,
   type HttpRequestEvent,
   httpClientErrorChannel,
@@ -96,6 +100,50 @@ export function logDnsTcp(log: Logger): () => void {
   };
   diagnostics.subscribe(dnsTcpDropChannel.name, on);
   return () => diagnostics.unsubscribe(dnsTcpDropChannel.name, on);
+}
+
+/**
+ * Logs zone transfers (info), refused ones (warn, ERR_DNS_TRANSFER_REFUSED),
+ * failed TSIG checks (warn, ERR_DNS_TSIG: the key's name, never its secret),
+ * and NOTIFY: acknowledged (info) or given up (warn, ERR_DNS_NOTIFY).
+ */
+export function logDnsTransfers(log: Logger): () => void {
+  const onTransfer = (msg: unknown) => {
+    const e = msg as DnsTransferEvent;
+    const fields = { zone: e.zone, remote: e.client, ...(e.key ? { key: e.key } : {}) };
+    if (e.kind === "refused")
+      log.warn({ ...fields, code: "ERR_DNS_TRANSFER_REFUSED", reason: e.reason }, "zone transfer refused");
+    else if (e.kind === "notauth")
+      log.warn(
+        { ...fields, code: e.key ? "ERR_DNS_TSIG" : "ERR_DNS_TRANSFER_REFUSED", reason: e.reason },
+        e.key ? "TSIG check failed" : "zone transfer refused",
+      );
+    else
+      log.info(
+        {
+          ...fields,
+          kind: e.kind,
+          serial: e.serial,
+          records: e.records,
+          messages: e.messages,
+          full: e.full,
+          ms: Math.round(e.durationMs),
+        },
+        `zone transfer (${e.kind.toUpperCase()}${e.full ? ", whole zone" : ""}) served`,
+      );
+  };
+  const onNotify = (msg: unknown) => {
+    const e = msg as DnsNotifyEvent;
+    const fields = { zone: e.zone, serial: e.serial, target: e.target, attempts: e.attempts };
+    if (e.result === "acked") log.info(fields, "notify acknowledged");
+    else log.warn({ ...fields, code: "ERR_DNS_NOTIFY", reason: e.reason }, "notify not acknowledged");
+  };
+  diagnostics.subscribe(dnsTransferChannel.name, onTransfer);
+  diagnostics.subscribe(dnsNotifyChannel.name, onNotify);
+  return () => {
+    diagnostics.unsubscribe(dnsTransferChannel.name, onTransfer);
+    diagnostics.unsubscribe(dnsNotifyChannel.name, onNotify);
+  };
 }
 
 /** Logs certificates loaded and issued (info) and unusable ones (error, with ERR_TLS_CERT). */

@@ -7,13 +7,25 @@
 import type dgram from "node:dgram";
 import { unwatchFile, watchFile } from "node:fs";
 import type net from "node:net";
+import { AddressSet } from "../core/cidr.js";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
-import { type DnsQueryEvent, dnsQueryChannel } from "../core/diagnostics.js";
+import {
+  type DnsNotifyEvent,
+  type DnsQueryEvent,
+  type DnsTransferEvent,
+  dnsNotifyChannel,
+  dnsQueryChannel,
+  dnsTransferChannel,
+} from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
 import { Forwarder } from "./forward/forwarder.js";
 import { answerQuery, createState, type DnsServerState, setForwarder, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
+import { diffZones, Journal, serialAfter, serialOf } from "./transfer/journal.js";
+import { Notifier } from "./transfer/notify.js";
+import type { TransferPolicy, TransferState } from "./transfer/serve.js";
+import { type TsigKey, tsigKey } from "./transfer/tsig.js";
 import { typeName } from "./wire/constants.js";
 import { loadZoneFile, loadZoneText } from "./zone/load.js";
 import type { Zone } from "./zone/zone.js";
@@ -84,6 +96,24 @@ function forwarderFor(config: DnsConfig, state: { zones: ZoneSet }): Forwarder |
   });
 }
 
+/** Keys and transfer policies of a config; `journals` carries over from the previous load. */
+function transferState(
+  config: DnsConfig,
+  zones: Map<string, Zone>,
+  journals: Map<string, Journal>,
+): TransferState {
+  const keys = new Map<string, TsigKey>();
+  for (const k of config.tsig) keys.set(k.name, tsigKey(k.name, k.algorithm, k.secret));
+  const policies = new Map<string, TransferPolicy>();
+  for (const z of config.zones) {
+    const zone = zones.get(z.file);
+    if (zone === undefined || z.transfer === null) continue;
+    policies.set(zone.apex, { allow: new AddressSet(z.transfer.allow), tsig: z.transfer.tsig });
+    if (!journals.has(zone.apex)) journals.set(zone.apex, new Journal());
+  }
+  return { keys, policies, journals };
+}
+
 export class DnsService {
   private readonly state: DnsServerState;
   private byFile: Map<string, Zone>;
@@ -98,6 +128,13 @@ export class DnsService {
   private config: DnsConfig;
   private watched: string[] = [];
   private onChange: ((reports: ZoneReport[]) => void) | null = null;
+  /** IXFR journals by zone apex (kept across reloads). */
+  private readonly journals = new Map<string, Journal>();
+  private readonly notifier = new Notifier((o) => {
+    if (!dnsNotifyChannel.hasSubscribers) return;
+    const event: DnsNotifyEvent = { time: Date.now(), ...o };
+    dnsNotifyChannel.publish(event);
+  });
 
   private constructor(config: DnsConfig) {
     this.config = config;
@@ -106,6 +143,12 @@ export class DnsService {
     this.reports = reports;
     this.state = createState(new ZoneSet([...zones.values()]), tcpLimits(config));
     setForwarder(this.state, forwarderFor(config, this.state));
+    this.state.transfer = transferState(config, zones, this.journals);
+    this.state.onTransfer = (o, client, ms) => {
+      if (!dnsTransferChannel.hasSubscribers) return;
+      const event: DnsTransferEvent = { time: Date.now(), client, durationMs: ms, ...o };
+      dnsTransferChannel.publish(event);
+    };
     this.state.onQuery = (o, client, transport, ms) => {
       if (!dnsQueryChannel.hasSubscribers) return;
       const event: DnsQueryEvent = {
@@ -153,6 +196,11 @@ export class DnsService {
       await svc.close();
       throw err;
     }
+    // Secondaries hear of every zone at start (as Knot and BIND do), so they catch up with any edit made while down.
+    for (const z of config.zones) {
+      const zone = svc.byFile.get(z.file);
+      if (zone !== undefined) svc.notifyFor(z, zone);
+    }
     return svc;
   }
 
@@ -178,9 +226,32 @@ export class DnsService {
   reload(config: DnsConfig): ZoneReport[] {
     this.config = config;
     if (this.onChange) this.watch(this.onChange);
-    const { zones, reports } = loadZones(config, this.byFile);
+    const previous = this.byFile;
+    const { zones, reports } = loadZones(config, previous);
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
+    this.state.transfer = transferState(config, zones, this.journals);
+    config.zones.forEach((z, i) => {
+      const zone = zones.get(z.file);
+      const old = previous.get(z.file);
+      if (zone === undefined || zone === old) return;
+      if (old === undefined || old.apex !== zone.apex) {
+        this.journals.get(zone.apex)?.reset();
+        this.notifyFor(z, zone);
+        return;
+      }
+      const from = serialOf(old.soa);
+      const to = serialOf(zone.soa);
+      if (serialAfter(to, from)) {
+        this.journals.get(zone.apex)?.add(diffZones(old, zone));
+        this.notifyFor(z, zone);
+      } else if (z.transfer !== null || z.notify.length > 0) {
+        const diff = diffZones(old, zone);
+        if (diff.added.length + diff.deleted.length > 0 && reports[i])
+          reports[i].message +=
+            ` (serial ${to} is not above ${from}: secondaries will not pick this change up)`;
+      }
+    });
     this.state.tcp = tcpLimits(config);
     setForwarder(this.state, forwarderFor(config, this.state));
     this.reports = reports;
@@ -210,8 +281,16 @@ export class DnsService {
     this.watched = [];
   }
 
+  /** NOTIFY the zone's secondaries of its current serial, signed with its transfer key when it has one. */
+  private notifyFor(z: DnsConfig["zones"][number], zone: Zone): void {
+    if (z.notify.length === 0) return;
+    const key = z.transfer?.tsig ? (this.state.transfer.keys.get(z.transfer.tsig) ?? null) : null;
+    this.notifier.notify(zone, z.notify, key);
+  }
+
   close(): Promise<void> {
     this.unwatch();
+    this.notifier.close();
     for (const u of this.udp) u.close();
     return Promise.all(
       this.tcp.map(

@@ -14,6 +14,7 @@ import type {
   AdminConfig,
   Config,
   DnsConfig,
+  DnsZoneConfig,
   HttpConfig,
   ListenAddress,
   LocationConfig,
@@ -228,36 +229,81 @@ function normalizeHttp(
   };
 }
 
+/** `IP[:PORT]` addresses (port 53 when left out; IPv6 as `[::1]:53`). */
+function ipList(list: string[], at: KeyPath, problems: RawProblem[]): ListenAddress[] {
+  const out: ListenAddress[] = [];
+  list.forEach((text, i) => {
+    const addr =
+      isIP(text) !== 0 ? { host: text, port: 53 } : (parseListen(text) ?? parseListen(`${text}:53`));
+    if (addr && isIP(addr.host) !== 0) out.push(addr);
+    else
+      problems.push({
+        path: [...at, i],
+        message: `${text} is not IP[:PORT] (an address such as 127.0.0.1:53 or [::1]:53)`,
+      });
+  });
+  return out;
+}
+
+const keyName = (name: string) => name.toLowerCase().replace(/\.$/, "");
+
+/** TSIG keys: names unique, secrets base64 of at least 16 bytes (RFC 8945 §6 asks for the digest's length). */
+function normalizeTsig(
+  keys: NonNullable<NonNullable<UserConfig["dns"]>["tsig"]>,
+  problems: RawProblem[],
+): DnsConfig["tsig"] {
+  const out: DnsConfig["tsig"] = [];
+  keys.forEach((k, i) => {
+    const name = keyName(k.name);
+    if (out.some((o) => o.name === name))
+      problems.push({ path: ["dns", "tsig", i, "name"], message: `a second key named ${name}` });
+    const bytes = Buffer.from(k.secret, "base64");
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(k.secret) || bytes.length < 16)
+      problems.push({
+        path: ["dns", "tsig", i, "secret"],
+        message: "the secret is not base64 of at least 16 bytes (make one with `openssl rand -base64 32`)",
+      });
+    out.push({ name, algorithm: k.algorithm!, secret: k.secret });
+  });
+  return out;
+}
+
 function normalizeDns(
   dns: NonNullable<UserConfig["dns"]>,
   ctx: NormalizeContext,
   problems: RawProblem[],
 ): DnsConfig {
   const listen = listenList(dns.listen!, ["dns", "listen"], problems);
-  const zones = (dns.zones ?? []).map((z, i) => {
+  const tsig = normalizeTsig(dns.tsig ?? [], problems);
+  const zones = (dns.zones ?? []).map((z, i): DnsZoneConfig => {
+    const at: KeyPath = ["dns", "zones", i];
+    const transfer = z.transfer
+      ? {
+          allow: normalizeTrusted(z.transfer.allow, [...at, "transfer", "allow"], problems),
+          tsig: z.transfer.tsig ? keyName(z.transfer.tsig) : null,
+        }
+      : null;
+    if (transfer?.tsig && !tsig.some((k) => k.name === transfer.tsig))
+      problems.push({
+        path: [...at, "transfer", "tsig"],
+        message: `no key named ${transfer.tsig} in dns.tsig`,
+      });
+    const notify = ipList(z.notify ?? [], [...at, "notify"], problems);
     if (z.records !== undefined) {
       const origin = (z.origin ?? "").replace(/\.$/, "");
-      return { file: `${ctx.source ?? "config"} (dns.zones[${i}], ${origin})`, origin, records: z.records };
+      const file = `${ctx.source ?? "config"} (dns.zones[${i}], ${origin})`;
+      return { file, origin, records: z.records, transfer, notify };
     }
     const file = path.resolve(ctx.baseDir, z.file!);
     if (!existsSync(file))
-      problems.push({ path: ["dns", "zones", i, "file"], message: `zone file ${file} does not exist` });
-    return { file, origin: (z.origin ?? defaultOrigin(file)).replace(/\.$/, "") };
+      problems.push({ path: [...at, "file"], message: `zone file ${file} does not exist` });
+    return { file, origin: (z.origin ?? defaultOrigin(file)).replace(/\.$/, ""), transfer, notify };
   });
-  const forward: ListenAddress[] = [];
-  (dns.forward ?? []).forEach((text, i) => {
-    const addr =
-      isIP(text) !== 0 ? { host: text, port: 53 } : (parseListen(text) ?? parseListen(`${text}:53`));
-    if (addr && isIP(addr.host) !== 0) forward.push(addr);
-    else
-      problems.push({
-        path: ["dns", "forward", i],
-        message: `${text} is not IP[:PORT] (an address such as 127.0.0.1:53 or [::1]:53)`,
-      });
-  });
+  const forward = ipList(dns.forward ?? [], ["dns", "forward"], problems);
   return {
     listen,
     zones,
+    tsig,
     forward,
     forwardTimeout: parseDuration(dns.forwardTimeout!),
     cacheSize: dns.cacheSize!,

@@ -387,6 +387,60 @@ export const configSchema = {
                 description:
                   "The zone's name. Default: the file name without `.zone`, e.g. `example.test.zone` → `example.test`.",
               },
+              transfer: {
+                type: "object",
+                additionalProperties: false,
+                required: ["allow"],
+                description:
+                  "Who may copy the zone by AXFR and IXFR over TCP (RFC 5936, RFC 1995). Left out, nobody: transfers get REFUSED.",
+                properties: {
+                  allow: {
+                    type: "array",
+                    items: { type: "string", minLength: 1 },
+                    description:
+                      "Client addresses or ranges (`127.0.0.1/32`, `::1`) allowed to transfer the zone.",
+                  },
+                  tsig: {
+                    type: "string",
+                    minLength: 1,
+                    description:
+                      "A key of `dns.tsig` every transfer must be signed with (RFC 8945); unsigned or otherwise signed ones are refused.",
+                  },
+                },
+              },
+              notify: {
+                type: "array",
+                items: { type: "string", minLength: 1 },
+                description:
+                  "Secondaries (`IP[:PORT]`, port 53 when left out) sent a NOTIFY (RFC 1996) when the zone loads and on every new serial, retried until acknowledged; signed with the zone's `transfer.tsig` key when it has one.",
+              },
+            },
+          },
+        },
+        tsig: {
+          type: "array",
+          description: "TSIG keys (RFC 8945) for zone transfers, NOTIFY and signed queries.",
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["name", "secret"],
+            properties: {
+              name: {
+                type: "string",
+                pattern: "^[A-Za-z0-9_.-]+\\.?$",
+                description: "The key's name, as the peers know it (e.g. `key1` or `xfr.example.test`).",
+              },
+              algorithm: {
+                enum: ["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"],
+                default: "hmac-sha256",
+                description: "The HMAC algorithm.",
+              },
+              secret: {
+                type: "string",
+                minLength: 1,
+                description:
+                  "The shared secret, base64 (as `keymgr -t` or `tsig-keygen` print it). Never logged or shown.",
+              },
             },
           },
         },

@@ -120,7 +120,14 @@ export interface UserConfig {
   };
   dns?: {
     listen?: string[];
-    zones?: { file?: string; origin?: string; records?: string }[];
+    zones?: {
+      file?: string;
+      origin?: string;
+      records?: string;
+      transfer?: { allow: string[]; tsig?: string };
+      notify?: string[];
+    }[];
+    tsig?: { name: string; algorithm?: string; secret: string }[];
     forward?: string[];
     forwardTimeout?: DurationInput;
     cacheSize?: number;
@@ -328,6 +335,17 @@ export interface HttpConfig {
   sites: SiteConfig[];
 }
 
+/** One zone the DNS server serves, and who may copy it. */
+export interface DnsZoneConfig {
+  file: string;
+  origin: string;
+  records?: string;
+  /** AXFR/IXFR: allowed client ranges (canonical `ADDR/PREFIX`) and the key they must sign with; null: nobody. */
+  transfer: { allow: string[]; tsig: string | null } | null;
+  /** Secondaries to NOTIFY on load and on every new serial. */
+  notify: ListenAddress[];
+}
+
 /** The DNS server: addresses (UDP and TCP each) and zones. */
 export interface DnsConfig {
   listen: ListenAddress[];
@@ -335,7 +353,9 @@ export interface DnsConfig {
    * Zones with their origins: from a file (absolute path), or inline master-file
    * text (`records`, with `file` naming the config file for messages).
    */
-  zones: { file: string; origin: string; records?: string }[];
+  zones: DnsZoneConfig[];
+  /** TSIG keys by name (lower case, no trailing dot). */
+  tsig: { name: string; algorithm: string; secret: string }[];
   /** Upstreams for names outside the zones (empty: REFUSED). */
   forward: ListenAddress[];
   /** How long to wait for one upstream answer, in ms. */

@@ -44,12 +44,14 @@ function reply(id: number, flags: number, opcode: number, rcode: number): Messag
  * Answers a query through `chain` (zones, then forwarder). `udp` selects the size rules (512 without
  * EDNS, otherwise min(client, 1232)); TCP answers are never truncated.
  * Returns null for input that must be dropped (no header, or not a query).
+ * `reserve`: bytes of the size limit kept for a TSIG record signed on afterwards.
  */
 export function handleQuery(
   buf: Buffer,
   chain: QueryChain,
   udp: boolean,
   outcome?: (o: QueryOutcome) => void,
+  reserve = 0,
 ): Buffer | null | Promise<Buffer | null> {
   const h = readHeader(buf);
   if (h === null || (h.flags & Flag.QR) !== 0) return null;
@@ -88,6 +90,8 @@ export function handleQuery(
     }
     if (udp) maxSize = Math.max(512, Math.min(opt.klass, MAX_UDP_PAYLOAD));
   }
+  // Room kept for what is appended after encoding (a TSIG record).
+  if (reserve > 0) maxSize = Math.max(maxSize - reserve, 64);
   if (msg.opcode !== Opcode.QUERY) {
     res.rcode = Rcode.NOTIMP;
     return encodeMessage(res);

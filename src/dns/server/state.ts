@@ -1,4 +1,12 @@
 import type { Forwarder } from "../forward/forwarder.js";
+import {
+  checkTsig,
+  type SignedQuery,
+  signAnswer,
+  type TransferOutcome,
+  type TransferState,
+} from "../transfer/serve.js";
+import { tsigSize } from "../transfer/tsig.js";
 import type { ZoneSet } from "../zone/zone-set.js";
 import { buildChain, type QueryChain } from "./chain.js";
 import { handleQuery, type QueryOutcome } from "./handle-query.js";
@@ -17,7 +25,13 @@ export interface DnsServerState {
   onQuery:
     | ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh" | "dot", ms: number) => void)
     | null;
+  /** TSIG keys, who may transfer which zone, and the IXFR journals. */
+  transfer: TransferState;
+  /** Sees every transfer (served or refused) and every failed TSIG check. */
+  onTransfer: ((o: TransferOutcome, client: string, ms: number) => void) | null;
 }
+
+const UNSIGNED: SignedQuery = { kind: "unsigned" };
 
 /** A state for `zones` with no forwarder and no observer (`setForwarder` adds one). */
 export function createState(zones: ZoneSet, tcp: DnsServerState["tcp"]): DnsServerState {
@@ -28,6 +42,8 @@ export function createState(zones: ZoneSet, tcp: DnsServerState["tcp"]): DnsServ
     chain: buildChain(zones, null),
     tcp,
     onQuery: null,
+    transfer: { keys: new Map(), policies: new Map(), journals: new Map() },
+    onTransfer: null,
   };
 }
 
@@ -53,6 +69,7 @@ export function answerQuery(
   state: DnsServerState,
   udp: boolean,
   report?: (o: QueryOutcome) => void,
+  client = "",
 ): Buffer | null | Promise<Buffer | null> {
   const key = PacketCache.key(buf);
   if (key !== null) {
@@ -61,6 +78,24 @@ export function answerQuery(
       if (report && hit.outcome) report(hit.outcome);
       return hit.wire;
     }
+  }
+  // A signed query (never in the packet cache: its time and MAC never repeat) is verified and its answer signed.
+  let signed = UNSIGNED;
+  if (buf.length >= 12 && buf.readUInt16BE(10) !== 0) {
+    try {
+      signed = checkTsig(buf, state.transfer.keys);
+    } catch {
+      signed = UNSIGNED; // a malformed TSIG record: the message is answered as the decoder finds it
+    }
+  }
+  if (signed.kind === "failed") {
+    state.onTransfer?.(signed.outcome, client, 0);
+    return signed.answer;
+  }
+  if (signed.kind === "signed") {
+    const out = handleQuery(signed.query, state.chain, udp, report, udp ? tsigSize(signed.key) : 0);
+    if (out instanceof Promise) return out.then((b) => b && signAnswer(b, signed));
+    return out && signAnswer(out, signed);
   }
   let outcome: QueryOutcome | null = null;
   const out = handleQuery(buf, state.chain, udp, (o) => {

@@ -15,6 +15,7 @@ import tls from "node:tls";
 import type { ListenAddress } from "../../core/config/types.js";
 import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
+import { answerTransfer, isTransferQuery } from "../transfer/serve.js";
 import type { QueryOutcome } from "./handle-query.js";
 import { answerQuery, type DnsServerState } from "./state.js";
 
@@ -167,9 +168,13 @@ function answer(c: Conn, query: Buffer): boolean {
         performance.now() - started,
       );
   }
+  if (isTransferQuery(query)) {
+    const sent = transfer(c, query);
+    if (sent !== null) return sent;
+  }
   let out: Buffer | null | Promise<Buffer | null> = null;
   try {
-    out = answerQuery(query, c.state, false, report);
+    out = answerQuery(query, c.state, false, report, socket.remoteAddress ?? "");
   } catch {
     out = null;
   }
@@ -191,6 +196,42 @@ function answer(c: Conn, query: Buffer): boolean {
   }
   if (out === null) return false;
   sendFramed(socket, out);
+  return true;
+}
+
+/**
+ * AXFR or IXFR (transfer/serve.ts): every message of the answer written in
+ * order. Null when the query is not one after all (the normal path answers).
+ */
+function transfer(c: Conn, query: Buffer): boolean | null {
+  const socket = c.socket;
+  const started = performance.now();
+  const client = socket.remoteAddress ?? "";
+  let t: ReturnType<typeof answerTransfer>;
+  try {
+    t = answerTransfer(query, c.state.zones, c.state.transfer, client);
+  } catch {
+    return false;
+  }
+  if (t === null) return null;
+  for (const m of t.messages) sendFramed(socket, m);
+  const ms = performance.now() - started;
+  c.state.onTransfer?.(t.outcome, client, ms);
+  c.state.onQuery?.(
+    {
+      name: t.outcome.zone,
+      type: query.readUInt16BE(query.indexOf(0, 12) + 1),
+      rcode: t.messages[0]!.readUInt16BE(2) & 0xf,
+      flags: t.messages[0]!.readUInt16BE(2),
+      answers: t.outcome.records,
+      truncated: false,
+      source: "zone",
+      records: [],
+    },
+    client,
+    (socket as unknown as tls.TLSSocket).encrypted === true ? "dot" : "tcp",
+    ms,
+  );
   return true;
 }
 

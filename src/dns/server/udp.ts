@@ -20,7 +20,7 @@ export function listenUdp(
     }
     let out: Buffer | null | Promise<Buffer | null>;
     try {
-      out = answerQuery(msg, state, true, report);
+      out = answerQuery(msg, state, true, report, rinfo.address);
     } catch {
       out = null; // A bug must not take the listener down; the client times out and retries.
     }

@@ -241,3 +241,10 @@ export function encodeMessage(msg: Message, maxSize = 65535): Buffer {
   w.buf.writeUInt16BE(counts[2]!, 10);
   return Buffer.from(w.buf.subarray(0, w.pos));
 }
+
+/** A record's RDATA on the wire, uncompressed (for comparing records and sizing messages). */
+export function encodeRData(r: Record): Buffer {
+  const w = new Writer(64);
+  writeRData(w, -1, r.data);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}

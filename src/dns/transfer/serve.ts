@@ -1,0 +1,259 @@
+/**
+ * The primary's side of zone transfers and signed queries:
+ * - `answerSigned`: a query that carries TSIG is verified, answered through
+ *   the chain like any other, and its answer signed with the same key; a bad
+ *   signature gets NOTAUTH with the TSIG error (BADSIG, BADKEY, BADTIME).
+ * - `answerTransfer`: AXFR and IXFR over TCP, for the clients a zone's
+ *   `transfer.allow` lists (and, when the zone names a key, only when signed
+ *   with it); anyone else gets REFUSED. Every message of the answer is signed
+ *   when the query was.
+ */
+import type { AddressSet } from "../../core/cidr.js";
+import { Flag, Opcode, RRType } from "../wire/constants.js";
+import { DnsFormatError } from "../wire/errors.js";
+import type { Message, Question } from "../wire/message.js";
+import { decodeMessage } from "../wire/reader.js";
+import { encodeMessage } from "../wire/writer.js";
+import type { ZoneSet } from "../zone/zone-set.js";
+import type { Journal } from "./journal.js";
+import {
+  appendTsigError,
+  findTsig,
+  signMessage,
+  TsigError,
+  type TsigKey,
+  type TsigRecord,
+  verifyTsig,
+} from "./tsig.js";
+import { axfrRecords, ixfrRecords, transferMessages } from "./xfr.js";
+
+export const IXFR = 251;
+/** NOTAUTH (RFC 8945 §5.2: a TSIG failure; RFC 5936: not authoritative for the zone asked). */
+export const NOTAUTH = 9;
+
+/** Who may transfer one zone. */
+export interface TransferPolicy {
+  allow: AddressSet;
+  /** The key a transfer must be signed with (lower case), or null. */
+  tsig: string | null;
+}
+
+/** What the server knows for transfers and signed queries; swapped whole on reload. */
+export interface TransferState {
+  keys: ReadonlyMap<string, TsigKey>;
+  /** By zone apex; a zone not here is transferred to no one. */
+  policies: ReadonlyMap<string, TransferPolicy>;
+  /** By zone apex: the differences kept for IXFR (they outlive reloads). */
+  journals: ReadonlyMap<string, Journal>;
+}
+
+/** What a transfer or a refused one came to, for logs and the inspector. */
+export interface TransferOutcome {
+  zone: string;
+  kind: "axfr" | "ixfr" | "refused" | "notauth";
+  /** For IXFR: answered with the whole zone because the journal did not reach back. */
+  full: boolean;
+  serial: number;
+  records: number;
+  messages: number;
+  /** The key the query was signed with, or null. */
+  key: string | null;
+  /** Why it was refused (words for the log), or null. */
+  reason: string | null;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function errorAnswer(query: Message, rcode: number): Buffer {
+  return encodeMessage({
+    id: query.id,
+    flags: Flag.QR | (query.flags & Flag.RD),
+    opcode: query.opcode,
+    rcode,
+    questions: query.questions,
+    answers: [],
+    authority: [],
+    additional: [],
+  });
+}
+
+function question(query: Message): Question | null {
+  return query.questions.length === 1 ? query.questions[0]! : null;
+}
+
+/** The message without its TSIG record (what the chain answers). */
+function stripTsig(buf: Buffer, tsig: TsigRecord): Buffer {
+  const out = Buffer.from(buf.subarray(0, tsig.start));
+  out.writeUInt16BE(buf.readUInt16BE(10) - 1, 10);
+  return out;
+}
+
+/** The answer to a signed query whose signature failed: NOTAUTH with the TSIG error (§5.2). */
+function tsigFailure(buf: Buffer, tsig: TsigRecord, error: number, key: TsigKey | null, now: number): Buffer {
+  let query: Message;
+  try {
+    query = decodeMessage(stripTsig(buf, tsig));
+  } catch {
+    query = {
+      id: buf.readUInt16BE(0),
+      flags: 0,
+      opcode: 0,
+      rcode: 0,
+      questions: [],
+      answers: [],
+      authority: [],
+      additional: [],
+    };
+  }
+  const msg = errorAnswer(query, NOTAUTH);
+  // BADTIME is signed (the client can check it); BADKEY and BADSIG cannot be.
+  if (error === TsigError.BADTIME && key !== null)
+    return signMessage(msg, key, { now, priorMac: tsig.mac, error }).wire;
+  return appendTsigError(msg, tsig, error, now);
+}
+
+/** What verifying a message's TSIG came to: none, a failure answer, or the key and request MAC. */
+export type SignedQuery =
+  | { kind: "unsigned" }
+  | { kind: "failed"; answer: Buffer; outcome: TransferOutcome }
+  | { kind: "signed"; query: Buffer; key: TsigKey; mac: Buffer };
+
+/** Reads and checks a query's TSIG (throws `DnsFormatError` for a malformed one). */
+export function checkTsig(buf: Buffer, keys: ReadonlyMap<string, TsigKey>): SignedQuery {
+  // Unsigned queries with no additional records are most; they skip the walk.
+  if (buf.length < 12 || buf.readUInt16BE(10) === 0) return { kind: "unsigned" };
+  const tsig = findTsig(buf);
+  if (tsig === null) return { kind: "unsigned" };
+  const now = nowSeconds();
+  const v = verifyTsig(buf, tsig, keys, now);
+  if (v.error !== TsigError.NOERROR) {
+    let zone = "";
+    try {
+      zone = question(decodeMessage(stripTsig(buf, tsig)))?.name ?? "";
+    } catch {}
+    return {
+      kind: "failed",
+      answer: tsigFailure(buf, tsig, v.error, v.key, now),
+      outcome: {
+        zone,
+        kind: "notauth",
+        full: false,
+        serial: 0,
+        records: 0,
+        messages: 1,
+        key: tsig.keyName,
+        reason: `TSIG ${TSIG_ERROR_NAMES[v.error] ?? v.error} for key ${tsig.keyName}`,
+      },
+    };
+  }
+  return { kind: "signed", query: stripTsig(buf, tsig), key: v.key!, mac: tsig.mac };
+}
+
+/** Signs an answer to a signed query. */
+export function signAnswer(out: Buffer, s: { key: TsigKey; mac: Buffer }): Buffer {
+  return signMessage(out, s.key, { now: nowSeconds(), priorMac: s.mac }).wire;
+}
+
+/** True for a query that asks for AXFR or IXFR (what `answerTransfer` takes over on TCP). */
+export function isTransferQuery(buf: Buffer): boolean {
+  if (buf.length < 17 || buf.readUInt16BE(4) !== 1 || (buf.readUInt16BE(2) & 0x8000) !== 0) return false;
+  // Skip the question name (uncompressed in a query's first name).
+  let at = 12;
+  while (at < buf.length && buf[at]! !== 0) {
+    if ((buf[at]! & 0xc0) !== 0) return false;
+    at += buf[at]! + 1;
+  }
+  if (at + 3 > buf.length) return false;
+  const type = buf.readUInt16BE(at + 1);
+  return type === RRType.AXFR || type === IXFR;
+}
+
+/**
+ * Answers AXFR or IXFR for `client`: the encoded messages to send, in order,
+ * and what it came to. Null for input that is not a transfer query (the
+ * normal path answers it, FORMERR included).
+ */
+export function answerTransfer(
+  buf: Buffer,
+  zones: ZoneSet,
+  state: TransferState,
+  client: string,
+): { messages: Buffer[]; outcome: TransferOutcome } | null {
+  let signed: SignedQuery;
+  let query: Message;
+  try {
+    signed = checkTsig(buf, state.keys);
+    if (signed.kind === "failed") return { messages: [signed.answer], outcome: signed.outcome };
+    query = decodeMessage(signed.kind === "signed" ? signed.query : buf);
+  } catch (err) {
+    if (err instanceof DnsFormatError) return null;
+    throw err;
+  }
+  const q = question(query);
+  if (q === null || query.opcode !== Opcode.QUERY) return null;
+  const keyName = signed.kind === "signed" ? signed.key.name : null;
+  const sign = (msgs: Buffer[]): Buffer[] => {
+    if (signed.kind !== "signed") return msgs;
+    const out: Buffer[] = [];
+    let prior = signed.mac;
+    const now = nowSeconds();
+    for (let i = 0; i < msgs.length; i++) {
+      const s = signMessage(msgs[i]!, signed.key, { now, priorMac: prior, timersOnly: i > 0 });
+      out.push(s.wire);
+      prior = s.mac;
+    }
+    return out;
+  };
+  const refuse = (rcode: number, kind: "refused" | "notauth", reason: string) => ({
+    messages: sign([errorAnswer(query, rcode)]),
+    outcome: { zone: q.name, kind, full: false, serial: 0, records: 0, messages: 1, key: keyName, reason },
+  });
+  const apex = q.name.toLowerCase().replace(/\.$/, "");
+  const zone = zones.find(apex);
+  if (zone === null || zone.apex !== apex) return refuse(NOTAUTH, "notauth", "not a zone served here");
+  const policy = state.policies.get(apex);
+  if (policy === undefined || !policy.allow.has(client))
+    return refuse(5, "refused", `${client || "the client"} is not in the zone's transfer.allow`);
+  if (policy.tsig !== null && keyName !== policy.tsig)
+    return refuse(
+      5,
+      "refused",
+      keyName === null
+        ? `unsigned (the zone needs key ${policy.tsig})`
+        : `signed with ${keyName}, not ${policy.tsig}`,
+    );
+  let records = axfrRecords(zone);
+  let kind: "axfr" | "ixfr" = "axfr";
+  let full = false;
+  if (q.type === IXFR) {
+    kind = "ixfr";
+    const theirs = query.authority.find((r) => r.type === RRType.SOA && r.data.type === "soa");
+    if (theirs === undefined || theirs.data.type !== "soa")
+      return refuse(1, "refused", "IXFR without the client's SOA");
+    const ix = ixfrRecords(zone, state.journals.get(apex), theirs.data.serial);
+    records = ix.records;
+    full = !ix.incremental;
+  }
+  const messages = sign(transferMessages(query.id, q, records).map((m) => encodeMessage(m)));
+  const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
+  return {
+    messages,
+    outcome: {
+      zone: zone.origin,
+      kind,
+      full,
+      serial,
+      records: records.length,
+      messages: messages.length,
+      key: keyName,
+      reason: null,
+    },
+  };
+}
+
+export const TSIG_ERROR_NAMES: Record<number, string> = {
+  16: "BADSIG",
+  17: "BADKEY",
+  18: "BADTIME",
+  22: "BADTRUNC",
+};
