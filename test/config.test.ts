@@ -52,6 +52,23 @@ test("an unknown key is named with its file, line and column", () => {
   assert.ok(p.position?.file.endsWith("unknown-key.yaml"));
 });
 
+test("DNS transfers: a bad secret, a second key of one name, a bad range, a key nobody defined, a notify that is no address", () => {
+  const err = problemsOf("dns-transfer.yaml");
+  const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p]));
+  const at = (key: string) => {
+    assert.ok(byKey[key], `${key} not in ${JSON.stringify(err.problems.map((p) => p.key))}`);
+    return byKey[key]!;
+  };
+  assert.match(at("dns.tsig[0].secret").message, /not base64/);
+  assert.equal(at("dns.tsig[0].secret").position?.line, 3);
+  assert.doesNotMatch(JSON.stringify(err.problems), /c2VjcmV0/, "a secret in a config error");
+  assert.match(at("dns.tsig[1].name").message, /a second key named k1/);
+  assert.match(at("dns.zones[0].transfer.allow[0]").message, /not an address or range/);
+  assert.match(at("dns.zones[0].transfer.tsig").message, /no key named k2/);
+  assert.match(at("dns.zones[0].notify[0]").message, /not IP\[:PORT\]/);
+  assert.equal(at("dns.zones[0].notify[0]").position?.line, 9);
+});
+
 test("every bad value is reported at its own place", () => {
   const err = problemsOf("bad-values.yaml");
   const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p]));

@@ -249,7 +249,7 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
     const fwd = await DnsService.start({
       listen: [{ host: "127.0.0.1", port: 0 }],
       zones: [],
-    tsig: [],
+      tsig: [],
       forward: [{ host: "127.0.0.1", port: silent.address().port }],
       forwardTimeout: 2000,
       cacheSize: 100,

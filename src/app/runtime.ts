@@ -166,7 +166,8 @@ export class Runtime {
 
   private logZones(reports: ZoneReport[]): void {
     for (const r of reports) {
-      if (r.ok) this.log.info({ zone: r.origin, file: r.file }, r.message);
+      if (r.ok && r.warning) this.log.warn({ zone: r.origin, file: r.file }, `${r.message} (${r.warning})`);
+      else if (r.ok) this.log.info({ zone: r.origin, file: r.file }, r.message);
       else this.log.error({ code: r.code, zone: r.origin, file: r.file }, r.message);
     }
   }

@@ -5,7 +5,7 @@
  */
 
 import type dgram from "node:dgram";
-import { unwatchFile, watchFile } from "node:fs";
+import { statSync } from "node:fs";
 import type net from "node:net";
 import { AddressSet } from "../core/cidr.js";
 import type { DnsConfig, ListenAddress } from "../core/config/types.js";
@@ -39,6 +39,8 @@ export interface ZoneReport {
   /** The stable code of the failure (ERR_DNS_ZONE_SYNTAX, ERR_DNS_ZONE_INVALID, ERR_CONFIG_READ), or null. */
   code: string | null;
   message: string;
+  /** Loaded, but something the operator should know (a change without a serial increase). */
+  warning?: string;
 }
 
 function loadZones(
@@ -96,6 +98,16 @@ function forwarderFor(config: DnsConfig, state: { zones: ZoneSet }): Forwarder |
   });
 }
 
+/** A zone file's mtime, size and inode ("" when it cannot be read): a change in any is an edit. */
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.mtimeMs}/${st.size}/${st.ino}`;
+  } catch {
+    return "";
+  }
+}
+
 /** Keys and transfer policies of a config; `journals` carries over from the previous load. */
 function transferState(
   config: DnsConfig,
@@ -126,8 +138,9 @@ export class DnsService {
   /** What the last load said about each zone. */
   reports: ZoneReport[];
   private config: DnsConfig;
-  private watched: string[] = [];
-  private onChange: ((reports: ZoneReport[]) => void) | null = null;
+  /** What each zone file looked like (mtime, size, inode) when it was last read; the watcher compares against it. */
+  private readonly seen = new Map<string, string>();
+  private watcher: NodeJS.Timeout | null = null;
   /** IXFR journals by zone apex (kept across reloads). */
   private readonly journals = new Map<string, Journal>();
   private readonly notifier = new Notifier((o) => {
@@ -138,6 +151,7 @@ export class DnsService {
 
   private constructor(config: DnsConfig) {
     this.config = config;
+    this.markSeen();
     const { zones, reports } = loadZones(config, new Map());
     this.byFile = zones;
     this.reports = reports;
@@ -225,7 +239,7 @@ export class DnsService {
   /** Reads the zones again; returns what each load said. */
   reload(config: DnsConfig): ZoneReport[] {
     this.config = config;
-    if (this.onChange) this.watch(this.onChange);
+    this.markSeen();
     const previous = this.byFile;
     const { zones, reports } = loadZones(config, previous);
     this.byFile = zones;
@@ -248,8 +262,7 @@ export class DnsService {
       } else if (z.transfer !== null || z.notify.length > 0) {
         const diff = diffZones(old, zone);
         if (diff.added.length + diff.deleted.length > 0 && reports[i])
-          reports[i].message +=
-            ` (serial ${to} is not above ${from}: secondaries will not pick this change up)`;
+          reports[i].warning = `serial ${to} is not above ${from}: secondaries will not pick this change up`;
       }
     });
     this.state.tcp = tcpLimits(config);
@@ -261,24 +274,30 @@ export class DnsService {
   /**
    * Reloads the zones whenever a zone file changes on disk (checked every
    * `intervalMs`; polling also catches editors that replace the file), and
-   * hands the reports to `onChange`.
+   * hands the reports to `onChange`. Each file is compared with what it was
+   * when last read, so an edit made at any moment (even between a load and
+   * the first check) is picked up.
    */
   watch(onChange: (reports: ZoneReport[]) => void, intervalMs = 1000): void {
     this.unwatch();
-    this.onChange = onChange;
-    for (const z of this.config.zones) {
-      if (z.records !== undefined) continue;
-      watchFile(z.file, { interval: intervalMs, persistent: false }, (curr, prev) => {
-        if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino)
-          onChange(this.reload(this.config));
-      });
-      this.watched.push(z.file);
-    }
+    this.watcher = setInterval(() => {
+      if (
+        this.config.zones.some((z) => z.records === undefined && this.seen.get(z.file) !== fileStamp(z.file))
+      )
+        onChange(this.reload(this.config));
+    }, intervalMs);
+    this.watcher.unref();
+  }
+
+  /** Notes how every zone file looks now, before it is read. */
+  private markSeen(): void {
+    this.seen.clear();
+    for (const z of this.config.zones) if (z.records === undefined) this.seen.set(z.file, fileStamp(z.file));
   }
 
   private unwatch(): void {
-    for (const f of this.watched) unwatchFile(f);
-    this.watched = [];
+    if (this.watcher !== null) clearInterval(this.watcher);
+    this.watcher = null;
   }
 
   /** NOTIFY the zone's secondaries of its current serial, signed with its transfer key when it has one. */

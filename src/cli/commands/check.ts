@@ -30,6 +30,14 @@ export function check(args: string[]): void {
         z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);
       const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
       zoneLines.push(`  zone ${zone.origin}: serial ${serial}, ${zone.size} records`);
+      if (z.transfer)
+        zoneLines.push(
+          `    transfer to ${z.transfer.allow.join(", ") || "nobody"}${z.transfer.tsig ? ` (signed with key ${z.transfer.tsig})` : ""}`,
+        );
+      if (z.notify.length > 0)
+        zoneLines.push(
+          `    notify ${z.notify.map((a) => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(", ")}`,
+        );
     } catch (err) {
       zoneErrors.push((err as Error).message);
     }

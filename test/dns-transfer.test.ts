@@ -1,0 +1,305 @@
+/**
+ * Ferry as a DNS primary with real peers: kdig asks for AXFR and IXFR (and
+ * checks every TSIG signature), Knot and BIND run as secondaries fed by
+ * NOTIFY, AXFR and then IXFR, with and without a TSIG key; a wrong key is
+ * refused and logged. Ferry runs as `ferry serve --config` with YAML.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { DnsService } from "../src/dns/service.js";
+import { RRType } from "../src/dns/wire/constants.js";
+import { type FerryProcess, needTool, spawnFerry, waitFor } from "./helpers.js";
+import { ask, freePort, query, summary } from "./knot.js";
+import { type Secondary, startBindSecondary, startKnotSecondary } from "./secondaries.js";
+
+const KEY = { name: "xfr-key", algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
+const WRONG = { ...KEY, secret: randomBytes(32).toString("base64") };
+
+const running: { stop: () => void }[] = [];
+after(() => {
+  for (const r of running) r.stop();
+});
+
+function zoneText(origin: string, serial: number, www: string, extra = 0): string {
+  const lines = [
+    `$ORIGIN ${origin}.`,
+    "$TTL 300",
+    `@ IN SOA ns1 hostmaster ${serial} 3600 600 86400 60`,
+    "@ IN NS ns1",
+    "ns1 IN A 192.0.2.1",
+    `www IN A ${www}`,
+    'txt IN TXT "hello"',
+  ];
+  for (let i = 0; i < extra; i++) lines.push(`h${i} IN TXT "${"x".repeat(40)} ${i}"`);
+  return `${lines.join("\n")}\n`;
+}
+
+interface Primary {
+  ferry: FerryProcess;
+  port: number;
+  dir: string;
+  /** Rewrites a zone file (serial and www's address) and waits until Ferry reloaded it. */
+  edit: (origin: string, serial: number, www: string) => Promise<void>;
+  logs: () => string;
+}
+
+async function primary(
+  zones: { origin: string; allow?: string[]; tsig?: boolean; notify?: number[]; extra?: number }[],
+): Promise<Primary> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-xfr-"));
+  const port = await freePort();
+  const yaml = [
+    "dns:",
+    `  listen: ["127.0.0.1:${port}"]`,
+    "  tsig:",
+    `    - { name: ${KEY.name}, algorithm: ${KEY.algorithm}, secret: "${KEY.secret}" }`,
+    "  zones:",
+  ];
+  for (const z of zones) {
+    writeFileSync(path.join(dir, `${z.origin}.zone`), zoneText(z.origin, 1, "192.0.2.10", z.extra));
+    yaml.push(`    - file: ${z.origin}.zone`);
+    if (z.allow)
+      yaml.push(
+        `      transfer: { allow: ${JSON.stringify(z.allow)}${z.tsig ? `, tsig: ${KEY.name}` : ""} }`,
+      );
+    if (z.notify) yaml.push(`      notify: ${JSON.stringify(z.notify.map((p) => `127.0.0.1:${p}`))}`);
+  }
+  writeFileSync(path.join(dir, "ferry.yaml"), `${yaml.join("\n")}\n`);
+  const ferry = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/answering DNS on 127\.0\.0\.1:(\d+)/],
+  );
+  running.push({ stop: () => ferry.child.kill("SIGKILL") });
+  const logs = () => ferry.stdout() + ferry.stderr();
+  return {
+    ferry,
+    port,
+    dir,
+    logs,
+    edit: async (origin, serial, www) => {
+      writeFileSync(
+        path.join(dir, `${origin}.zone`),
+        zoneText(origin, serial, www, zones.find((z) => z.origin === origin)?.extra),
+      );
+      await waitFor(
+        () => logs().includes(`zone ${origin} loaded: serial ${serial}`),
+        `Ferry reloading ${origin} at serial ${serial}; it logged: ${logs()}`,
+        5000,
+      );
+    },
+  };
+}
+
+function kdig(port: number, args: string[]): string {
+  const r = spawnSync("kdig", [`@127.0.0.1`, "-p", String(port), "+time=2", "+retry=0", ...args], {
+    encoding: "utf8",
+  });
+  return r.stdout + r.stderr;
+}
+
+/** The address `name` has on the server at `port`, or null (no answer, or not the zone yet). */
+async function addressOn(port: number, name: string): Promise<string | null> {
+  const a = await ask(port, query(name, RRType.A), false, 500);
+  if (a === null) return null;
+  const s = summary(a);
+  return s.answer.length === 1 ? JSON.parse(s.answer[0]!.split(" ").slice(3).join(" ")).address : null;
+}
+
+async function waitAddress(port: number, name: string, want: string, ms: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if ((await addressOn(port, name)) === want) return Date.now() - started;
+    if (Date.now() - started > ms) throw new Error(`${name} is not ${want} on port ${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("ferry check lists who may transfer each zone and whom it notifies, never the key's secret", async () => {
+  const p = await primary([{ origin: "check.test", allow: ["127.0.0.1/32"], tsig: true, notify: [5399] }]);
+  p.ferry.child.kill("SIGKILL");
+  const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
+  for (const json of [false, true]) {
+    const r = spawnSync(
+      process.execPath,
+      [bin, "check", "--config", path.join(p.dir, "ferry.yaml"), ...(json ? ["--json"] : [])],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes(KEY.secret), "the secret in ferry check's output");
+    if (!json) {
+      assert.match(
+        r.stdout,
+        /zone check\.test: serial 1, 5 records\n {4}transfer to 127\.0\.0\.1\/32 \(signed with key xfr-key\)\n {4}notify 127\.0\.0\.1:5399/,
+      );
+    }
+  }
+});
+
+test("a zone file edited between its load and the watcher's start is still reloaded (same size, same second)", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-watch-"));
+  const file = path.join(dir, "w.test.zone");
+  writeFileSync(file, zoneText("w.test", 1, "192.0.2.10"));
+  const svc = await DnsService.start({
+    listen: [{ host: "127.0.0.1", port: 0 }],
+    zones: [{ file, origin: "w.test", transfer: null, notify: [] }],
+    tsig: [],
+    forward: [],
+    forwardTimeout: 1000,
+    cacheSize: 10,
+    tcpIdleTimeout: 1000,
+    tcpMessageTimeout: 1000,
+    tcpMaxConnections: 10,
+    tls: null,
+  });
+  running.push({ stop: () => void svc.close() });
+  writeFileSync(file, zoneText("w.test", 2, "192.0.2.20"));
+  let reloaded = "";
+  svc.watch((reports) => (reloaded = reports[0]!.message), 50);
+  await waitFor(() => reloaded.includes("serial 2"), "the reload of the edit");
+  assert.equal(await addressOn(svc.addresses[0]!.port, "www.w.test"), "192.0.2.20");
+});
+
+describe("AXFR and IXFR to kdig", () => {
+  test("the whole zone to an allowed client; REFUSED to others; NOTAUTH for a zone not served", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary([
+      { origin: "open.test", allow: ["127.0.0.1/32"] },
+      { origin: "closed.test", allow: ["127.0.0.2/32"] },
+      { origin: "none.test" },
+    ]);
+    const out = kdig(p.port, ["open.test", "AXFR"]);
+    assert.match(out, /Received \d+ B \(1 messages, 6 records\)/, out);
+    assert.match(out, /^open\.test\.\s+300\s+IN\s+SOA\s.*\s1 3600/m);
+    assert.equal((out.match(/\sSOA\s/g) ?? []).length, 2, "the SOA first and last");
+    assert.match(kdig(p.port, ["closed.test", "AXFR"]), /REFUSED/);
+    assert.match(kdig(p.port, ["none.test", "AXFR"]), /REFUSED/);
+    assert.match(kdig(p.port, ["www.open.test", "AXFR"]), /NOTAUTH/);
+    await waitFor(
+      () =>
+        /"code":"ERR_DNS_TRANSFER_REFUSED".*closed\.test|closed\.test.*"code":"ERR_DNS_TRANSFER_REFUSED"/.test(
+          p.logs(),
+        ),
+      "the refusal in the log",
+    );
+    // Queries over UDP are untouched: transfers are TCP only.
+    assert.equal(await addressOn(p.port, "www.open.test"), "192.0.2.10");
+  });
+
+  test("TSIG: a big signed AXFR is signed back message by message; unsigned is refused; a wrong secret gets BADSIG", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary([{ origin: "signed.test", allow: ["127.0.0.1/32"], tsig: true, extra: 3000 }]);
+    const y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
+    const out = kdig(p.port, ["-y", y, "signed.test", "AXFR"]);
+    const m = /Received \d+ B \((\d+) messages, (\d+) records\)/.exec(out);
+    assert.ok(m, out.slice(-500));
+    assert.ok(Number(m[1]) > 3, `${m[1]} messages`);
+    assert.equal(Number(m[2]), 3006);
+    assert.doesNotMatch(out, /WARNING|failed to verify|;; ERROR/);
+    assert.match(kdig(p.port, ["signed.test", "AXFR"]), /REFUSED/);
+    const bad = kdig(p.port, [
+      "-y",
+      `${WRONG.algorithm}:${WRONG.name}:${WRONG.secret}`,
+      "signed.test",
+      "AXFR",
+    ]);
+    assert.match(bad, /NOTAUTH|BADSIG/);
+    const unknown = kdig(p.port, ["-y", `hmac-sha256:nobody:${KEY.secret}`, "signed.test", "SOA"]);
+    assert.match(unknown, /BADKEY/);
+    // A signed plain query is answered and signed too (what a secondary's SOA refresh sends).
+    const soa = kdig(p.port, ["-y", y, "signed.test", "SOA"]);
+    assert.match(soa, /status: NOERROR/);
+    assert.match(soa, /TSIG\s+hmac-sha256\.\s+\d+ 300 32 \S+ \d+ NOERROR/);
+    assert.doesNotMatch(soa, /WARNING/);
+    await waitFor(() => p.logs().includes('"code":"ERR_DNS_TSIG"'), "the TSIG failure in the log");
+    assert.ok(!p.logs().includes(KEY.secret) && !p.logs().includes(WRONG.secret), "a secret in the log");
+  });
+
+  test("IXFR: the steps since the client's serial, the SOA alone when current, the whole zone past the journal", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary([{ origin: "inc.test", allow: ["127.0.0.1/32"] }]);
+    await p.edit("inc.test", 2, "192.0.2.20");
+    await p.edit("inc.test", 3, "192.0.2.30");
+    const steps = kdig(p.port, ["inc.test", "IXFR=1"]);
+    const serials = [...steps.matchAll(/\sSOA\s+\S+ \S+ (\d+) 3600/g)].map((x) => Number(x[1]));
+    assert.deepEqual(serials, [3, 1, 2, 2, 3, 3], steps);
+    assert.match(steps, /www\.inc\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.10/);
+    assert.match(steps, /www\.inc\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.30/);
+    const current = kdig(p.port, ["inc.test", "IXFR=3"]);
+    assert.match(current, /1 messages, 1 records/, current);
+    const whole = kdig(p.port, ["inc.test", "IXFR=0"]);
+    assert.match(whole, /1 messages, 6 records/, whole);
+    await waitFor(() => /"kind":"ixfr".*"full":true/.test(p.logs()), "the whole-zone IXFR in the log");
+    // An edit that keeps the serial is served, and the log warns that secondaries will not see it.
+    writeFileSync(path.join(p.dir, "inc.test.zone"), zoneText("inc.test", 3, "192.0.2.99"));
+    await waitFor(
+      () => /"level":40.*secondaries will not pick this change up/.test(p.logs()),
+      "the warning of an edit without a new serial",
+    );
+    assert.match(kdig(p.port, ["www.inc.test", "A"]), /192\.0\.2\.99/);
+  });
+});
+
+const SECONDARIES: [string, string, string, (o: Parameters<typeof startKnotSecondary>[0]) => Secondary][] = [
+  ["Knot", "knotd", "knot", startKnotSecondary],
+  ["BIND", "named", "bind9", startBindSecondary],
+];
+
+for (const [peer, tool, pkg, startSecondary] of SECONDARIES) {
+  describe(`${peer} as Ferry's secondary`, () => {
+    for (const signed of [true, false]) {
+      test(`${signed ? "with" : "without"} TSIG: NOTIFY, AXFR, then an edit arrives by NOTIFY and IXFR within 2 s`, async (t) => {
+        if (!needTool(t, tool, pkg)) return;
+        const origin = `${peer.toLowerCase()}${signed ? "-signed" : ""}.test`;
+        const sport = await freePort();
+        const p = await primary([{ origin, allow: ["127.0.0.1/32"], tsig: signed, notify: [sport] }]);
+        const s = startSecondary({
+          zone: origin,
+          port: sport,
+          primaryPort: p.port,
+          key: signed ? KEY : null,
+        });
+        running.push(s);
+        // Ferry notified at start, perhaps before the secondary listened: the first copy comes by NOTIFY (retried) or by its own first refresh.
+        await waitAddress(sport, `www.${origin}`, "192.0.2.10", 10_000).catch((err) => {
+          throw new Error(`${err.message}\n${s.log().slice(-2000)}\n${p.logs().slice(-2000)}`);
+        });
+        await p.edit(origin, 2, "192.0.2.20");
+        const ms = await waitAddress(sport, `www.${origin}`, "192.0.2.20", 2000).catch((err) => {
+          throw new Error(`${err.message}\n${s.log().slice(-2000)}\n${p.logs().slice(-2000)}`);
+        });
+        t.diagnostic(`the edit reached ${peer} ${ms} ms after Ferry reloaded it`);
+        await waitFor(() => /"kind":"ixfr"/.test(p.logs()), "an IXFR in Ferry's log");
+        assert.match(p.logs(), /"kind":"ixfr","serial":2,"records":6/);
+        assert.match(p.logs(), /"msg":"notify acknowledged"/);
+        if (signed) assert.match(p.logs(), new RegExp(`"key":"${KEY.name}","kind":"ixfr"`));
+        if (peer === "Knot") assert.doesNotMatch(s.log(), /fallback to AXFR/);
+        s.stop();
+      });
+    }
+
+    test("a secondary with the wrong secret gets nothing, and Ferry logs ERR_DNS_TSIG", async (t) => {
+      if (!needTool(t, tool, pkg)) return;
+      const origin = `${peer.toLowerCase()}-wrong.test`;
+      const sport = await freePort();
+      const p = await primary([{ origin, allow: ["127.0.0.1/32"], tsig: true, notify: [sport] }]);
+      const s = startSecondary({ zone: origin, port: sport, primaryPort: p.port, key: WRONG });
+      running.push(s);
+      await waitFor(
+        () => p.logs().includes('"code":"ERR_DNS_TSIG"'),
+        "a TSIG failure in Ferry's log",
+        10_000,
+      );
+      assert.equal(await addressOn(sport, `www.${origin}`), null);
+      assert.doesNotMatch(p.logs(), /"kind":"(axfr|ixfr)"/);
+      assert.ok(!p.logs().includes(WRONG.secret));
+      s.stop();
+    });
+  });
+}

@@ -1,0 +1,98 @@
+/** Real DNS secondaries for the transfer tests: Knot (knotd) and BIND (named), started on loopback with their own folders. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export interface Secondary {
+  child: ChildProcess;
+  port: number;
+  /** What the server printed so far (Knot and BIND log to stderr in the foreground). */
+  log: () => string;
+  stop: () => void;
+}
+
+export interface SecondaryOptions {
+  zone: string;
+  port: number;
+  primaryPort: number;
+  /** A TSIG key both sides know; null: unsigned. */
+  key: { name: string; algorithm: string; secret: string } | null;
+}
+
+function start(cmd: string, args: string[], port: number): Secondary {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout!.on("data", (c: Buffer) => (log += c));
+  child.stderr!.on("data", (c: Buffer) => (log += c));
+  return { child, port, log: () => log, stop: () => child.kill("SIGKILL") };
+}
+
+/** knotd as a secondary of Ferry: NOTIFY accepted from 127.0.0.1 (with the key when there is one). */
+export function startKnotSecondary(o: SecondaryOptions): Secondary {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-knot2-"));
+  mkdirSync(path.join(dir, "db"));
+  const k = o.key;
+  writeFileSync(
+    path.join(dir, "knot.conf"),
+    `server:
+    listen: 127.0.0.1@${o.port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    rundir: ${dir}
+    user: root:root
+database:
+    storage: ${dir}/db
+log:
+  - target: stderr
+    any: info
+${k ? `key:\n  - id: ${k.name}\n    algorithm: ${k.algorithm}\n    secret: ${k.secret}\n` : ""}remote:
+  - id: ferry
+    address: 127.0.0.1@${o.primaryPort}
+${k ? `    key: ${k.name}\n` : ""}acl:
+  - id: from_ferry
+    address: 127.0.0.1
+${k ? `    key: ${k.name}\n` : ""}    action: notify
+template:
+  - id: default
+    storage: ${dir}
+    zonefile-sync: -1
+    journal-content: changes
+zone:
+  - domain: ${o.zone}
+    master: ferry
+    acl: from_ferry
+`,
+  );
+  return start("knotd", ["-c", path.join(dir, "knot.conf")], o.port);
+}
+
+/** named (BIND 9) as a secondary of Ferry, foreground, no control channel, nothing outside its folder. */
+export function startBindSecondary(o: SecondaryOptions): Secondary {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-named-"));
+  const k = o.key;
+  writeFileSync(
+    path.join(dir, "named.conf"),
+    `options {
+  directory "${dir}";
+  pid-file "${dir}/named.pid";
+  session-keyfile "${dir}/session.key";
+  managed-keys-directory "${dir}";
+  listen-on port ${o.port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  dnssec-validation no;
+  notify no;
+};
+controls { };
+${k ? `key "${k.name}" { algorithm ${k.algorithm}; secret "${k.secret}"; };\n` : ""}zone "${o.zone}" {
+  type secondary;
+  primaries port ${o.primaryPort} { 127.0.0.1${k ? ` key "${k.name}"` : ""}; };
+  file "${dir}/${o.zone}.bk";
+  allow-notify { 127.0.0.1; };
+};
+`,
+  );
+  return start("named", ["-g", "-c", path.join(dir, "named.conf"), "-n", "1"], o.port);
+}
