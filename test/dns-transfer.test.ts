@@ -15,7 +15,7 @@ import { DnsService } from "../src/dns/service.js";
 import { RRType } from "../src/dns/wire/constants.js";
 import { type FerryProcess, needTool, spawnFerry, waitFor } from "./helpers.js";
 import { ask, freePort, query, summary } from "./knot.js";
-import { type Secondary, startBindSecondary, startKnotSecondary } from "./secondaries.js";
+import { type Secondary, startBindSecondary, startKnotPrimary, startKnotSecondary } from "./secondaries.js";
 
 const KEY = { name: "xfr-key", algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
 const WRONG = { ...KEY, secret: randomBytes(32).toString("base64") };
@@ -303,3 +303,145 @@ for (const [peer, tool, pkg, startSecondary] of SECONDARIES) {
     });
   });
 }
+
+describe("Ferry as a secondary of Knot", () => {
+  for (const signed of [true, false]) {
+    test(`${signed ? "with" : "without"} TSIG: AXFR first, an edit by NOTIFY and IXFR within 2 s, the copy on disk served after a restart with the primary gone`, async (t) => {
+      if (!needTool(t, "knotd", "knot")) return;
+      const origin = `sec${signed ? "-signed" : ""}.test`;
+      const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-sec-"));
+      const zoneFile = path.join(dir, `${origin}.zone`);
+      writeFileSync(zoneFile, zoneText(origin, 1, "192.0.2.10"));
+      const [kport, fport] = [await freePort(), await freePort()];
+      const knot = startKnotPrimary({
+        zone: origin,
+        file: zoneFile,
+        port: kport,
+        notifyPort: fport,
+        key: signed ? KEY : null,
+      });
+      running.push(knot);
+      const yaml = [
+        `state: ${path.join(dir, "state")}`,
+        "dns:",
+        `  listen: ["127.0.0.1:${fport}"]`,
+        "  tsig:",
+        `    - { name: ${KEY.name}, algorithm: ${KEY.algorithm}, secret: "${KEY.secret}" }`,
+        "  zones:",
+        `    - { origin: ${origin}, primary: "127.0.0.1:${kport}"${signed ? `, tsig: ${KEY.name}` : ""} }`,
+      ];
+      const conf = path.join(dir, "ferry.yaml");
+      writeFileSync(conf, `${yaml.join("\n")}\n`);
+      const start = async () => {
+        const f = await spawnFerry(["serve", "--config", conf], [/answering DNS on 127\.0\.0\.1:(\d+)/]);
+        running.push({ stop: () => f.child.kill("SIGKILL") });
+        return f;
+      };
+      let ferry = await start();
+      const logs = () => ferry.stdout() + ferry.stderr();
+      const fail = (err: Error) => {
+        throw new Error(`${err.message}\n${knot.log().slice(-1500)}\n${logs().slice(-1500)}`);
+      };
+      await waitAddress(fport, `www.${origin}`, "192.0.2.10", 10_000).catch(fail);
+      await waitFor(() => logs().includes("secondary zone updated by AXFR"), "the AXFR in Ferry's log");
+      writeFileSync(zoneFile, zoneText(origin, 2, "192.0.2.20"));
+      knot.reload();
+      const ms = await waitAddress(fport, `www.${origin}`, "192.0.2.20", 2000).catch(fail);
+      t.diagnostic(`Knot's edit reached Ferry in ${ms} ms`);
+      await waitFor(() => logs().includes("secondary zone updated by IXFR"), "the IXFR in Ferry's log");
+      assert.match(logs(), /"kind":"ixfr","from":1/);
+      // The copy on disk, then a restart with Knot gone: served at once from it.
+      knot.stop();
+      ferry.child.kill("SIGKILL");
+      ferry = await start();
+      assert.equal(await addressOn(fport, `www.${origin}`), "192.0.2.20");
+      await waitFor(
+        () => logs().includes("secondary zone served from its copy on disk"),
+        "the load from disk",
+      );
+      await waitFor(
+        () => logs().includes('"code":"ERR_DNS_SECONDARY"'),
+        "the failed refresh with the primary gone",
+      );
+      assert.ok(!logs().includes(KEY.secret));
+    });
+  }
+
+  test("the SOA timers as published: refresh and retry followed, and past expire the zone is no longer served", async (t) => {
+    if (!needTool(t, "knotd", "knot")) return;
+    const origin = "sec-expire.test";
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-sec-"));
+    const zoneFile = path.join(dir, `${origin}.zone`);
+    // refresh 1 s, retry 1 s, expire 3 s: honoured as published, not clamped.
+    writeFileSync(zoneFile, zoneText(origin, 1, "192.0.2.10").replace("1 3600 600 86400 60", "1 1 1 3 60"));
+    const [kport, fport] = [await freePort(), await freePort()];
+    // Knot does not NOTIFY here (its notify target is a closed port): only Ferry's refresh timer finds serial 2.
+    const knot = startKnotPrimary({
+      zone: origin,
+      file: zoneFile,
+      port: kport,
+      notifyPort: await freePort(),
+      key: null,
+    });
+    running.push(knot);
+    const conf = path.join(dir, "ferry.yaml");
+    writeFileSync(
+      conf,
+      [
+        `state: ${path.join(dir, "state")}`,
+        "dns:",
+        `  listen: ["127.0.0.1:${fport}"]`,
+        `  zones: [{ origin: ${origin}, primary: "127.0.0.1:${kport}" }]`,
+        "",
+      ].join("\n"),
+    );
+    const ferry = await spawnFerry(["serve", "--config", conf], [/answering DNS on 127\.0\.0\.1:(\d+)/]);
+    running.push({ stop: () => ferry.child.kill("SIGKILL") });
+    await waitAddress(fport, `www.${origin}`, "192.0.2.10", 10_000);
+    writeFileSync(zoneFile, zoneText(origin, 2, "192.0.2.20").replace("2 3600 600 86400 60", "2 1 1 3 60"));
+    knot.reload();
+    await waitAddress(fport, `www.${origin}`, "192.0.2.20", 3000);
+    knot.stop();
+    await waitFor(
+      () => (ferry.stdout() + ferry.stderr()).includes('"code":"ERR_DNS_SECONDARY_EXPIRED"'),
+      "the expiry",
+      6000,
+    );
+    const a = await ask(fport, query(`www.${origin}`, RRType.A), false, 500);
+    assert.equal(summary(a!).rcode, 5, "REFUSED once expired");
+  });
+
+  test("a wrong key: Knot refuses, Ferry logs ERR_DNS_SECONDARY and serves nothing for the zone", async (t) => {
+    if (!needTool(t, "knotd", "knot")) return;
+    const origin = "sec-wrong.test";
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-sec-"));
+    const zoneFile = path.join(dir, `${origin}.zone`);
+    writeFileSync(zoneFile, zoneText(origin, 1, "192.0.2.10"));
+    const [kport, fport] = [await freePort(), await freePort()];
+    const knot = startKnotPrimary({ zone: origin, file: zoneFile, port: kport, notifyPort: fport, key: KEY });
+    running.push(knot);
+    const conf = path.join(dir, "ferry.yaml");
+    writeFileSync(
+      conf,
+      [
+        `state: ${path.join(dir, "state")}`,
+        "dns:",
+        `  listen: ["127.0.0.1:${fport}"]`,
+        `  tsig: [{ name: ${WRONG.name}, algorithm: ${WRONG.algorithm}, secret: "${WRONG.secret}" }]`,
+        `  zones: [{ origin: ${origin}, primary: "127.0.0.1:${kport}", tsig: ${WRONG.name} }]`,
+        "",
+      ].join("\n"),
+    );
+    const ferry = await spawnFerry(["serve", "--config", conf], [/answering DNS on 127\.0\.0\.1:(\d+)/]);
+    running.push({ stop: () => ferry.child.kill("SIGKILL") });
+    await waitFor(
+      () => (ferry.stdout() + ferry.stderr()).includes('"code":"ERR_DNS_SECONDARY"'),
+      "the refusal in Ferry's log",
+      10_000,
+    );
+    const a = await ask(fport, query(`www.${origin}`, RRType.A), false, 500);
+    assert.ok(a);
+    assert.equal(summary(a).rcode, 5, "REFUSED: the zone is not served");
+    assert.ok(!(ferry.stdout() + ferry.stderr()).includes(WRONG.secret));
+  });
+});

@@ -1,5 +1,5 @@
 /** Real DNS secondaries for the transfer tests: Knot (knotd) and BIND (named), started on loopback with their own folders. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -95,4 +95,60 @@ ${k ? `key "${k.name}" { algorithm ${k.algorithm}; secret "${k.secret}"; };\n` :
 `,
   );
   return start("named", ["-g", "-c", path.join(dir, "named.conf"), "-n", "1"], o.port);
+}
+
+/** knotd as Ferry's primary: serves `file`, lets 127.0.0.1 transfer it (with the key when there is one), NOTIFYs Ferry. */
+export function startKnotPrimary(o: {
+  zone: string;
+  file: string;
+  port: number;
+  notifyPort: number;
+  key: SecondaryOptions["key"];
+}): Secondary & { reload: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-knotp-"));
+  mkdirSync(path.join(dir, "db"));
+  const k = o.key;
+  const conf = path.join(dir, "knot.conf");
+  writeFileSync(
+    conf,
+    `server:
+    listen: 127.0.0.1@${o.port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    rundir: ${dir}
+    user: root:root
+database:
+    storage: ${dir}/db
+log:
+  - target: stderr
+    any: info
+${k ? `key:\n  - id: ${k.name}\n    algorithm: ${k.algorithm}\n    secret: ${k.secret}\n` : ""}remote:
+  - id: ferry
+    address: 127.0.0.1@${o.notifyPort}
+${k ? `    key: ${k.name}\n` : ""}acl:
+  - id: to_ferry
+    address: 127.0.0.1
+${k ? `    key: ${k.name}\n` : ""}    action: transfer
+template:
+  - id: default
+    storage: ${dir}
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: ${o.zone}
+    file: ${o.file}
+    notify: ferry
+    acl: to_ferry
+`,
+  );
+  const s = start("knotd", ["-c", conf], o.port);
+  return {
+    ...s,
+    reload: () => {
+      spawnSync("knotc", ["-c", conf, "zone-reload", o.zone], { stdio: "ignore" });
+    },
+  };
 }

@@ -272,3 +272,20 @@ export interface DnsNotifyEvent {
 }
 
 export const dnsNotifyChannel = diagnostics.channel("ferry:dns:notify");
+
+/** A secondary zone's copy loaded, refreshed, failed to refresh, or expired. */
+export interface DnsSecondaryEvent {
+  time: number;
+  zone: string;
+  primary: string;
+  result: "loaded" | "updated" | "current" | "failed" | "expired";
+  kind: "axfr" | "ixfr" | null;
+  serial: number;
+  from: number | null;
+  records: number;
+  reason: string | null;
+  /** Seconds to the next refresh. */
+  next: number;
+}
+
+export const dnsSecondaryChannel = diagnostics.channel("ferry:dns:secondary");

@@ -69,6 +69,10 @@ export const ERROR_CODES = {
     "A signed DNS message failed its TSIG check (BADKEY: unknown key; BADSIG: wrong MAC; BADTIME: clocks more than the fudge apart); the answer was NOTAUTH.",
   ERR_DNS_NOTIFY:
     "A secondary did not acknowledge a zone's NOTIFY after every retry, or answered it with an error or an unsigned answer to a signed NOTIFY.",
+  ERR_DNS_SECONDARY:
+    "A secondary zone's refresh from its primary failed (unreachable, refused, a bad TSIG, a malformed transfer); Ferry serves its last copy and retries at the SOA retry interval.",
+  ERR_DNS_SECONDARY_EXPIRED:
+    "A secondary zone had no good refresh for longer than its SOA expire; Ferry stopped serving it until the primary answers again.",
   ERR_WS_PROTOCOL:
     "A WebSocket client broke RFC 6455 (or sent a message over the limit); Ferry closed it with 1002, 1007 or 1009.",
   ERR_WS_INTERNAL:

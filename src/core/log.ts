@@ -9,9 +9,11 @@ import { encodeCombined, encodeJson, maxLineBytes } from "./access-encode.js";
 import type { Config, LogLevel } from "./config/types.js";
 import {
   type DnsNotifyEvent,
+  type DnsSecondaryEvent,
   type DnsTcpDropEvent,
   type DnsTransferEvent,
   dnsNotifyChannel,
+  dnsSecondaryChannel,
   dnsTcpDropChannel,
   dnsTransferChannel,
   type HttpClientErrorEvent,
@@ -138,11 +140,28 @@ export function logDnsTransfers(log: Logger): () => void {
     if (e.result === "acked") log.info(fields, "notify acknowledged");
     else log.warn({ ...fields, code: "ERR_DNS_NOTIFY", reason: e.reason }, "notify not acknowledged");
   };
+  const onSecondary = (msg: unknown) => {
+    const e = msg as DnsSecondaryEvent;
+    const fields = { zone: e.zone, primary: e.primary, serial: e.serial, records: e.records, next: e.next };
+    if (e.result === "updated")
+      log.info(
+        { ...fields, kind: e.kind, from: e.from },
+        `secondary zone updated by ${e.kind?.toUpperCase()}`,
+      );
+    else if (e.result === "loaded") log.info(fields, "secondary zone served from its copy on disk");
+    else if (e.result === "current") log.debug(fields, "secondary zone is current");
+    else if (e.result === "failed")
+      log.warn({ ...fields, code: "ERR_DNS_SECONDARY", reason: e.reason }, "secondary zone refresh failed");
+    else
+      log.error({ ...fields, code: "ERR_DNS_SECONDARY_EXPIRED", reason: e.reason }, "secondary zone expired");
+  };
   diagnostics.subscribe(dnsTransferChannel.name, onTransfer);
   diagnostics.subscribe(dnsNotifyChannel.name, onNotify);
+  diagnostics.subscribe(dnsSecondaryChannel.name, onSecondary);
   return () => {
     diagnostics.unsubscribe(dnsTransferChannel.name, onTransfer);
     diagnostics.unsubscribe(dnsNotifyChannel.name, onNotify);
+    diagnostics.unsubscribe(dnsSecondaryChannel.name, onSecondary);
   };
 }
 

@@ -8,13 +8,15 @@ import type dgram from "node:dgram";
 import { statSync } from "node:fs";
 import type net from "node:net";
 import { AddressSet } from "../core/cidr.js";
-import type { DnsConfig, ListenAddress } from "../core/config/types.js";
+import type { DnsConfig, DnsZoneConfig, ListenAddress } from "../core/config/types.js";
 import {
   type DnsNotifyEvent,
   type DnsQueryEvent,
+  type DnsSecondaryEvent,
   type DnsTransferEvent,
   dnsNotifyChannel,
   dnsQueryChannel,
+  dnsSecondaryChannel,
   dnsTransferChannel,
 } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
@@ -24,7 +26,8 @@ import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { diffZones, Journal, serialAfter, serialOf } from "./transfer/journal.js";
 import { Notifier } from "./transfer/notify.js";
-import type { TransferPolicy, TransferState } from "./transfer/serve.js";
+import { SecondaryZone } from "./transfer/secondary.js";
+import { NOTAUTH, type TransferPolicy, type TransferState } from "./transfer/serve.js";
 import { type TsigKey, tsigKey } from "./transfer/tsig.js";
 import { typeName } from "./wire/constants.js";
 import { loadZoneFile, loadZoneText } from "./zone/load.js";
@@ -50,6 +53,12 @@ function loadZones(
   const zones = new Map<string, Zone>();
   const reports: ZoneReport[] = [];
   for (const z of config.zones) {
+    if (z.primary) {
+      // A secondary's copy is the SecondaryZone's to load and replace; a reload keeps what is served.
+      const held = previous.get(z.file);
+      if (held) zones.set(z.file, held);
+      continue;
+    }
     try {
       const zone =
         z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);
@@ -143,6 +152,8 @@ export class DnsService {
   private watcher: NodeJS.Timeout | null = null;
   /** IXFR journals by zone apex (kept across reloads). */
   private readonly journals = new Map<string, Journal>();
+  /** Secondary zones by their file under the state folder, with what configured each (to see changes on reload). */
+  private readonly secondaries = new Map<string, { zone: SecondaryZone; config: string }>();
   private readonly notifier = new Notifier((o) => {
     if (!dnsNotifyChannel.hasSubscribers) return;
     const event: DnsNotifyEvent = { time: Date.now(), ...o };
@@ -163,6 +174,7 @@ export class DnsService {
       const event: DnsTransferEvent = { time: Date.now(), client, durationMs: ms, ...o };
       dnsTransferChannel.publish(event);
     };
+    this.state.onNotify = (name, client, key) => this.onNotify(name, client, key);
     this.state.onQuery = (o, client, transport, ms) => {
       if (!dnsQueryChannel.hasSubscribers) return;
       const event: DnsQueryEvent = {
@@ -215,6 +227,7 @@ export class DnsService {
       const zone = svc.byFile.get(z.file);
       if (zone !== undefined) svc.notifyFor(z, zone);
     }
+    svc.syncSecondaries();
     return svc;
   }
 
@@ -245,26 +258,13 @@ export class DnsService {
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
     this.state.transfer = transferState(config, zones, this.journals);
-    config.zones.forEach((z, i) => {
+    for (const z of config.zones) {
       const zone = zones.get(z.file);
-      const old = previous.get(z.file);
-      if (zone === undefined || zone === old) return;
-      if (old === undefined || old.apex !== zone.apex) {
-        this.journals.get(zone.apex)?.reset();
-        this.notifyFor(z, zone);
-        return;
-      }
-      const from = serialOf(old.soa);
-      const to = serialOf(zone.soa);
-      if (serialAfter(to, from)) {
-        this.journals.get(zone.apex)?.add(diffZones(old, zone));
-        this.notifyFor(z, zone);
-      } else if (z.transfer !== null || z.notify.length > 0) {
-        const diff = diffZones(old, zone);
-        if (diff.added.length + diff.deleted.length > 0 && reports[i])
-          reports[i].warning = `serial ${to} is not above ${from}: secondaries will not pick this change up`;
-      }
-    });
+      const warning = zone ? this.zoneChanged(z, previous.get(z.file), zone) : null;
+      const report = reports.find((r) => r.file === z.file);
+      if (warning !== null && report) report.warning = warning;
+    }
+    this.syncSecondaries();
     this.state.tcp = tcpLimits(config);
     setForwarder(this.state, forwarderFor(config, this.state));
     this.reports = reports;
@@ -282,7 +282,9 @@ export class DnsService {
     this.unwatch();
     this.watcher = setInterval(() => {
       if (
-        this.config.zones.some((z) => z.records === undefined && this.seen.get(z.file) !== fileStamp(z.file))
+        this.config.zones.some(
+          (z) => z.records === undefined && !z.primary && this.seen.get(z.file) !== fileStamp(z.file),
+        )
       )
         onChange(this.reload(this.config));
     }, intervalMs);
@@ -292,12 +294,98 @@ export class DnsService {
   /** Notes how every zone file looks now, before it is read. */
   private markSeen(): void {
     this.seen.clear();
-    for (const z of this.config.zones) if (z.records === undefined) this.seen.set(z.file, fileStamp(z.file));
+    for (const z of this.config.zones)
+      if (z.records === undefined && !z.primary) this.seen.set(z.file, fileStamp(z.file));
   }
 
   private unwatch(): void {
     if (this.watcher !== null) clearInterval(this.watcher);
     this.watcher = null;
+  }
+
+  /**
+   * After a zone got a new copy (a reload, a transfer): the IXFR journal
+   * learns the differences and the zone's secondaries are notified. Returns
+   * a warning when the content changed without a serial increase.
+   */
+  private zoneChanged(z: DnsZoneConfig, old: Zone | undefined, zone: Zone): string | null {
+    if (zone === old) return null;
+    if (old === undefined || old.apex !== zone.apex) {
+      this.journals.get(zone.apex)?.reset();
+      this.notifyFor(z, zone);
+      return null;
+    }
+    const from = serialOf(old.soa);
+    const to = serialOf(zone.soa);
+    if (serialAfter(to, from)) {
+      this.journals.get(zone.apex)?.add(diffZones(old, zone));
+      this.notifyFor(z, zone);
+      return null;
+    }
+    if (z.transfer === null && z.notify.length === 0) return null;
+    const diff = diffZones(old, zone);
+    if (diff.added.length + diff.deleted.length === 0) return null;
+    return `serial ${to} is not above ${from}: secondaries will not pick this change up`;
+  }
+
+  /** Starts the secondary zones the config names, stops the ones it no longer does, restarts changed ones. */
+  private syncSecondaries(): void {
+    const wanted = new Set<string>();
+    for (const z of this.config.zones) {
+      if (!z.primary) continue;
+      const key = z.primary.tsig ? (this.state.transfer.keys.get(z.primary.tsig) ?? null) : null;
+      const config = JSON.stringify([z.origin, z.primary, key?.algorithm, key?.secret.toString("base64")]);
+      wanted.add(z.file);
+      const have = this.secondaries.get(z.file);
+      if (have?.config === config) continue;
+      have?.zone.close();
+      const zone = new SecondaryZone({
+        origin: z.origin,
+        file: z.file,
+        primary: z.primary.address,
+        key,
+        onZone: (next) => this.secondaryZone(z.file, next),
+        report: (o) => {
+          if (!dnsSecondaryChannel.hasSubscribers) return;
+          const event: DnsSecondaryEvent = { time: Date.now(), ...o };
+          dnsSecondaryChannel.publish(event);
+        },
+      });
+      this.secondaries.set(z.file, { zone, config });
+      zone.start();
+    }
+    for (const [file, s] of this.secondaries)
+      if (!wanted.has(file)) {
+        s.zone.close();
+        this.secondaries.delete(file);
+        if (this.byFile.delete(file)) this.swapZones();
+      }
+  }
+
+  /** A secondary has a new copy (or none: expired). */
+  private secondaryZone(file: string, zone: Zone | null): void {
+    const old = this.byFile.get(file);
+    if (zone) this.byFile.set(file, zone);
+    else this.byFile.delete(file);
+    this.swapZones();
+    const z = this.config.zones.find((c) => c.file === file);
+    if (z && zone) this.zoneChanged(z, old, zone);
+  }
+
+  private swapZones(): void {
+    setZones(this.state, new ZoneSet([...this.byFile.values()]));
+    this.state.transfer = transferState(this.config, this.byFile, this.journals);
+  }
+
+  /** A NOTIFY: NOERROR and a refresh for a secondary zone's primary (signed with its key when it has one). */
+  private onNotify(name: string, client: string, key: string | null): number {
+    const apex = name.toLowerCase().replace(/\.$/, "");
+    const z = this.config.zones.find((c) => c.primary && c.origin.toLowerCase() === apex);
+    const s = z ? this.secondaries.get(z.file)?.zone : undefined;
+    if (s === undefined) return NOTAUTH;
+    if (!s.fromPrimary(client) || (s.keyName !== null && key !== s.keyName)) return 5; // REFUSED
+    s.notified();
+    return 0;
   }
 
   /** NOTIFY the zone's secondaries of its current serial, signed with its transfer key when it has one. */
@@ -309,6 +397,7 @@ export class DnsService {
 
   close(): Promise<void> {
     this.unwatch();
+    for (const s of this.secondaries.values()) s.zone.close();
     this.notifier.close();
     for (const u of this.udp) u.close();
     return Promise.all(

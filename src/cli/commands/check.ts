@@ -25,6 +25,13 @@ export function check(args: string[]): void {
   const zoneLines: string[] = [];
   const zoneErrors: string[] = [];
   for (const z of config.dns?.zones ?? []) {
+    if (z.primary) {
+      const a = z.primary.address;
+      zoneLines.push(
+        `  zone ${z.origin}: secondary of ${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}${z.primary.tsig ? ` (signed with key ${z.primary.tsig})` : ""}, its copy in ${z.file}`,
+      );
+      continue;
+    }
     try {
       const zone =
         z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);

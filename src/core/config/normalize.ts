@@ -272,6 +272,7 @@ function normalizeDns(
   dns: NonNullable<UserConfig["dns"]>,
   ctx: NormalizeContext,
   problems: RawProblem[],
+  state: string,
 ): DnsConfig {
   const listen = listenList(dns.listen!, ["dns", "listen"], problems);
   const tsig = normalizeTsig(dns.tsig ?? [], problems);
@@ -289,6 +290,20 @@ function normalizeDns(
         message: `no key named ${transfer.tsig} in dns.tsig`,
       });
     const notify = ipList(z.notify ?? [], [...at, "notify"], problems);
+    if (z.primary !== undefined) {
+      const origin = (z.origin ?? "").replace(/\.$/, "");
+      const address = ipList([z.primary], [...at, "primary"], problems)[0] ?? { host: "", port: 0 };
+      const key = z.tsig ? keyName(z.tsig) : null;
+      if (key && !tsig.some((k) => k.name === key))
+        problems.push({ path: [...at, "tsig"], message: `no key named ${key} in dns.tsig` });
+      const file = path.join(state, "secondary", `${origin.toLowerCase() || "root"}.zone`);
+      return { file, origin, transfer, notify, primary: { address, tsig: key } };
+    }
+    if (z.tsig !== undefined)
+      problems.push({
+        path: [...at, "tsig"],
+        message: "tsig names the key of a primary: it goes with primary",
+      });
     if (z.records !== undefined) {
       const origin = (z.origin ?? "").replace(/\.$/, "");
       const file = `${ctx.source ?? "config"} (dns.zones[${i}], ${origin})`;
@@ -362,17 +377,18 @@ export function normalizeConfig(
   const access = user.log!.access!;
   let output = access === false ? "" : (access.output ?? ACCESS_DEFAULTS.output);
   if (output !== "stdout" && output !== "stderr" && output !== "") output = path.resolve(ctx.baseDir, output);
+  const state = user.state !== undefined ? path.resolve(ctx.baseDir, user.state) : defaultState();
   const config: Config = {
     source: ctx.source,
     http: user.http ? normalizeHttp(user.http, ctx, problems) : null,
-    dns: user.dns ? normalizeDns(user.dns, ctx, problems) : null,
+    dns: user.dns ? normalizeDns(user.dns, ctx, problems, state) : null,
     admin: user.admin ? normalizeAdmin(user.admin, problems) : null,
     log: {
       level: user.log!.level!,
       access: access === false ? null : { format: access.format ?? ACCESS_DEFAULTS.format, output },
     },
     shutdown: { grace: parseDuration(user.shutdown!.grace!) },
-    state: user.state !== undefined ? path.resolve(ctx.baseDir, user.state) : defaultState(),
+    state,
   };
   if (config.dns?.tls) {
     const t = config.dns.tls;

@@ -369,7 +369,11 @@ export const configSchema = {
           items: {
             type: "object",
             additionalProperties: false,
-            oneOf: [{ required: ["file"] }, { required: ["records", "origin"] }],
+            oneOf: [
+              { required: ["file"] },
+              { required: ["records", "origin"] },
+              { required: ["primary", "origin"] },
+            ],
             properties: {
               file: {
                 type: "string",
@@ -386,6 +390,18 @@ export const configSchema = {
                 pattern: "^[A-Za-z0-9_.*-]*\\.?$",
                 description:
                   "The zone's name. Default: the file name without `.zone`, e.g. `example.test.zone` → `example.test`.",
+              },
+              primary: {
+                type: "string",
+                minLength: 1,
+                description:
+                  "Serve the zone as a secondary of this primary (`IP[:PORT]`, port 53 when left out): loaded by AXFR, followed by IXFR on NOTIFY and on the SOA refresh and retry timers, served until the SOA expire without a good refresh, and kept under `state/secondary/ORIGIN.zone` so a restart serves at once.",
+              },
+              tsig: {
+                type: "string",
+                minLength: 1,
+                description:
+                  "With `primary`: the key of `dns.tsig` that transfers from the primary are signed with (and its NOTIFY must be).",
               },
               transfer: {
                 type: "object",

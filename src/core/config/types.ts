@@ -124,6 +124,8 @@ export interface UserConfig {
       file?: string;
       origin?: string;
       records?: string;
+      primary?: string;
+      tsig?: string;
       transfer?: { allow: string[]; tsig?: string };
       notify?: string[];
     }[];
@@ -344,6 +346,8 @@ export interface DnsZoneConfig {
   transfer: { allow: string[]; tsig: string | null } | null;
   /** Secondaries to NOTIFY on load and on every new serial. */
   notify: ListenAddress[];
+  /** A secondary zone: its primary and the key transfers from it are signed with (`file` is its copy under the state folder). */
+  primary?: { address: ListenAddress; tsig: string | null };
 }
 
 /** The DNS server: addresses (UDP and TCP each) and zones. */

@@ -1,6 +1,8 @@
 import type { Forwarder } from "../forward/forwarder.js";
 import {
+  answerNotify,
   checkTsig,
+  type NotifyHandler,
   type SignedQuery,
   signAnswer,
   type TransferOutcome,
@@ -29,6 +31,8 @@ export interface DnsServerState {
   transfer: TransferState;
   /** Sees every transfer (served or refused) and every failed TSIG check. */
   onTransfer: ((o: TransferOutcome, client: string, ms: number) => void) | null;
+  /** Decides NOTIFY messages (secondary zones); null: every NOTIFY gets NOTAUTH. */
+  onNotify: NotifyHandler | null;
 }
 
 const UNSIGNED: SignedQuery = { kind: "unsigned" };
@@ -44,6 +48,7 @@ export function createState(zones: ZoneSet, tcp: DnsServerState["tcp"]): DnsServ
     onQuery: null,
     transfer: { keys: new Map(), policies: new Map(), journals: new Map() },
     onTransfer: null,
+    onNotify: null,
   };
 }
 
@@ -91,6 +96,17 @@ export function answerQuery(
   if (signed.kind === "failed") {
     state.onTransfer?.(signed.outcome, client, 0);
     return signed.answer;
+  }
+  // NOTIFY (opcode 4, not a response): a secondary zone's primary says there is a new serial.
+  const plain = signed.kind === "signed" ? signed.query : buf;
+  if (plain.length >= 12 && (plain[2]! & 0xf8) === 0x20) {
+    const out = answerNotify(
+      plain,
+      state.onNotify,
+      client,
+      signed.kind === "signed" ? signed.key.name : null,
+    );
+    return out !== null && signed.kind === "signed" ? signAnswer(out, signed) : out;
   }
   if (signed.kind === "signed") {
     const out = handleQuery(signed.query, state.chain, udp, report, udp ? tsigSize(signed.key) : 0);

@@ -257,3 +257,38 @@ export const TSIG_ERROR_NAMES: Record<number, string> = {
   18: "BADTIME",
   22: "BADTRUNC",
 };
+
+/** Decides a NOTIFY for a zone: NOERROR (a refresh follows), REFUSED (not from its primary), NOTAUTH (not a secondary zone here). */
+export type NotifyHandler = (zone: string, client: string, key: string | null) => number;
+
+/**
+ * Answers a NOTIFY (RFC 1996 §3.7): the question echoed, QR and AA set,
+ * opcode NOTIFY, and the rcode `handler` decides. Null for input that does
+ * not decode (dropped: a NOTIFY is retried by its sender).
+ */
+export function answerNotify(
+  buf: Buffer,
+  handler: NotifyHandler | null,
+  client: string,
+  key: string | null,
+): Buffer | null {
+  let query: Message;
+  try {
+    query = decodeMessage(buf);
+  } catch {
+    return null;
+  }
+  const q = question(query);
+  const rcode =
+    q === null || q.type !== RRType.SOA ? 1 : handler === null ? NOTAUTH : handler(q.name, client, key);
+  return encodeMessage({
+    id: query.id,
+    flags: Flag.QR | Flag.AA,
+    opcode: Opcode.NOTIFY,
+    rcode,
+    questions: query.questions,
+    answers: [],
+    authority: [],
+    additional: [],
+  });
+}

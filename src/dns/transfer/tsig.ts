@@ -213,7 +213,8 @@ export interface Verified {
 
 /**
  * Verifies a signed message. `priorMac`: the request's MAC (for a response)
- * or the previous message's (a later message on TCP, with `timersOnly`).
+ * or the previous message's (a later message on TCP, with `timersOnly`, and
+ * `unsignedBefore` the messages since that came without a TSIG record).
  * `now` in seconds.
  */
 export function verifyTsig(
@@ -223,6 +224,7 @@ export function verifyTsig(
   now: number,
   priorMac: Buffer | null = null,
   timersOnly = false,
+  unsignedBefore: readonly Buffer[] = [],
 ): Verified {
   const key = keys.get(tsig.keyName) ?? null;
   if (key === null || key.algorithm !== tsig.algorithm) return { error: TsigError.BADKEY, key: null, tsig };
@@ -231,6 +233,8 @@ export function verifyTsig(
   if (tsig.mac.length !== digestLength) return { error: TsigError.BADSIG, key, tsig };
   const parts: Buffer[] = [];
   if (priorMac !== null) parts.push(macWithLength(priorMac));
+  // §5.3.1: messages of a TCP answer left unsigned since the last signed one are covered by the next MAC.
+  parts.push(...unsignedBefore);
   parts.push(unsigned(buf, tsig.start, tsig.originalId, buf.readUInt16BE(10) - 1));
   parts.push(variables(tsig, timersOnly));
   const mac = hmac(key, parts);

@@ -5,6 +5,7 @@ import { RRClass, RRType } from "../wire/constants.js";
 import type { Record } from "../wire/message.js";
 import { loadZoneText } from "../zone/load.js";
 import { diffZones, JOURNAL_DEPTH, Journal, serialAfter } from "./journal.js";
+import { applySteps } from "./secondary.js";
 import { axfrRecords, ixfrRecords, MESSAGE_BYTES, transferMessages } from "./xfr.js";
 
 const zone = (serial: number, body: string) =>
@@ -116,5 +117,30 @@ describe("IXFR", () => {
     assert.ok(!serialAfter(1, 2));
     assert.ok(serialAfter(0, 0xffffffff));
     assert.ok(!serialAfter(5, 5));
+  });
+});
+
+describe("a secondary applies IXFR steps", () => {
+  const v1 = zone(1, "www A 192.0.2.10\nold A 192.0.2.11\n");
+  const v2 = zone(2, "www A 192.0.2.20\nold A 192.0.2.11\n");
+  const v3 = zone(3, "www A 192.0.2.20\nnew A 192.0.2.30\n");
+
+  test("one step after another gives the primary's zone", () => {
+    const got = applySteps(v1, [diffZones(v1, v2), diffZones(v2, v3)], "t");
+    assert.deepEqual(diffZones(got, v3), { fromSoa: got.soa, toSoa: v3.soa, deleted: [], added: [] });
+    assert.equal(got.soa, v3.soa);
+  });
+
+  test("a removal matches whatever the TTL it is sent with (RFC 1995 §4)", () => {
+    const d = diffZones(v1, v2);
+    const step = { ...d, deleted: d.deleted.map((r) => ({ ...r, ttl: 1 })) };
+    assert.equal(applySteps(v1, [step], "t").size, v2.size);
+  });
+
+  test("a step from another serial, or removing what the copy lacks, is refused (the caller falls back to AXFR)", () => {
+    assert.throws(() => applySteps(v1, [diffZones(v2, v3)], "t"), /from serial 2, the copy is at 1/);
+    const d = diffZones(v1, v2);
+    const bogus = { ...d, deleted: [{ ...d.deleted[0]!, name: "nope.x.test" }] };
+    assert.throws(() => applySteps(v1, [bogus], "t"), /which the copy does not have/);
   });
 });
