@@ -30,6 +30,7 @@ const usage: [string[], RegExp][] = [
   [["serve", "--http"], /--http needs a value/],
   [["serve", "--realtime", "ws"], /--realtime takes a path that starts with \/, e.g. \/ws/],
   [["serve", "--publish-key", "k-123"], /--publish-key needs --realtime PATH/],
+  [["serve", "--broker", "redis://127.0.0.1:6379/0"], /--broker needs --realtime PATH/],
 ];
 for (const [args, message] of usage) {
   test(`ferry ${args.join(" ")}: exit 2, ${message.source}`, () => {

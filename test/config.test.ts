@@ -195,6 +195,36 @@ test("flags: --realtime adds an endpoint to the default site, --publish-key sets
   );
 });
 
+test("flags: --broker is the endpoint's broker key, set through YAML the same; a URL that is not redis:// is refused", () => {
+  const fromFlags = configFromFlags({
+    http: [],
+    root: ".",
+    realtime: "/ws",
+    broker: "redis://127.0.0.1:6379/0",
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-broker-"));
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    file,
+    "http:\n  sites:\n    - root: .\n      realtime:\n        - path: /ws\n          broker: redis://127.0.0.1:6379/0\n",
+  );
+  const fromYaml = configFromFlags({ http: [], config: file });
+  assert.equal(fromFlags.http!.sites[0]!.realtime[0]!.broker, "redis://127.0.0.1:6379/0");
+  assert.equal(fromYaml.http!.sites[0]!.realtime[0]!.broker, "redis://127.0.0.1:6379/0");
+  // --broker with a config file's endpoint: applies to it.
+  const both = configFromFlags({ http: [], config: file, broker: "redis://127.0.0.1:7000/1" });
+  assert.equal(both.http!.sites[0]!.realtime[0]!.broker, "redis://127.0.0.1:7000/1");
+  writeFileSync(
+    file,
+    "http:\n  sites:\n    - root: .\n      realtime:\n        - path: /ws\n          broker: http://127.0.0.1:6379\n",
+  );
+  assert.throws(
+    () => configFromFlags({ http: [], config: file }),
+    (err: ConfigError) =>
+      err.problems.some((p) => p.key === "http.sites[0].realtime[0].broker" && p.position?.line === 6),
+  );
+});
+
 test("the admin listener must be loopback unless allowRemote says otherwise; --admin sets it", () => {
   const err = problemsOf("admin.yaml");
   assert.equal(err.problems[0]!.key, "admin.listen");

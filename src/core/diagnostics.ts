@@ -205,6 +205,18 @@ export const wsFrameChannel = diagnostics.channel("ferry:ws:frame");
 export const wsPublishChannel = diagnostics.channel("ferry:ws:publish");
 export const wsDropChannel = diagnostics.channel("ferry:ws:drop");
 
+/** A realtime endpoint's broker (Redis) became reachable or was lost. */
+export interface RealtimeBrokerEvent {
+  time: number;
+  site: string;
+  path: string;
+  up: boolean;
+  /** Why it went down (the client's error), or what happened. */
+  reason: string;
+}
+
+export const realtimeBrokerChannel = diagnostics.channel("ferry:realtime:broker");
+
 /** A DNS-over-TCP connection Ferry closed on its own (a limit, not the client's choice). */
 export interface DnsTcpDropEvent {
   time: number;

@@ -24,6 +24,8 @@ import {
   type ProxyHealthEvent,
   proxyErrorChannel,
   proxyHealthChannel,
+  type RealtimeBrokerEvent,
+  realtimeBrokerChannel,
   type TlsCertEvent,
   tlsCertChannel,
   type WsDropEvent,
@@ -241,10 +243,19 @@ export function logRealtime(log: Logger): () => void {
       );
     }
   };
+  const onBroker = (msg: unknown) => {
+    const e = msg as RealtimeBrokerEvent;
+    const fields = { site: e.site, path: e.path };
+    if (e.up) log.info(fields, "realtime broker connected");
+    else
+      log.warn({ ...fields, code: "ERR_REALTIME_BROKER", reason: e.reason }, "realtime broker unreachable");
+  };
   const sessions = log.isLevelEnabled("debug");
+  diagnostics.subscribe(realtimeBrokerChannel.name, onBroker);
   diagnostics.subscribe(wsDropChannel.name, onDrop);
   if (sessions) diagnostics.subscribe(wsSessionChannel.name, onSession);
   return () => {
+    diagnostics.unsubscribe(realtimeBrokerChannel.name, onBroker);
     diagnostics.unsubscribe(wsDropChannel.name, onDrop);
     if (sessions) diagnostics.unsubscribe(wsSessionChannel.name, onSession);
   };

@@ -33,6 +33,7 @@ const LIMITS: HttpLimits = {
 const LIVE: RealtimeConfig = {
   path: "/live",
   publishKey: null,
+  broker: null,
   origins: [],
   protocols: [],
   maxMessageSize: 4096,

@@ -38,6 +38,15 @@ export class Message {
   }
 }
 
+/** A channel's message as every subscriber gets it: the JSON text framed once. */
+export function messageFor(channel: string, offset: number, time: number, data: string): Message {
+  const payload = Buffer.from(
+    `{"type":"message","channel":${JSON.stringify(channel)},"offset":${offset},"data":${data}}`,
+    "utf8",
+  );
+  return new Message(offset, time, payload);
+}
+
 /** Something that can receive a channel's messages. */
 export interface Subscriber {
   sendMessage(message: Message): void;
@@ -68,11 +77,7 @@ export class ChannelLog {
   /** Serialises and frames a message once; returns it with its new offset. */
   append(data: string, now: number): Message {
     const offset = ++this.offset;
-    const payload = Buffer.from(
-      `{"type":"message","channel":${JSON.stringify(this.name)},"offset":${offset},"data":${data}}`,
-      "utf8",
-    );
-    const message = new Message(offset, now, payload);
+    const message = messageFor(this.name, offset, now, data);
     this.touched = now;
     if (this.rule.historySize > 0) {
       this.history.push(message);

@@ -27,7 +27,12 @@ import { parseCommand } from "./protocol.js";
 import { type CompiledRule, compileRules, isChannelName, ruleFor } from "./rules.js";
 
 /** Why a publish was refused (the HTTP API maps these to statuses). */
-export type PublishRefusal = "bad_channel" | "forbidden" | "too_many_channels";
+export type PublishRefusal = "bad_channel" | "forbidden" | "too_many_channels" | "broker_unavailable";
+
+const REFUSAL_WORDS: Record<BrokerRefusal, string> = {
+  too_many_channels: "too many channels",
+  broker_unavailable: "the broker is unreachable; try again",
+};
 
 /** Counters for `/metrics` and the inspector. */
 export interface HubStats {
@@ -87,6 +92,7 @@ export class Hub implements ConnectionOwner {
     this.observed = observed;
     this.broker = broker;
     broker.deliver = (channel, message) => this.fanOut(channel, message);
+    broker.resync = (channel, offset, epoch) => this.resync(channel, offset, epoch);
     this.config = config;
     this.key = config.publishKey ?? randomBytes(18).toString("base64url");
     this.keyGenerated = config.publishKey === null;
@@ -227,6 +233,7 @@ export class Hub implements ConnectionOwner {
       // A member at once (it counts against the limits), but its messages wait until the reply is out.
       group.pending.set(conn, []);
       conn.addChannel(group);
+      this.broker.count(name, group.size);
     }
     const g = group;
     this.broker.position(name, since, epoch, Date.now()).then(
@@ -249,7 +256,7 @@ export class Hub implements ConnectionOwner {
     this.stats.channels = this.broker.size;
     if (typeof pos === "string") {
       this.leave(conn, group);
-      if (conn.state === OPEN) this.error(conn, pos, "too many channels", id);
+      if (conn.state === OPEN) this.error(conn, pos, REFUSAL_WORDS[pos], id);
       return;
     }
     const held = already ? undefined : group.pending.get(conn);
@@ -274,9 +281,10 @@ export class Hub implements ConnectionOwner {
   }
 
   private leave(conn: Connection, group: ChannelGroup<Connection>): void {
-    group.subscribers.delete(conn);
+    const had = group.subscribers.delete(conn) || group.pending.delete(conn);
     group.pending.delete(conn);
     conn.removeChannel(group);
+    if (had) this.broker.count(group.name, group.size);
     if (group.size === 0 && this.channels.get(group.name) === group) {
       this.channels.delete(group.name);
       this.broker.unwatch(group.name);
@@ -309,6 +317,23 @@ export class Hub implements ConnectionOwner {
       wsPublishChannel.publish(event);
     }
     return message.offset;
+  }
+
+  /**
+   * The broker says a watched channel's log changed under it (a new epoch,
+   * or missed messages its history no longer has): every subscriber is told
+   * where it stands now, before any later message.
+   */
+  private resync(name: string, offset: number, epoch: string): void {
+    const group = this.channels.get(name);
+    if (group === undefined) return;
+    const text = json({ type: "subscribed", channel: name, offset, epoch, recovered: false });
+    for (const conn of group.subscribers) conn.sendText(text);
+  }
+
+  /** Subscribers of `channel` on every node (the broker's count; this node's alone without one). */
+  presence(channel: string): Promise<number | BrokerRefusal> {
+    return this.broker.presence(channel);
   }
 
   /** A message of a watched channel: framed once, the same bytes to every local subscriber. */
@@ -401,6 +426,7 @@ export class Hub implements ConnectionOwner {
   close(code: number = CloseCode.GoingAway, reason = "server going away"): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    void this.broker.close();
     for (const conn of [...this.connections]) {
       if (conn.state === OPEN) conn.close(code, reason);
       else if (conn.state === CLOSING) conn.terminate(code, reason);

@@ -7,7 +7,7 @@ import type { Mounts, PathHandler } from "../http/mount.js";
 import type { FerryRequest, Reply } from "../http/types.js";
 import { checkHandshake } from "./handshake.js";
 import type { Hub } from "./hub.js";
-import { realtimeHttpReply } from "./publish-api.js";
+import { presencePath, presenceReply, realtimeHttpReply } from "./publish-api.js";
 import type { RealtimeService } from "./service.js";
 
 /**
@@ -63,6 +63,7 @@ export function realtimeMounts(service: RealtimeService): Mounts {
         handle: (req) => realtimeHttpReply(req, hub),
         upgrade: (req) => hubHandshake(req, hub),
       });
+      out.set(presencePath(r.path), { kind: "realtime", handle: (req) => presenceReply(req, hub) });
     }
     return out;
   };

@@ -97,6 +97,45 @@ export async function realtimeHttpReply(req: FerryRequest, hub: Hub): Promise<Re
   if (result === "forbidden") return problem(403, "forbidden", `no channel rule allows ${channel}`, hub);
   if (result === "too_many_channels")
     return problem(503, "too_many_channels", "the channel limit is reached", hub);
+  if (result === "broker_unavailable")
+    return problem(503, "broker_unavailable", "the realtime broker (Redis) is unreachable; try again", hub);
   if (result === "bad_channel") return problem(400, "bad_channel", "channel must be a channel name", hub);
   return jsonReply(200, { offset: result }, hub);
+}
+
+/** Where a realtime path answers presence: `PATH/presence` (`/ws` → `/ws/presence`). */
+export function presencePath(path: string): string {
+  return `${path.replace(/\/+$/, "")}/presence`;
+}
+
+/**
+ * `GET PATH/presence?channel=C` with the publish key: `{"channel": C,
+ * "subscribers": N}`, N counted across every node of the broker (0 for an
+ * empty channel); 503 while the broker is unreachable.
+ */
+export async function presenceReply(req: FerryRequest, hub: Hub): Promise<Reply> {
+  const location = presencePath(hub.config.path);
+  const reply = (status: number, body: unknown, extra: string[] = []) => ({
+    ...jsonReply(status, body, hub, extra),
+    location,
+    handler: "presence",
+  });
+  if (req.method !== "GET" && req.method !== "HEAD")
+    return reply(405, { error: "method_not_allowed", message: "use GET" }, ["Allow", "GET, HEAD"]);
+  if (!authorized(req, hub))
+    return reply(401, { error: "unauthorized", message: "send Authorization: Bearer <publish key>" }, [
+      "WWW-Authenticate",
+      'Bearer realm="ferry"',
+    ]);
+  const channel = new URLSearchParams(req.query).get("channel");
+  if (!isChannelName(channel))
+    return reply(400, { error: "bad_channel", message: "?channel= must be a channel name" });
+  const n = await hub.presence(channel);
+  if (n === "broker_unavailable")
+    return reply(503, {
+      error: "broker_unavailable",
+      message: "the realtime broker (Redis) is unreachable; try again",
+    });
+  if (typeof n === "string") return reply(503, { error: n, message: "cannot count now" });
+  return reply(200, { channel, subscribers: n });
 }

@@ -3,7 +3,11 @@
  * updates each hub's rules in place (connections, channels and offsets
  * stay), adds new endpoints and closes removed ones with 1001.
  */
-import type { HttpConfig } from "../core/config/types.js";
+import type { HttpConfig, RealtimeConfig } from "../core/config/types.js";
+import { type RealtimeBrokerEvent, realtimeBrokerChannel } from "../core/diagnostics.js";
+import type { Broker } from "./broker/broker.js";
+import { LocalBroker } from "./broker/local.js";
+import { RedisBroker } from "./broker/redis.js";
 import { CloseCode } from "./constants.js";
 import { Hub } from "./hub.js";
 
@@ -15,6 +19,20 @@ function hubKey(site: string, path: string): string {
 /** The site name as the site table computes it. */
 function siteName(hosts: string[]): string {
   return hosts[0] ?? "default";
+}
+
+function brokerEvent(site: string, path: string, up: boolean, reason: string): void {
+  if (!realtimeBrokerChannel.hasSubscribers) return;
+  const event: RealtimeBrokerEvent = { time: Date.now(), site, path, up, reason };
+  realtimeBrokerChannel.publish(event);
+}
+
+/** The endpoint's broker: Redis when it names one (shared by every node), else this process's. */
+function brokerFor(site: string, endpoint: RealtimeConfig): Broker {
+  if (endpoint.broker === null) return new LocalBroker();
+  return new RedisBroker(endpoint.broker, `${site}${endpoint.path}`, {
+    state: (up, reason) => brokerEvent(site, endpoint.path, up, reason),
+  });
 }
 
 export class RealtimeService {
@@ -29,8 +47,11 @@ export class RealtimeService {
         const key = hubKey(name, endpoint.path);
         wanted.add(key);
         const hub = this.hubs.get(key);
-        if (hub) hub.configure(endpoint);
-        else this.hubs.set(key, new Hub(name, endpoint));
+        if (hub) {
+          if (hub.config.broker !== endpoint.broker)
+            brokerEvent(name, endpoint.path, false, "a changed broker takes effect at the next restart");
+          hub.configure({ ...endpoint, broker: hub.config.broker });
+        } else this.hubs.set(key, new Hub(name, endpoint, true, brokerFor(name, endpoint)));
       }
     }
     for (const [key, hub] of this.hubs) {

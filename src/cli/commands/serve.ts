@@ -5,7 +5,7 @@ import { createLogger } from "../../core/log.js";
 import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
-                   [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--admin HOST:PORT]
+                   [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--broker URL] [--admin HOST:PORT]
                    [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--dot HOST:PORT]... [--state DIR] [--h2c]
                    [--http-engine ferry|node]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
@@ -35,6 +35,7 @@ config; SIGINT/SIGTERM stop gracefully.
                                                       config: http.engine
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
+  --broker URL          share channels across nodes on Redis (redis://HOST:PORT/DB) config: realtime[].broker
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
   --config FILE         YAML config file (see docs/config.md)
   --access-log FORMAT   json (default), combined, or off   config: log.access
@@ -57,6 +58,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       forward: { type: "string", multiple: true },
       realtime: { type: "string" },
       "publish-key": { type: "string" },
+      broker: { type: "string" },
       admin: { type: "string" },
       proxy: { type: "string", multiple: true },
       https: { type: "string", multiple: true },
@@ -88,6 +90,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     forward: values.forward ?? [],
     realtime: values.realtime,
     publishKey: values["publish-key"],
+    broker: values.broker,
     admin: values.admin,
     proxy: values.proxy ?? [],
     https: values.https ?? [],

@@ -50,6 +50,7 @@ export function normalizeRealtime(
     return {
       path: r.path,
       publishKey: r.publishKey ?? null,
+      broker: r.broker ?? null,
       origins: (r.origins ?? []).map((o) => o.toLowerCase().replace(/\/$/, "")),
       protocols: r.protocols ?? [],
       maxMessageSize: parseSize(r.maxMessageSize!),

@@ -55,6 +55,13 @@ export const realtimeSchema = {
       description:
         "Bearer key of the HTTP publish API. Left out, Ferry generates one at start and prints it in its log.",
     },
+    broker: {
+      type: "string",
+      pattern: "^rediss?://",
+      expects: "a Redis URL such as redis://127.0.0.1:6379/0",
+      description:
+        "Share the endpoint's channels with every Ferry node on this Redis (`redis://[:PASSWORD@]HOST:PORT/DB`): offsets, epochs and history live in Redis, a message published on any node reaches every subscriber once. Left out, channels are local to the process.",
+    },
     origins: {
       type: "array",
       items: { type: "string", pattern: "^https?://" },

@@ -62,6 +62,7 @@ export interface UserChannelRule {
 export interface UserRealtime {
   path: string;
   publishKey?: string;
+  broker?: string;
   origins?: string[];
   protocols?: string[];
   maxMessageSize?: SizeInput;
@@ -275,6 +276,8 @@ export interface RealtimeConfig {
   path: string;
   /** Bearer key of the publish API; null: Ferry generates one at start. */
   publishKey: string | null;
+  /** Redis URL of the broker shared by every node; null: channels live in this process. */
+  broker: string | null;
   /** Allowed Origin values (lower case); empty allows any. */
   origins: string[];
   protocols: string[];

@@ -17,8 +17,8 @@ export interface ChannelPosition {
   recovered: boolean | null;
 }
 
-/** Why a broker refused. */
-export type BrokerRefusal = "too_many_channels";
+/** Why a broker refused: the channel limit, or (a networked broker) its store is unreachable. */
+export type BrokerRefusal = "too_many_channels" | "broker_unavailable";
 
 export interface Broker {
   /**
@@ -38,6 +38,18 @@ export interface Broker {
   unwatch(channel: string): void;
   /** Set by the hub: where the messages of watched channels arrive. */
   deliver: (channel: string, message: Message) => void;
+  /**
+   * Set by the hub: a watched channel's log changed under its subscribers
+   * (a new epoch: the store lost it; or messages missed that its history no
+   * longer holds). They are told where it stands now, with `recovered: false`.
+   */
+  resync: (channel: string, offset: number, epoch: string) => void;
+  /** How many subscribers this node has on `channel` now (for presence across nodes). */
+  count(channel: string, subscribers: number): void;
+  /** Subscribers on `channel` across every node. */
+  presence(channel: string): Promise<number | BrokerRefusal>;
+  /** Lets go of connections and timers. */
+  close(): Promise<void>;
   /** The rules and limits in force (set by the hub on every config load). */
   configure(ruleFor: (channel: string) => ChannelRule | null, maxChannels: number): void;
   /** Drops what has expired (history by age, idle channels). */

@@ -15,6 +15,21 @@ export class LocalBroker implements Broker {
   private ruleFor: (channel: string) => ChannelRule | null = () => null;
   private maxChannels = 0;
   deliver: (channel: string, message: Message) => void = () => {};
+  resync: (channel: string, offset: number, epoch: string) => void = () => {};
+  private readonly counts = new Map<string, number>();
+
+  count(channel: string, subscribers: number): void {
+    if (subscribers === 0) this.counts.delete(channel);
+    else this.counts.set(channel, subscribers);
+  }
+
+  presence(channel: string): Promise<number> {
+    return Promise.resolve(this.counts.get(channel) ?? 0);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 
   configure(ruleFor: (channel: string) => ChannelRule | null, maxChannels: number): void {
     this.ruleFor = ruleFor;

@@ -27,6 +27,7 @@ export interface ServeFlags {
   realtime?: string;
   /** `--publish-key KEY`: the key of that endpoint (or of every endpoint in the file that names none). */
   publishKey?: string;
+  broker?: string;
   /** `--admin HOST:PORT`: the inspector and /metrics. */
   admin?: string;
   /** `--proxy PREFIX=UPSTREAM[,UPSTREAM…]` (repeatable): proxy locations on the default site. */
@@ -88,7 +89,8 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
   if (flags.httpEngine !== undefined)
     out.http = { ...out.http, engine: flags.httpEngine as "ferry" | "node" };
   if (flags.state !== undefined) out.state = path.resolve(cwd, flags.state);
-  if (flags.realtime !== undefined || flags.publishKey !== undefined) applyRealtimeFlags(out, flags);
+  if (flags.realtime !== undefined || flags.publishKey !== undefined || flags.broker !== undefined)
+    applyRealtimeFlags(out, flags);
   if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };
   if (flags.logLevel !== undefined) out.log = { ...out.log, level: flags.logLevel as never };
   if (flags.accessLog !== undefined) {
@@ -154,7 +156,9 @@ function applyRealtimeFlags(out: UserConfig, flags: ServeFlags): void {
       `--realtime takes a path that starts with /, e.g. /${flags.realtime.replace(/^\/*/, "")}`,
     );
   if (flags.realtime === undefined && !sites.some((s) => (s.realtime ?? []).length > 0))
-    throw new UsageError("--publish-key needs --realtime PATH (or a realtime endpoint in the config file)");
+    throw new UsageError(
+      `${flags.publishKey !== undefined ? "--publish-key" : "--broker"} needs --realtime PATH (or a realtime endpoint in the config file)`,
+    );
   if (flags.realtime !== undefined) {
     if (!out.http) out.http = { sites: [{ root: "." }] };
     if (!out.http.sites) out.http.sites = [{ root: "." }];
@@ -163,16 +167,22 @@ function applyRealtimeFlags(out: UserConfig, flags: ServeFlags): void {
     const existing = list.find((r) => r.path === flags.realtime);
     if (existing) {
       if (flags.publishKey !== undefined) existing.publishKey = flags.publishKey;
+      if (flags.broker !== undefined) existing.broker = flags.broker;
     } else {
       list.push({
         path: flags.realtime,
         ...(flags.publishKey !== undefined ? { publishKey: flags.publishKey } : {}),
+        ...(flags.broker !== undefined ? { broker: flags.broker } : {}),
       });
     }
     target.realtime = list;
     return;
   }
-  for (const site of sites) for (const r of site.realtime ?? []) r.publishKey ??= flags.publishKey;
+  for (const site of sites)
+    for (const r of site.realtime ?? []) {
+      if (flags.publishKey !== undefined) r.publishKey ??= flags.publishKey;
+      if (flags.broker !== undefined) r.broker = flags.broker;
+    }
 }
 
 /** Builds the canonical config for `ferry serve` from its flags (and `--config` file when given). */

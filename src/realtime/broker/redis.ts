@@ -1,0 +1,387 @@
+/**
+ * The broker of many nodes: channel logs in Redis. Per channel (keys share a
+ * hash tag, so a Redis Cluster keeps them on one shard): the offset counter
+ * (`o`), the epoch (`e`, created with the log; a Redis that lost its data
+ * makes a new one) and the history, a stream whose entry IDs are the
+ * offsets (`h`, bounded by the rule's size; age is checked on read). One
+ * Lua script numbers, keeps and publishes a message atomically, so every
+ * node sees one order. A node subscribes (Redis pub/sub) only to channels
+ * it has subscribers on; a message whose offset skips ahead (the node missed
+ * some while Redis was away) is preceded by the missing ones from the
+ * history, or, when the history no longer holds them, by a resync that tells
+ * its subscribers `recovered: false`.
+ *
+ * Redis down: publish and subscribe answer `broker_unavailable` at once
+ * (no offline queue); ioredis reconnects with a backoff, and each watched
+ * channel is caught up when it is back.
+ */
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import type { ChannelRule } from "../../core/config/types.js";
+import { type Message, messageFor } from "../channel.js";
+import type { Broker, BrokerRefusal, ChannelPosition } from "./broker.js";
+
+/** Numbers the message, keeps it, publishes it: returns {offset, epoch}. */
+const PUBLISH = `
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then epoch = ARGV[5]; redis.call('SET', KEYS[3], epoch) end
+local off = redis.call('INCR', KEYS[1])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], off .. '-0', 't', ARGV[2], 'd', ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('PUBLISH', ARGV[6], epoch .. ' ' .. off .. ' ' .. ARGV[2] .. ' ' .. ARGV[1])
+return {off, epoch}
+`;
+
+/** The channel's epoch (created when missing) and offset. */
+const POSITION = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then epoch = ARGV[1]; redis.call('SET', KEYS[2], epoch, 'PX', ARGV[2]) end
+local off = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {off, epoch}
+`;
+
+/** Presence entries older than this are a node that went away. */
+const PRESENCE_TTL_MS = 30_000;
+const PRESENCE_REFRESH_MS = 10_000;
+
+export interface RedisBrokerEvents {
+  /** Redis reachable again, or lost (with the reason). */
+  state: (up: boolean, reason: string) => void;
+}
+
+interface Watched {
+  /** The last offset delivered here (or learned from a position); -1 before any. */
+  last: number;
+  epoch: string | null;
+  /** A catch-up from the history is under way: messages wait here, in order. */
+  queue: { offset: number; time: number; data: string }[] | null;
+}
+
+type StreamEntry = [string, string[]];
+
+export class RedisBroker implements Broker {
+  private readonly cmd: Redis;
+  private readonly sub: Redis;
+  private readonly prefix: string;
+  private readonly node = randomBytes(8).toString("hex");
+  private readonly watched = new Map<string, Watched>();
+  private readonly counts = new Map<string, number>();
+  private readonly dirty = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+  private ruleFor: (channel: string) => ChannelRule | null = () => null;
+  private up = false;
+  private flushSoon = false;
+  deliver: (channel: string, message: Message) => void = () => {};
+  resync: (channel: string, offset: number, epoch: string) => void = () => {};
+
+  /** `scope` keeps endpoints apart on one Redis (site and path). */
+  constructor(url: string, scope: string, events: RedisBrokerEvents) {
+    this.prefix = `ferry:rt:${scope}:`;
+    const options = {
+      // Fail at once while Redis is away (the API answers 503); reconnect with a backoff up to 2 s.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      lazyConnect: false,
+    };
+    this.cmd = new Redis(url, options);
+    // The subscriber connection queues its SUBSCRIBEs while away; ioredis sends them again on reconnect.
+    this.sub = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    let lastError = "";
+    this.cmd.on("error", (err: Error) => {
+      lastError = err.message;
+    });
+    this.sub.on("error", () => {});
+    this.cmd.on("ready", () => {
+      const was = this.up;
+      this.up = true;
+      if (!was) events.state(true, "connected");
+      for (const channel of this.watched.keys()) void this.catchUp(channel, null);
+      for (const channel of this.counts.keys()) this.dirty.add(channel);
+    });
+    this.cmd.on("close", () => {
+      if (!this.up) return;
+      this.up = false;
+      events.state(false, lastError || "connection closed");
+    });
+    // The subscriber connection back (it may drop alone): what was published meanwhile comes from the history.
+    let subWasDown = false;
+    this.sub.on("close", () => {
+      subWasDown = true;
+    });
+    this.sub.on("ready", () => {
+      if (!subWasDown) return;
+      subWasDown = false;
+      for (const channel of this.watched.keys()) void this.catchUp(channel, null);
+    });
+    this.sub.on("messageBuffer", (topic: Buffer, payload: Buffer) =>
+      this.onMessage(topic.toString(), payload),
+    );
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      ticks++;
+      this.flushPresence(ticks % (PRESENCE_REFRESH_MS / 1000) === 0);
+    }, 1000);
+    this.timer.unref();
+  }
+
+  private key(channel: string, part: string): string {
+    return `${this.prefix}{${channel}}:${part}`;
+  }
+
+  private topic(channel: string): string {
+    return `${this.prefix}pub:${channel}`;
+  }
+
+  configure(ruleFor: (channel: string) => ChannelRule | null, _maxChannels: number): void {
+    // Channels live in Redis, bounded by their TTLs; maxChannels bounds each node's watched channels (the hub).
+    this.ruleFor = ruleFor;
+  }
+
+  get size(): number {
+    return this.watched.size;
+  }
+
+  private ttl(rule: ChannelRule): number {
+    return Math.max(rule.historyAge, 60_000) + 60_000;
+  }
+
+  async publish(channel: string, data: string, now: number): Promise<Message | BrokerRefusal> {
+    const rule = this.ruleFor(channel);
+    if (rule === null) throw new Error(`no rule for ${channel}`);
+    if (!this.up) return "broker_unavailable";
+    let r: [number, string];
+    try {
+      r = (await this.cmd.eval(
+        PUBLISH,
+        3,
+        this.key(channel, "o"),
+        this.key(channel, "h"),
+        this.key(channel, "e"),
+        data,
+        String(now),
+        String(rule.historySize),
+        String(this.ttl(rule)),
+        randomBytes(6).toString("base64url"),
+        this.topic(channel),
+      )) as [number, string];
+    } catch {
+      return "broker_unavailable";
+    }
+    return messageFor(channel, Number(r[0]), now, data);
+  }
+
+  async position(
+    channel: string,
+    since: number | undefined,
+    epoch: string | undefined,
+    now: number,
+  ): Promise<ChannelPosition | BrokerRefusal> {
+    const rule = this.ruleFor(channel);
+    if (rule === null) throw new Error(`no rule for ${channel}`);
+    if (!this.up) return "broker_unavailable";
+    try {
+      const [offset, current] = (await this.cmd.eval(
+        POSITION,
+        2,
+        this.key(channel, "o"),
+        this.key(channel, "e"),
+        randomBytes(6).toString("base64url"),
+        String(this.ttl(rule)),
+      )) as [number, string];
+      const w = this.watched.get(channel);
+      if (w !== undefined && w.epoch === current) w.last = Math.max(w.last, offset);
+      else if (w !== undefined && w.queue === null) {
+        w.epoch = current;
+        w.last = offset;
+      }
+      if (since === undefined) return { offset, epoch: current, replay: null, recovered: null };
+      const sameLife = (epoch === undefined || epoch === current) && since <= offset;
+      const from = sameLife ? since : 0;
+      const kept = await this.history(channel, from, rule, now);
+      const oldest = kept.length > 0 ? kept[0]!.offset : offset + 1;
+      return {
+        offset,
+        epoch: current,
+        recovered: sameLife && from + 1 >= oldest,
+        replay: kept.filter((m) => m.offset <= offset),
+      };
+    } catch {
+      return "broker_unavailable";
+    }
+  }
+
+  /** The kept messages after `from`, within the rule's age, oldest first. */
+  private async history(channel: string, from: number, rule: ChannelRule, now: number): Promise<Message[]> {
+    if (rule.historySize === 0) return [];
+    const entries = (await this.cmd.xrange(this.key(channel, "h"), `(${from}-0`, "+")) as StreamEntry[];
+    const out: Message[] = [];
+    for (const [id, fields] of entries) {
+      const time = Number(fields[1]);
+      if (now - time > rule.historyAge) continue;
+      out.push(messageFor(channel, Number.parseInt(id, 10), time, fields[3]!));
+    }
+    return out;
+  }
+
+  watch(channel: string): void {
+    if (this.watched.has(channel)) return;
+    this.watched.set(channel, { last: -1, epoch: null, queue: null });
+    this.sub.subscribe(this.topic(channel)).catch(() => {});
+  }
+
+  unwatch(channel: string): void {
+    if (!this.watched.delete(channel)) return;
+    this.sub.unsubscribe(this.topic(channel)).catch(() => {});
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const channel = topic.slice(this.prefix.length + 4);
+    const w = this.watched.get(channel);
+    if (w === undefined) return;
+    // "EPOCH OFFSET TIME DATA"
+    const text = payload.toString("utf8");
+    const a = text.indexOf(" ");
+    const b = text.indexOf(" ", a + 1);
+    const c = text.indexOf(" ", b + 1);
+    const epoch = text.slice(0, a);
+    const m = {
+      offset: Number(text.slice(a + 1, b)),
+      time: Number(text.slice(b + 1, c)),
+      data: text.slice(c + 1),
+    };
+    if (w.queue !== null) {
+      w.queue.push(m);
+      return;
+    }
+    if (w.epoch !== null && epoch !== w.epoch) {
+      // Redis lost the channel and made it anew: subscribers hear of the new epoch before its first message.
+      w.epoch = epoch;
+      w.last = m.offset - 1;
+      this.resync(channel, m.offset - 1, epoch);
+    }
+    w.epoch = epoch;
+    if (w.last >= 0 && m.offset <= w.last) return; // already delivered (a catch-up got it first)
+    if (w.last >= 0 && m.offset > w.last + 1) {
+      w.queue = [m];
+      void this.catchUp(channel, w);
+      return;
+    }
+    w.last = m.offset;
+    this.deliver(channel, messageFor(channel, m.offset, m.time, m.data));
+  }
+
+  /**
+   * Brings a watched channel up to date after missed messages: the ones the
+   * history still holds are delivered in order; a new epoch or a gap past the
+   * history is a resync. Messages that arrive meanwhile wait in the queue.
+   */
+  private async catchUp(channel: string, known: Watched | null): Promise<void> {
+    const w = known ?? this.watched.get(channel);
+    if (w === undefined || w.last < 0) return;
+    if (known === null) {
+      if (w.queue !== null) return;
+      w.queue = [];
+    }
+    const rule = this.ruleFor(channel);
+    try {
+      const [offset, epoch] = (await this.cmd.eval(
+        POSITION,
+        2,
+        this.key(channel, "o"),
+        this.key(channel, "e"),
+        randomBytes(6).toString("base64url"),
+        String(rule ? this.ttl(rule) : 120_000),
+      )) as [number, string];
+      if (epoch !== w.epoch) {
+        w.epoch = epoch;
+        w.last = offset;
+        this.resync(channel, offset, epoch);
+      } else if (offset > w.last) {
+        const kept = rule ? await this.history(channel, w.last, rule, Date.now()) : [];
+        if (kept.length === 0 || kept[0]!.offset !== w.last + 1) {
+          w.last = offset;
+          this.resync(channel, offset, epoch);
+        } else
+          for (const m of kept) {
+            if (m.offset <= w.last || m.offset > offset) continue;
+            w.last = m.offset;
+            this.deliver(channel, m);
+          }
+      }
+    } catch {
+      // Redis went away again: the next reconnect catches up.
+    }
+    const queue = w.queue ?? [];
+    w.queue = null;
+    for (const m of queue) {
+      if (m.offset <= w.last) continue;
+      w.last = m.offset;
+      this.deliver(channel, messageFor(channel, m.offset, m.time, m.data));
+    }
+  }
+
+  count(channel: string, subscribers: number): void {
+    if (subscribers === 0) this.counts.delete(channel);
+    else this.counts.set(channel, subscribers);
+    this.dirty.add(channel);
+    if (!this.flushSoon) {
+      this.flushSoon = true;
+      setTimeout(() => {
+        this.flushSoon = false;
+        void this.flushPresence(false);
+      }, 50).unref();
+    }
+  }
+
+  /** Writes this node's changed counts (and, every PRESENCE_REFRESH_MS, all of them) to each channel's presence hash. */
+  private flushPresence(all: boolean): Promise<unknown> {
+    if (!this.up) return Promise.resolve();
+    const names = all ? new Set([...this.dirty, ...this.counts.keys()]) : this.dirty;
+    if (names.size === 0) return Promise.resolve();
+    const now = Date.now();
+    const pipe = this.cmd.pipeline();
+    for (const channel of names) {
+      const key = this.key(channel, "p");
+      const n = this.counts.get(channel) ?? 0;
+      if (n === 0) pipe.hdel(key, this.node);
+      else {
+        pipe.hset(key, this.node, `${n}:${now}`);
+        pipe.pexpire(key, PRESENCE_TTL_MS);
+      }
+    }
+    this.dirty.clear();
+    return pipe.exec().catch(() => {});
+  }
+
+  async presence(channel: string): Promise<number | BrokerRefusal> {
+    if (!this.up) return "broker_unavailable";
+    await this.flushPresence(false);
+    try {
+      const all = await this.cmd.hgetall(this.key(channel, "p"));
+      const now = Date.now();
+      let n = 0;
+      for (const v of Object.values(all)) {
+        const [count, at] = v.split(":");
+        if (now - Number(at) <= PRESENCE_TTL_MS) n += Number(count);
+      }
+      return n;
+    } catch {
+      return "broker_unavailable";
+    }
+  }
+
+  sweep(_now: number): void {}
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const channel of this.counts.keys()) this.counts.set(channel, 0);
+    await this.flushPresence(true);
+    this.cmd.disconnect();
+    this.sub.disconnect();
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * Realtime across Ferry nodes on a real Redis (Debian redis-server): two and
+ * three `ferry serve` processes share channels through `--broker`. Publish on
+ * any node, receive on all, exactly once and in order; reconnect to another
+ * node with `since`/`epoch`; presence across nodes; Redis stopped and started
+ * again (its data gone: a new epoch, announced before the first message); a
+ * node cut off from Redis while others publish (what it missed comes from
+ * the history); a node killed and started again.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import WebSocket from "ws";
+import { type FerryProcess, needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
+import { freePort } from "./knot.js";
+
+const KEY = "redis-test-publish-key";
+const stops: (() => void)[] = [];
+after(() => {
+  for (const s of stops.reverse()) s();
+});
+
+interface RedisServer {
+  port: number;
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+async function startRedis(port: number, dir: string): Promise<RedisServer> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    {
+      stdio: "ignore",
+    },
+  );
+  const server: RedisServer = {
+    port,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  };
+  stops.push(() => child.kill("SIGKILL"));
+  for (let i = 0; i < 100 && !(await connects(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  return server;
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** A TCP relay between a node and Redis that the test can cut and restore. */
+async function relay(target: number): Promise<{ port: number; cut: () => void; restore: () => void }> {
+  let open = true;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = net.connect(target, "127.0.0.1");
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  stops.push(() => server.close());
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut: () => {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore: () => {
+      open = true;
+    },
+  };
+}
+
+interface Node {
+  port: number;
+  ferry: FerryProcess;
+  logs: () => string;
+}
+
+async function node(redisPort: number, port?: number): Promise<Node> {
+  const dir = tmpSite({ "index.html": "x" });
+  const p = port ?? (await freePort());
+  const ferry = await spawnFerry(
+    [
+      "serve",
+      dir,
+      "--http",
+      `127.0.0.1:${p}`,
+      "--realtime",
+      "/ws",
+      "--publish-key",
+      KEY,
+      "--broker",
+      `redis://127.0.0.1:${redisPort}/0`,
+    ],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  stops.push(() => ferry.child.kill("SIGKILL"));
+  const logs = () => ferry.stdout() + ferry.stderr();
+  await waitFor(() => logs().includes("realtime broker connected"), "the broker connected", 5000);
+  return { port: p, ferry, logs };
+}
+
+async function publish(
+  port: number,
+  channel: string,
+  data: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(`http://127.0.0.1:${port}/ws`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ channel, data }),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+interface Client {
+  ws: WebSocket;
+  got: Record<string, unknown>[];
+  messages: () => number[];
+  send: (m: unknown) => void;
+}
+
+async function client(port: number): Promise<Client> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const got: Record<string, unknown>[] = [];
+  ws.on("message", (d) => got.push(JSON.parse(String(d))));
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  stops.push(() => ws.terminate());
+  return {
+    ws,
+    got,
+    messages: () => got.filter((m) => m.type === "message").map((m) => m.offset as number),
+    send: (m) => ws.send(JSON.stringify(m)),
+  };
+}
+
+async function subscribed(
+  c: Client,
+  channel: string,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  const before = c.got.length;
+  c.send({ type: "subscribe", channel, ...extra });
+  await waitFor(
+    () => c.got.slice(before).some((m) => m.type === "subscribed" || m.type === "error"),
+    `an answer to subscribe ${channel}`,
+  );
+  return c.got.slice(before).find((m) => m.type === "subscribed" || m.type === "error")!;
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+describe("realtime on Redis across nodes", () => {
+  test("three nodes: a message published on any node reaches every subscriber on every node once, in offset order; presence counts them all", async (t) => {
+    if (!needTool(t, "redis-server", "redis-server")) return;
+    const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));
+    const nodes = [await node(redis.port), await node(redis.port), await node(redis.port)];
+    const clients = [
+      await client(nodes[0]!.port),
+      await client(nodes[1]!.port),
+      await client(nodes[2]!.port),
+      await client(nodes[2]!.port),
+    ];
+    for (const c of clients) assert.equal((await subscribed(c, "ticker")).offset, 0);
+    for (let i = 1; i <= 60; i++) {
+      const r = await publish(nodes[i % 3]!.port, "ticker", { i });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.offset, i);
+    }
+    for (const c of clients) await waitFor(() => c.messages().length >= 60, "60 messages on every client");
+    await new Promise((r) => setTimeout(r, 200));
+    for (const c of clients) assert.deepEqual(c.messages(), range(1, 60));
+    const presence = async (port: number) =>
+      (await (
+        await fetch(`http://127.0.0.1:${port}/ws/presence?channel=ticker`, {
+          headers: { authorization: `Bearer ${KEY}` },
+        })
+      ).json()) as {
+        subscribers: number;
+      };
+    for (let i = 0; i < 50 && (await presence(nodes[0]!.port)).subscribers !== 4; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await presence(nodes[1]!.port), { channel: "ticker", subscribers: 4 });
+    assert.deepEqual(await presence(nodes[2]!.port), { channel: "ticker", subscribers: 4 });
+    const empty = await fetch(`http://127.0.0.1:${nodes[0]!.port}/ws/presence?channel=nobody`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    assert.deepEqual(await empty.json(), { channel: "nobody", subscribers: 0 });
+    const noKey = await fetch(`http://127.0.0.1:${nodes[0]!.port}/ws/presence?channel=ticker`);
+    assert.equal(noKey.status, 401);
+    clients[3]!.ws.close();
+    for (let i = 0; i < 50 && (await presence(nodes[0]!.port)).subscribers !== 3; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await presence(nodes[0]!.port)).subscribers, 3);
+  });
+
+  test("a client that reconnects to another node recovers with since and epoch: no gap, no duplicate", async (t) => {
+    if (!needTool(t, "redis-server", "redis-server")) return;
+    const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));
+    const [a, b] = [await node(redis.port), await node(redis.port)];
+    const first = await client(a.port);
+    const sub = await subscribed(first, "prices");
+    for (let i = 1; i <= 5; i++) await publish(a.port, "prices", { i });
+    await waitFor(() => first.messages().length === 5, "5 messages");
+    first.ws.close();
+    for (let i = 6; i <= 9; i++) await publish(b.port, "prices", { i });
+    const second = await client(b.port);
+    const again = await subscribed(second, "prices", { since: 5, epoch: sub.epoch });
+    assert.equal(again.recovered, true);
+    assert.equal(again.epoch, sub.epoch);
+    await waitFor(() => second.messages().length === 4, "the 4 missed messages");
+    await publish(a.port, "prices", { i: 10 });
+    await waitFor(() => second.messages().length === 5, "the live message");
+    assert.deepEqual(second.messages(), range(6, 10));
+  });
+
+  test("Redis stopped: 503 and broker_unavailable, clients stay; Redis back without its data: a new epoch announced before its first message", async (t) => {
+    if (!needTool(t, "redis-server", "redis-server")) return;
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-redis-"));
+    const port = await freePort();
+    let redis = await startRedis(port, dir);
+    const [a, b] = [await node(port), await node(port)];
+    const ca = await client(a.port);
+    const cb = await client(b.port);
+    const first = await subscribed(ca, "news");
+    await subscribed(cb, "news");
+    for (let i = 1; i <= 3; i++) await publish(a.port, "news", { i });
+    await waitFor(() => cb.messages().length === 3, "3 messages on b");
+    await redis.stop();
+    await waitFor(() => b.logs().includes('"code":"ERR_REALTIME_BROKER"'), "the broker loss in the log");
+    const down = await publish(a.port, "news", { i: 4 });
+    assert.equal(down.status, 503);
+    assert.equal(down.body.error, "broker_unavailable");
+    const late = await client(b.port);
+    assert.equal((await subscribed(late, "news")).code, "broker_unavailable");
+    assert.equal(ca.ws.readyState, WebSocket.OPEN);
+    assert.equal(cb.ws.readyState, WebSocket.OPEN);
+    redis = await startRedis(port, dir);
+    await waitFor(
+      () => (a.logs().match(/realtime broker connected/g) ?? []).length >= 2,
+      "a reconnected",
+      8000,
+    );
+    await waitFor(
+      () => (b.logs().match(/realtime broker connected/g) ?? []).length >= 2,
+      "b reconnected",
+      8000,
+    );
+    let up = await publish(a.port, "news", { i: "new life" });
+    for (let i = 0; i < 40 && up.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      up = await publish(a.port, "news", { i: "new life" });
+    }
+    assert.equal(up.status, 200);
+    assert.equal(up.body.offset, 1, "offsets restart in the new epoch");
+    for (const c of [ca, cb]) {
+      await waitFor(() => c.messages().length === 4, "the new epoch's first message");
+      const resync = [...c.got].reverse().find((m) => m.type === "subscribed")!;
+      assert.notEqual(resync.epoch, first.epoch);
+      assert.equal(resync.recovered, false);
+      assert.equal(resync.offset, 0);
+      const at = c.got.indexOf(resync);
+      assert.equal(
+        c.got[at + 1]!.type,
+        "message",
+        "the resync comes right before the new epoch's first message",
+      );
+      assert.equal(c.got[at + 1]!.offset, 1);
+    }
+  });
+
+  test("a node cut off from Redis while another publishes gets what it missed from the history, in order, once", async (t) => {
+    if (!needTool(t, "redis-server", "redis-server")) return;
+    const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));
+    const cut = await relay(redis.port);
+    const a = await node(redis.port);
+    const b = await node(cut.port);
+    const cb = await client(b.port);
+    await subscribed(cb, "feed");
+    for (let i = 1; i <= 3; i++) await publish(a.port, "feed", { i });
+    await waitFor(() => cb.messages().length === 3, "3 messages");
+    cut.cut();
+    await waitFor(() => b.logs().includes('"code":"ERR_REALTIME_BROKER"'), "b lost Redis");
+    for (let i = 4; i <= 8; i++) assert.equal((await publish(a.port, "feed", { i })).status, 200);
+    cut.restore();
+    await waitFor(() => cb.messages().length === 8, "the missed messages", 8000);
+    await publish(a.port, "feed", { i: 9 });
+    await waitFor(() => cb.messages().length === 9, "the live one after");
+    assert.deepEqual(cb.messages(), range(1, 9));
+    assert.equal(
+      cb.got.filter((m) => m.type === "subscribed").length,
+      1,
+      "no resync: the history had it all",
+    );
+  });
+
+  test("a node killed and started again: its clients come back to it and recover from Redis", async (t) => {
+    if (!needTool(t, "redis-server", "redis-server")) return;
+    const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));
+    const a = await node(redis.port);
+    let b = await node(redis.port);
+    const cb = await client(b.port);
+    const sub = await subscribed(cb, "orders");
+    await publish(a.port, "orders", { i: 1 });
+    await waitFor(() => cb.messages().length === 1, "1 message");
+    b.ferry.child.kill("SIGKILL");
+    await waitFor(() => cb.ws.readyState === WebSocket.CLOSED, "the client sees b go");
+    for (let i = 2; i <= 4; i++) await publish(a.port, "orders", { i });
+    b = await node(redis.port, b.port);
+    const back = await client(b.port);
+    const again = await subscribed(back, "orders", { since: 1, epoch: sub.epoch });
+    assert.equal(again.recovered, true);
+    await waitFor(() => back.messages().length === 3, "the 3 missed");
+    assert.deepEqual(back.messages(), [2, 3, 4]);
+  });
+});
