@@ -74,6 +74,7 @@ export class RedisBroker implements Broker {
   private readonly timer: NodeJS.Timeout;
   private ruleFor: (channel: string) => ChannelRule | null = () => null;
   private up = false;
+  private maxChannels = 0;
   private flushSoon = false;
   deliver: (channel: string, message: Message) => void = () => {};
   resync: (channel: string, offset: number, epoch: string) => void = () => {};
@@ -137,9 +138,10 @@ export class RedisBroker implements Broker {
     return `${this.prefix}pub:${channel}`;
   }
 
-  configure(ruleFor: (channel: string) => ChannelRule | null, _maxChannels: number): void {
-    // Channels live in Redis, bounded by their TTLs; maxChannels bounds each node's watched channels (the hub).
+  configure(ruleFor: (channel: string) => ChannelRule | null, maxChannels: number): void {
+    // Channels live in Redis, bounded by their TTLs; maxChannels bounds the channels this node watches.
     this.ruleFor = ruleFor;
+    this.maxChannels = maxChannels;
   }
 
   get size(): number {
@@ -183,6 +185,7 @@ export class RedisBroker implements Broker {
   ): Promise<ChannelPosition | BrokerRefusal> {
     const rule = this.ruleFor(channel);
     if (rule === null) throw new Error(`no rule for ${channel}`);
+    if (this.watched.size > this.maxChannels) return "too_many_channels";
     if (!this.up) return "broker_unavailable";
     try {
       const [offset, current] = (await this.cmd.eval(
