@@ -21,6 +21,14 @@ const IDLE = Number(process.env.BENCH_IDLE ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const KEY = "bench-publish-key";
 
+// `--nodes N --broker`: the many-nodes run on Redis instead (bench/realtime-nodes.js).
+const nodesAt = process.argv.indexOf("--nodes");
+if (nodesAt >= 0 || process.argv.includes("--broker")) {
+  const { benchNodes } = await import("./realtime-nodes.js");
+  await benchNodes(nodesAt >= 0 ? Number(process.argv[nodesAt + 1]) : 2);
+  process.exit(0);
+}
+
 const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-rt-"));
 
 function ferryConfig(port) {

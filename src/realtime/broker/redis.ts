@@ -63,6 +63,12 @@ interface Watched {
 
 type StreamEntry = [string, string[]];
 
+/** The client with the scripts defined on it. */
+type Scripted = Redis & {
+  ferryPublish(...args: string[]): Promise<unknown>;
+  ferryPosition(...args: string[]): Promise<unknown>;
+};
+
 export class RedisBroker implements Broker {
   private readonly cmd: Redis;
   private readonly sub: Redis;
@@ -90,6 +96,9 @@ export class RedisBroker implements Broker {
       lazyConnect: false,
     };
     this.cmd = new Redis(url, options);
+    // Sent as EVALSHA (the script body once per connection, as ioredis does for defined commands).
+    this.cmd.defineCommand("ferryPublish", { numberOfKeys: 3, lua: PUBLISH });
+    this.cmd.defineCommand("ferryPosition", { numberOfKeys: 2, lua: POSITION });
     // The subscriber connection queues its SUBSCRIBEs while away; ioredis sends them again on reconnect.
     this.sub = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
     let lastError = "";
@@ -158,9 +167,7 @@ export class RedisBroker implements Broker {
     if (!this.up) return "broker_unavailable";
     let r: [number, string];
     try {
-      r = (await this.cmd.eval(
-        PUBLISH,
-        3,
+      r = (await (this.cmd as Scripted).ferryPublish(
         this.key(channel, "o"),
         this.key(channel, "h"),
         this.key(channel, "e"),
@@ -188,9 +195,7 @@ export class RedisBroker implements Broker {
     if (this.watched.size > this.maxChannels) return "too_many_channels";
     if (!this.up) return "broker_unavailable";
     try {
-      const [offset, current] = (await this.cmd.eval(
-        POSITION,
-        2,
+      const [offset, current] = (await (this.cmd as Scripted).ferryPosition(
         this.key(channel, "o"),
         this.key(channel, "e"),
         randomBytes(6).toString("base64url"),
@@ -292,9 +297,7 @@ export class RedisBroker implements Broker {
     }
     const rule = this.ruleFor(channel);
     try {
-      const [offset, epoch] = (await this.cmd.eval(
-        POSITION,
-        2,
+      const [offset, epoch] = (await (this.cmd as Scripted).ferryPosition(
         this.key(channel, "o"),
         this.key(channel, "e"),
         randomBytes(6).toString("base64url"),
