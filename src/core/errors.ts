@@ -75,6 +75,8 @@ export const ERROR_CODES = {
     "A secondary zone had no good refresh for longer than its SOA expire; Ferry stopped serving it until the primary answers again.",
   ERR_REALTIME_BROKER:
     "A realtime endpoint's broker (Redis) is unreachable: publishes get 503 `broker_unavailable`, subscribes the error `broker_unavailable`, connected clients stay; Ferry reconnects with a backoff.",
+  ERR_WORKER_DIED:
+    "A worker process (`workers` > 1) exited without being asked; the primary started it again (not after five quick deaths in a row).",
   ERR_WS_PROTOCOL:
     "A WebSocket client broke RFC 6455 (or sent a message over the limit); Ferry closed it with 1002, 1007 or 1009.",
   ERR_WS_INTERNAL:

@@ -5,7 +5,7 @@
  */
 
 import type dgram from "node:dgram";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import type net from "node:net";
 import { AddressSet } from "../core/cidr.js";
 import type { DnsConfig, DnsZoneConfig, ListenAddress } from "../core/config/types.js";
@@ -46,6 +46,14 @@ export interface ZoneReport {
   warning?: string;
 }
 
+/**
+ * With `workers` > 1 the first worker is the leader: it alone runs the
+ * secondary zones (transfers, the copy on disk) and sends NOTIFY; the others
+ * serve the secondaries' copies from disk, reloading them when the leader
+ * rewrites them, and pass the NOTIFYs they receive to it (through the primary).
+ */
+const LEADER = process.env.FERRY_WORKER === undefined || process.env.FERRY_WORKER === "1";
+
 function loadZones(
   config: DnsConfig,
   previous: Map<string, Zone>,
@@ -53,12 +61,13 @@ function loadZones(
   const zones = new Map<string, Zone>();
   const reports: ZoneReport[] = [];
   for (const z of config.zones) {
-    if (z.primary) {
+    if (z.primary && LEADER) {
       // A secondary's copy is the SecondaryZone's to load and replace; a reload keeps what is served.
       const held = previous.get(z.file);
       if (held) zones.set(z.file, held);
       continue;
     }
+    if (z.primary && !existsSync(z.file)) continue; // the leader has no copy yet
     try {
       const zone =
         z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);
@@ -105,6 +114,11 @@ function forwarderFor(config: DnsConfig, state: { zones: ZoneSet }): Forwarder |
     maxTtl: 86_400,
     own: (name) => state.zones.find(name) !== null,
   });
+}
+
+/** Zone files read from disk and watched: files, and (in a worker that is not the leader) secondaries' copies. */
+function watched(z: DnsZoneConfig): boolean {
+  return z.records === undefined && (!z.primary || !LEADER);
 }
 
 /** A zone file's mtime, size and inode ("" when it cannot be read): a change in any is an edit. */
@@ -281,11 +295,7 @@ export class DnsService {
   watch(onChange: (reports: ZoneReport[]) => void, intervalMs = 1000): void {
     this.unwatch();
     this.watcher = setInterval(() => {
-      if (
-        this.config.zones.some(
-          (z) => z.records === undefined && !z.primary && this.seen.get(z.file) !== fileStamp(z.file),
-        )
-      )
+      if (this.config.zones.some((z) => watched(z) && this.seen.get(z.file) !== fileStamp(z.file)))
         onChange(this.reload(this.config));
     }, intervalMs);
     this.watcher.unref();
@@ -294,8 +304,7 @@ export class DnsService {
   /** Notes how every zone file looks now, before it is read. */
   private markSeen(): void {
     this.seen.clear();
-    for (const z of this.config.zones)
-      if (z.records === undefined && !z.primary) this.seen.set(z.file, fileStamp(z.file));
+    for (const z of this.config.zones) if (watched(z)) this.seen.set(z.file, fileStamp(z.file));
   }
 
   private unwatch(): void {
@@ -330,6 +339,7 @@ export class DnsService {
 
   /** Starts the secondary zones the config names, stops the ones it no longer does, restarts changed ones. */
   private syncSecondaries(): void {
+    if (!LEADER) return;
     const wanted = new Set<string>();
     for (const z of this.config.zones) {
       if (!z.primary) continue;
@@ -381,6 +391,12 @@ export class DnsService {
   private onNotify(name: string, client: string, key: string | null): number {
     const apex = name.toLowerCase().replace(/\.$/, "");
     const z = this.config.zones.find((c) => c.primary && c.origin.toLowerCase() === apex);
+    if (z?.primary && !LEADER) {
+      const from = client.startsWith("::ffff:") ? client.slice(7) : client;
+      if (from !== z.primary.address.host || (z.primary.tsig !== null && key !== z.primary.tsig)) return 5;
+      process.send?.({ t: "dns-notify", origin: z.origin });
+      return 0;
+    }
     const s = z ? this.secondaries.get(z.file)?.zone : undefined;
     if (s === undefined) return NOTAUTH;
     if (!s.fromPrimary(client) || (s.keyName !== null && key !== s.keyName)) return 5; // REFUSED
@@ -388,9 +404,15 @@ export class DnsService {
     return 0;
   }
 
+  /** A NOTIFY for a secondary zone passed on by another worker: refresh it now. */
+  notified(origin: string): void {
+    const z = this.config.zones.find((c) => c.primary && c.origin.toLowerCase() === origin.toLowerCase());
+    if (z) this.secondaries.get(z.file)?.zone.notified();
+  }
+
   /** NOTIFY the zone's secondaries of its current serial, signed with its transfer key when it has one. */
   private notifyFor(z: DnsConfig["zones"][number], zone: Zone): void {
-    if (z.notify.length === 0) return;
+    if (z.notify.length === 0 || !LEADER) return;
     const key = z.transfer?.tsig ? (this.state.transfer.keys.get(z.transfer.tsig) ?? null) : null;
     this.notifier.notify(zone, z.notify, key);
   }

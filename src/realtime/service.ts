@@ -6,6 +6,7 @@
 import type { HttpConfig, RealtimeConfig } from "../core/config/types.js";
 import { type RealtimeBrokerEvent, realtimeBrokerChannel } from "../core/diagnostics.js";
 import type { Broker } from "./broker/broker.js";
+import { ClusterBroker, inCluster } from "./broker/cluster.js";
 import { LocalBroker } from "./broker/local.js";
 import { RedisBroker } from "./broker/redis.js";
 import { CloseCode } from "./constants.js";
@@ -29,7 +30,8 @@ function brokerEvent(site: string, path: string, up: boolean, reason: string): v
 
 /** The endpoint's broker: Redis when it names one (shared by every node), else this process's. */
 function brokerFor(site: string, endpoint: RealtimeConfig): Broker {
-  if (endpoint.broker === null) return new LocalBroker();
+  if (endpoint.broker === null)
+    return inCluster() ? new ClusterBroker(hubKey(site, endpoint.path)) : new LocalBroker();
   return new RedisBroker(endpoint.broker, `${site}${endpoint.path}`, {
     state: (up, reason) => brokerEvent(site, endpoint.path, up, reason),
   });

@@ -1,11 +1,16 @@
+import cluster from "node:cluster";
+import { forwardEvents } from "../../app/forward-events.js";
 import { Runtime } from "../../app/runtime.js";
+import { runPrimary } from "../../app/workers.js";
 import { configFromFlags, type ServeFlags } from "../../core/config/adapters/flags.js";
+import type { Config } from "../../core/config/types.js";
 import { UsageError } from "../../core/errors.js";
-import { createLogger } from "../../core/log.js";
+import { createLogger, type Logger } from "../../core/log.js";
 import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
                    [--proxy PREFIX=UPSTREAM[,UPSTREAM...]]... [--realtime PATH] [--publish-key KEY] [--broker URL] [--admin HOST:PORT]
+                   [--workers N|auto]
                    [--https HOST:PORT]... [--tls-cert FILE --tls-key FILE] [--dot HOST:PORT]... [--state DIR] [--h2c]
                    [--http-engine ferry|node]
                    [--config FILE] [--access-log json|combined|off] [--log-level LEVEL]
@@ -36,6 +41,7 @@ config; SIGINT/SIGTERM stop gracefully.
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
   --broker URL          share channels across nodes on Redis (redis://HOST:PORT/DB) config: realtime[].broker
+  --workers N|auto      processes serving the same listeners (auto: one per core) config: workers
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
   --config FILE         YAML config file (see docs/config.md)
   --access-log FORMAT   json (default), combined, or off   config: log.access
@@ -59,6 +65,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
       realtime: { type: "string" },
       "publish-key": { type: "string" },
       broker: { type: "string" },
+      workers: { type: "string" },
       admin: { type: "string" },
       proxy: { type: "string", multiple: true },
       https: { type: "string", multiple: true },
@@ -91,6 +98,7 @@ export function parseServeArgs(args: string[]): ServeFlags {
     realtime: values.realtime,
     publishKey: values["publish-key"],
     broker: values.broker,
+    workers: values.workers,
     admin: values.admin,
     proxy: values.proxy ?? [],
     https: values.https ?? [],
@@ -108,39 +116,80 @@ export async function serve(args: string[]): Promise<void> {
   const flags = parseServeArgs(args);
   const config = configFromFlags(flags);
   const log = createLogger(config.log.level);
-  const rt = await Runtime.start(config, log);
-  rt.handleSignals(() => configFromFlags(flags));
+  if (config.workers > 1 && cluster.isPrimary) {
+    const primary = runPrimary(config, () => configFromFlags(flags), log);
+    const banner = await primary.ready.catch((err: Error & { exitCode?: number }) => {
+      // A worker could not start (ERR_LISTEN, say): its words, and its exit code.
+      process.stderr.write(`ferry: ${err.message}\n`);
+      process.exit(err.exitCode ?? 1);
+    });
+    for (const line of banner) process.stderr.write(`${line}\n`);
+    return;
+  }
+  const worker = process.env.FERRY_WORKER;
+  if (worker === undefined) {
+    const rt = await Runtime.start(config, log);
+    rt.handleSignals(() => configFromFlags(flags));
+    for (const line of bannerOf(rt, log)) process.stderr.write(`${line}\n`);
+    return;
+  }
+  // A worker of the cluster: the admin listener is the primary's; its events go there.
+  const wlog = log.child({ worker: Number(worker) });
+  const noAdmin = (c: Config): Config => ({ ...c, admin: null });
+  let rt: Runtime;
+  try {
+    rt = await Runtime.start(noAdmin(config), wlog);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.send?.(
+      { t: "failed", message: e.code ? `${e.message} (${e.code})` : e.message, exitCode: 1 },
+      () => process.exit(1),
+    );
+    return;
+  }
+  rt.handleSignals(() => noAdmin(configFromFlags(flags)));
+  if (process.env.FERRY_EVENTS === "1") forwardEvents(Number(worker));
+  process.on("message", (msg: { t?: string; origin?: string }) => {
+    if (msg?.t === "dns-notify" && msg.origin !== undefined) rt.dns?.notified(msg.origin);
+  });
+  process.send?.({ t: "ready", banner: bannerOf(rt, wlog) });
+}
+
+/** What `ferry serve` prints once it listens (the primary prints one worker's, once). */
+function bannerOf(rt: Runtime, log: Logger): string[] {
+  const lines: string[] = [];
   for (const a of rt.http?.addresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
     log.info({ address: `${host}:${a.port}` }, `serving http://${host}:${a.port}/`);
-    process.stderr.write(`Ferry serving http://${host}:${a.port}/\n`);
+    lines.push(`Ferry serving http://${host}:${a.port}/`);
   }
   for (const a of rt.http?.tlsAddresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
     log.info({ address: `${host}:${a.port}` }, `serving https://${host}:${a.port}/`);
-    process.stderr.write(`Ferry serving https://${host}:${a.port}/\n`);
+    lines.push(`Ferry serving https://${host}:${a.port}/`);
   }
   for (const hub of rt.http?.realtime.all() ?? []) {
     const where = `${hub.site === "default" ? "" : `${hub.site} `}${hub.config.path}`;
     if (hub.keyGenerated) {
       log.info({ site: hub.site, path: hub.config.path }, "realtime publish key generated");
-      process.stderr.write(`Ferry realtime on ${where}; publish key (generated): ${hub.key}\n`);
+      lines.push(`Ferry realtime on ${where}; publish key (generated): ${hub.key}`);
     } else {
-      process.stderr.write(`Ferry realtime on ${where}\n`);
+      lines.push(`Ferry realtime on ${where}`);
     }
   }
   for (const a of rt.admin?.addresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
     log.info({ address: `${host}:${a.port}` }, `inspector on http://${host}:${a.port}/`);
-    process.stderr.write(`Ferry inspector on http://${host}:${a.port}/ (metrics: /metrics)\n`);
+    lines.push(`Ferry inspector on http://${host}:${a.port}/ (metrics: /metrics)`);
   }
   for (const a of rt.dns?.addresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
-    process.stderr.write(`Ferry answering DNS on ${host}:${a.port} (udp, tcp)\n`);
+    lines.push(`Ferry answering DNS on ${host}:${a.port} (udp, tcp)`);
   }
   for (const a of rt.dns?.tlsAddresses ?? []) {
     const host = a.host.includes(":") ? `[${a.host}]` : a.host;
-    process.stderr.write(`Ferry answering DNS over TLS on ${host}:${a.port}\n`);
+    lines.push(`Ferry answering DNS over TLS on ${host}:${a.port}`);
   }
-  if (!rt.http && !rt.dns) process.stderr.write("Ferry: the configuration starts no service\n");
+  if (!rt.http && !rt.dns) lines.push("Ferry: the configuration starts no service");
+  return lines;
 }

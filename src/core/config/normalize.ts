@@ -388,6 +388,7 @@ export function normalizeConfig(
       access: access === false ? null : { format: access.format ?? ACCESS_DEFAULTS.format, output },
     },
     shutdown: { grace: parseDuration(user.shutdown!.grace!) },
+    workers: user.workers === "auto" ? os.availableParallelism() : (user.workers ?? 1),
     state,
   };
   if (config.dns?.tls) {

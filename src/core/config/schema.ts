@@ -605,6 +605,13 @@ export const configSchema = {
       description:
         "Folder where Ferry keeps its local CA and the certificates it issues (created 0700). Default: `$XDG_DATA_HOME/ferry`, or `~/.local/share/ferry`.",
     },
+    workers: {
+      oneOf: [{ type: "integer", minimum: 1, maximum: 1024 }, { const: "auto" }],
+      default: 1,
+      expects: "a number of processes (1–1024) or auto",
+      description:
+        "Processes serving the same listeners (Node's cluster), `auto` for one per core. Each worker answers HTTP, TLS and DNS; the primary restarts a worker that dies, passes SIGHUP, SIGUSR1 and SIGTERM on to all, and runs the admin listener, fed by every worker. With more than one, realtime channels are shared through the primary (or a `broker`).",
+    },
     shutdown: {
       type: "object",
       default: {},

@@ -152,6 +152,7 @@ export interface UserConfig {
   };
   shutdown?: { grace?: DurationInput };
   state?: string;
+  workers?: number | "auto";
 }
 
 export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
@@ -404,6 +405,8 @@ export interface Config {
     access: { format: "json" | "combined"; output: string } | null;
   };
   shutdown: { grace: number };
+  /** Worker processes (1: no cluster, this process serves). */
+  workers: number;
   /** Folder where Ferry keeps its local CA and issued certificates (absolute). */
   state: string;
 }

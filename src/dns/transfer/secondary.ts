@@ -262,7 +262,7 @@ export class SecondaryZone {
         recordText(zone.soa),
         ...zoneRecords(zone).map(recordText),
       ];
-      const tmp = `${this.o.file}.tmp`;
+      const tmp = `${this.o.file}.${process.pid}.tmp`;
       writeFileSync(tmp, `${lines.join("\n")}\n`, { mode: 0o600 });
       renameSync(tmp, this.o.file);
     } catch (err) {

@@ -28,6 +28,7 @@ export interface ServeFlags {
   /** `--publish-key KEY`: the key of that endpoint (or of every endpoint in the file that names none). */
   publishKey?: string;
   broker?: string;
+  workers?: string;
   /** `--admin HOST:PORT`: the inspector and /metrics. */
   admin?: string;
   /** `--proxy PREFIX=UPSTREAM[,UPSTREAM…]` (repeatable): proxy locations on the default site. */
@@ -89,6 +90,12 @@ export function applyServeFlags(user: UserConfig | null, flags: ServeFlags, cwd:
   if (flags.httpEngine !== undefined)
     out.http = { ...out.http, engine: flags.httpEngine as "ferry" | "node" };
   if (flags.state !== undefined) out.state = path.resolve(cwd, flags.state);
+  if (flags.workers !== undefined) {
+    if (flags.workers === "auto") out.workers = "auto";
+    else if (/^\d{1,4}$/.test(flags.workers) && Number(flags.workers) >= 1 && Number(flags.workers) <= 1024)
+      out.workers = Number(flags.workers);
+    else throw new UsageError(`--workers takes a number of processes (1–1024) or auto, not ${flags.workers}`);
+  }
   if (flags.realtime !== undefined || flags.publishKey !== undefined || flags.broker !== undefined)
     applyRealtimeFlags(out, flags);
   if (flags.admin !== undefined) out.admin = { ...out.admin, listen: flags.admin };

@@ -1,0 +1,177 @@
+/**
+ * `workers` > 1: this process becomes the primary of a Node cluster. It
+ * forks the workers (each runs the whole runtime: HTTP, TLS and DNS
+ * listeners are shared through the cluster), restarts one that dies, passes
+ * SIGHUP, SIGUSR1 and SIGTERM/SIGINT on to all, relays realtime channels
+ * between them (relay.ts), and runs the admin listener itself, fed by every
+ * worker's events (forward-events.ts). It serves nothing else.
+ */
+import cluster, { type Worker } from "node:cluster";
+import type { Config } from "../core/config/types.js";
+import type { Logger } from "../core/log.js";
+import { AdminService } from "../inspect/admin-server.js";
+import type { RelayRequest } from "../realtime/broker/cluster.js";
+import { type EventBatch, republish } from "./forward-events.js";
+import { Relay } from "./relay.js";
+
+/** What a worker tells the primary when it has started (or could not). */
+export type WorkerStatus =
+  | { t: "ready"; banner: string[] }
+  | { t: "failed"; message: string; exitCode: number };
+
+/** A NOTIFY for a secondary zone that reached a worker other than the first (which keeps them). */
+export interface DnsNotifyRelay {
+  t: "dns-notify";
+  origin: string;
+}
+
+/** A worker that dies this soon after it started, this many times in a row, is not restarted again. */
+const QUICK_DEATH_MS = 5000;
+const MAX_QUICK_DEATHS = 5;
+
+export interface Primary {
+  /** Resolves once every worker is up (their banner, once); rejects when one could not start. */
+  ready: Promise<string[]>;
+}
+
+export function runPrimary(config: Config, load: () => Config, log: Logger): Primary {
+  let current = config;
+  const relay = new Relay(config);
+  let admin: AdminService | null = null;
+  let stopping = false;
+  const byId = new Map<number, Worker>();
+  const startedAt = new Map<Worker, number>();
+  const quickDeaths = new Map<number, number>();
+  let starting = config.workers;
+  let resolveReady: (banner: string[]) => void = () => {};
+  let rejectReady: (err: Error & { exitCode?: number }) => void = () => {};
+  const ready = new Promise<string[]>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  let banner: string[] = [];
+
+  cluster.setupPrimary({ serialization: "advanced" });
+
+  const fork = (id: number) => {
+    const w = cluster.fork({ FERRY_WORKER: String(id), FERRY_EVENTS: current.admin ? "1" : "" });
+    byId.set(id, w);
+    startedAt.set(w, Date.now());
+    w.on("message", (msg: RelayRequest | EventBatch | WorkerStatus | DnsNotifyRelay) => {
+      if (msg === null || typeof msg !== "object") return;
+      if (msg.t === "events") republish(msg);
+      else if (msg.t === "ready") {
+        if (starting > 0 && --starting === 0) resolveReady(banner.length ? banner : msg.banner);
+        if (banner.length === 0) banner = msg.banner;
+        if (starting <= 0 && startedAt.size > 0 && msg.t === "ready")
+          log.debug({ worker: id, pid: w.process.pid }, "worker ready");
+      } else if (msg.t === "failed") {
+        if (starting > 0) {
+          starting = -1;
+          stopping = true;
+          for (const other of byId.values()) other.kill("SIGKILL");
+          rejectReady(Object.assign(new Error(msg.message), { exitCode: msg.exitCode }));
+        }
+      } else if (msg.t === "dns-notify") {
+        // A NOTIFY that reached another worker: the first worker keeps the secondary zones.
+        byId.get(1)?.send(msg);
+      } else relay.handle(w, msg);
+    });
+    w.on("exit", (code, signal) => {
+      relay.forget(w);
+      const born = startedAt.get(w) ?? 0;
+      startedAt.delete(w);
+      if (byId.get(id) === w) byId.delete(id);
+      if (stopping) {
+        if (byId.size === 0) finish();
+        return;
+      }
+      const quick = Date.now() - born < QUICK_DEATH_MS;
+      const n = quick ? (quickDeaths.get(id) ?? 0) + 1 : 0;
+      quickDeaths.set(id, n);
+      const fields = { code: "ERR_WORKER_DIED", worker: id, pid: w.process.pid, exit: code, signal };
+      if (n >= MAX_QUICK_DEATHS) {
+        log.error(fields, `worker ${id} died ${n} times in a row within seconds of starting: not restarted`);
+        if (byId.size === 0) {
+          log.error("no worker left: exiting");
+          process.exit(1);
+        }
+        return;
+      }
+      log.warn(fields, `worker ${id} died (${signal ?? `exit ${code}`}): restarting it`);
+      setTimeout(() => {
+        if (!stopping) fork(id);
+      }, n * 200);
+    });
+  };
+
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    relay.close();
+    const done = () => {
+      log.info("stopped");
+      process.exit(0);
+    };
+    if (admin) admin.close().then(done, done);
+    else done();
+  };
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting now`);
+      for (const w of byId.values()) w.kill("SIGKILL");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ workers: byId.size, graceMs: current.shutdown.grace }, `${signal}: stopping every worker`);
+    if (byId.size === 0) return finish();
+    for (const w of byId.values()) w.process.kill("SIGTERM");
+    // A worker that does not end within its grace (and a little more) is ended.
+    setTimeout(() => {
+      for (const w of byId.values()) w.kill("SIGKILL");
+    }, current.shutdown.grace + 5000).unref();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGHUP", () => {
+    log.info({ workers: byId.size }, "SIGHUP: reloading the configuration in every worker");
+    try {
+      const next = load();
+      if (next.workers !== current.workers) log.warn("workers changed: restart Ferry to apply it");
+      current = next;
+      relay.configure(next);
+    } catch (err) {
+      log.error({ code: (err as { code?: string }).code }, `reload refused: ${(err as Error).message}`);
+      return; // the workers would refuse it too; they keep the configuration they have
+    }
+    for (const w of byId.values()) w.process.kill("SIGHUP");
+  });
+  process.on("SIGUSR1", () => {
+    for (const w of byId.values()) w.process.kill("SIGUSR1");
+  });
+
+  const start = async () => {
+    if (config.admin) {
+      admin = await AdminService.start(
+        config.admin,
+        () => [],
+        () => [],
+      );
+      log.info({ workers: config.workers }, "admin listener in the primary, fed by every worker");
+    }
+    for (let id = 1; id <= config.workers; id++) fork(id);
+  };
+  start().catch((err) => rejectReady(err as Error));
+  return {
+    ready: ready.then((b) => [
+      ...b,
+      ...(admin?.addresses ?? []).map((a) => {
+        const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+        return `Ferry inspector on http://${host}:${a.port}/ (metrics: /metrics)`;
+      }),
+      `Ferry running ${config.workers} workers (pids ${[...byId.values()].map((w) => w.process.pid).join(", ")})`,
+    ]),
+  };
+}
