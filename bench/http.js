@@ -8,7 +8,7 @@
 // reply without parsing: the ceiling for any server in JavaScript on one core). Rounds alternate the order; medians are reported.
 // Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -174,6 +174,41 @@ function wrk(port, file, conns) {
   return rps;
 }
 
+// `--workers N`: the cluster run. Ferry with 1 and N workers (default config and log off) beside nginx
+// with 1 and N worker processes, none of them pinned (the workers need every core; wrk stays on core 1,
+// so on a 2-core machine it shares a core with one worker: read the gain as a floor).
+const workersAt = process.argv.indexOf("--workers");
+const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : 0;
+if (WORKERS > 1) {
+  const keep = new Set(["ferry-default", "ferry", "nginx"]);
+  const base = servers.filter((s) => keep.has(s.name));
+  const more = base.map((s) => ({
+    ...s,
+    name: `${s.name} ×${WORKERS}`,
+    cluster: true,
+    start: s.name.startsWith("nginx")
+      ? (p) => {
+          const [cmd, args] = s.start(p);
+          const conf = args[args.indexOf("-c") + 1];
+          writeFileSync(
+            conf,
+            readFileSync(conf, "utf8").replace("worker_processes 1;", `worker_processes ${WORKERS};`),
+          );
+          return [cmd, args];
+        }
+      : (p) => {
+          const [cmd, args] = s.start(p);
+          return [cmd, [...args, "--workers", String(WORKERS)]];
+        },
+  }));
+  servers.length = 0;
+  for (const s of base)
+    servers.push(
+      { ...s, cluster: true },
+      more.find((m) => m.name === `${s.name} ×${WORKERS}`),
+    );
+}
+
 const results = {};
 const running = [];
 process.on("exit", () => {
@@ -185,7 +220,7 @@ console.log(
 );
 for (const s of servers) {
   s.port = await freePort();
-  const [cmd, args] = onCore(0, ...s.start(s.port));
+  const [cmd, args] = s.cluster ? s.start(s.port) : onCore(0, ...s.start(s.port));
   const child = spawn(cmd, args, { stdio: ["ignore", s.stdout ? s.stdout() : "ignore", "inherit"] });
   running.push(child);
   await waitPort(s.port);
@@ -204,6 +239,21 @@ for (let r = 0; r < rounds; r++) {
     }
   }
   console.log(`round ${r + 1}/${rounds} done`);
+}
+
+if (WORKERS > 1) {
+  for (const c of cases) {
+    console.log(`\n${c.file} (${c.conns} connections), not pinned: median req/s`);
+    for (const s of servers)
+      console.log(`  ${s.name.padEnd(20)} ${median(results[`${s.name} ${c.file}`]).toFixed(0).padStart(9)}`);
+    const ratio = (a, b) =>
+      (median(results[`${a} ${c.file}`]) / median(results[`${b} ${c.file}`])).toFixed(2);
+    console.log(
+      `  ${WORKERS} workers / 1: ferry-default ${ratio(`ferry-default ×${WORKERS}`, "ferry-default")}×, ferry (log off) ${ratio(`ferry ×${WORKERS}`, "ferry")}×, nginx ${ratio(`nginx ×${WORKERS}`, "nginx")}×; ferry-default ×${WORKERS} = ${ratio(`ferry-default ×${WORKERS}`, `nginx ×${WORKERS}`)}× nginx ×${WORKERS}`,
+    );
+  }
+  for (const ch of running) ch.kill("SIGTERM");
+  process.exit(0);
 }
 
 for (const c of cases) {

@@ -225,6 +225,25 @@ test("flags: --broker is the endpoint's broker key, set through YAML the same; a
   );
 });
 
+test("workers: the YAML key and --workers agree; auto is one per core; 1 by default; bad values are refused", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-workers-"));
+  const file = path.join(dir, "ferry.yaml");
+  writeFileSync(file, "workers: 3\n");
+  assert.equal(configFromFlags({ http: [], config: file }).workers, 3);
+  assert.equal(configFromFlags({ http: [], root: ".", workers: "3" }).workers, 3);
+  assert.equal(configFromFlags({ http: [], root: ".", workers: "auto" }).workers, os.availableParallelism());
+  writeFileSync(file, "workers: auto\n");
+  assert.equal(configFromFlags({ http: [], config: file }).workers, os.availableParallelism());
+  assert.equal(configFromFlags({ http: [], root: "." }).workers, 1);
+  assert.throws(() => configFromFlags({ http: [], root: ".", workers: "0" }), /--workers takes a number/);
+  assert.throws(() => configFromFlags({ http: [], root: ".", workers: "many" }), /--workers takes a number/);
+  writeFileSync(file, "http: {}\nworkers: 0\n");
+  assert.throws(
+    () => configFromFlags({ http: [], config: file }),
+    (err: ConfigError) => err.problems.some((p) => p.key === "workers" && p.position?.line === 2),
+  );
+});
+
 test("the admin listener must be loopback unless allowRemote says otherwise; --admin sets it", () => {
   const err = problemsOf("admin.yaml");
   assert.equal(err.problems[0]!.key, "admin.listen");

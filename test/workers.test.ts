@@ -1,0 +1,170 @@
+/**
+ * `workers` > 1 as users run it: `ferry serve --workers 2`, one port for both
+ * workers (HTTP and DNS), the admin listener in the primary counting every
+ * worker's requests, realtime channels shared through the primary, a worker
+ * killed under load (only its in-flight requests lost, then restarted),
+ * SIGHUP reaching every worker and SIGTERM stopping them all.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import http from "node:http";
+import { after, test } from "node:test";
+import WebSocket from "ws";
+import { needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
+import { freePort } from "./knot.js";
+
+const stops: (() => void)[] = [];
+after(() => {
+  for (const s of stops) s();
+});
+
+const KEY = "workers-publish-key";
+
+function children(pid: number): number[] {
+  const r = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+function get(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", () => resolve(0));
+    });
+    req.on("error", () => resolve(0));
+    req.setTimeout(3000, () => req.destroy());
+  });
+}
+
+async function start(extra: string[] = []) {
+  const dir = tmpSite({ "index.html": "hello" });
+  const [port, admin] = [await freePort(), await freePort()];
+  const f = await spawnFerry(
+    [
+      "serve",
+      dir,
+      "--http",
+      `127.0.0.1:${port}`,
+      "--workers",
+      "2",
+      "--admin",
+      `127.0.0.1:${admin}`,
+      "--realtime",
+      "/ws",
+      "--publish-key",
+      KEY,
+      ...extra,
+    ],
+    [/Ferry running 2 workers \(pids (\d+), (\d+)\)/],
+  );
+  stops.push(() => f.child.kill("SIGKILL"));
+  return { f, port, admin, logs: () => f.stdout() + f.stderr() };
+}
+
+test("two workers on one port: the banner once, every worker's requests in the primary's /metrics, channels shared through the primary", async () => {
+  const { f, port, admin } = await start();
+  assert.equal((f.stderr().match(/Ferry serving http/g) ?? []).length, 1, "the banner once");
+  assert.equal(children(f.child.pid!).length, 2);
+  const statuses = await Promise.all(Array.from({ length: 40 }, () => get(port)));
+  assert.deepEqual(new Set(statuses), new Set([200]));
+  // Events reach the primary in batches every 100 ms.
+  let total = 0;
+  await waitFor(() => total >= 40, "40 requests counted by the primary's /metrics", 5000).catch(() => {});
+  for (let i = 0; i < 50 && total < 40; i++) {
+    const text = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+    total = Number(/^ferry_http_requests_total\{site="default",status="2xx"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    if (total < 40) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(total >= 40, `the primary counted ${total} of 40 requests`);
+  // Six subscribers (spread over both workers by the cluster), one offset sequence.
+  const clients = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?subscribe=ticks`);
+      stops.push(() => ws.terminate());
+      const got: { type: string; offset?: number }[] = [];
+      ws.on("message", (d) => got.push(JSON.parse(String(d))));
+      await waitFor(() => got.some((m) => m.type === "subscribed"), "subscribed");
+      return got;
+    }),
+  );
+  for (let i = 1; i <= 10; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}/ws`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ channel: "ticks", data: i }),
+    });
+    assert.deepEqual(await r.json(), { offset: i });
+  }
+  for (const got of clients) {
+    await waitFor(() => got.filter((m) => m.type === "message").length === 10, "10 messages on every client");
+    assert.deepEqual(
+      got.filter((m) => m.type === "message").map((m) => m.offset),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+  }
+  const presence = await fetch(`http://127.0.0.1:${port}/ws/presence?channel=ticks`, {
+    headers: { authorization: `Bearer ${KEY}` },
+  });
+  assert.deepEqual(await presence.json(), { channel: "ticks", subscribers: 6 });
+});
+
+test("a worker killed under load loses only its in-flight requests and is started again; SIGHUP reaches every worker; SIGTERM stops all", async () => {
+  const { f, port, logs } = await start();
+  const [first] = children(f.child.pid!);
+  let ok = 0;
+  let failed = 0;
+  let stop = false;
+  const CONCURRENCY = 4;
+  const loops = Array.from({ length: CONCURRENCY }, async () => {
+    while (!stop) {
+      if ((await get(port)) === 200) ok++;
+      else failed++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 400));
+  process.kill(first!, "SIGKILL");
+  await waitFor(() => /worker \d died \(SIGKILL\): restarting it/.test(logs()), "the death in the log");
+  await waitFor(
+    () => children(f.child.pid!).length === 2 && !children(f.child.pid!).includes(first!),
+    "a new worker",
+  );
+  await new Promise((r) => setTimeout(r, 600));
+  stop = true;
+  await Promise.all(loops);
+  assert.ok(ok > 100, `${ok} requests answered`);
+  assert.ok(failed <= CONCURRENCY, `${failed} requests failed; at most the ${CONCURRENCY} in flight may`);
+  assert.match(logs(), /"code":"ERR_WORKER_DIED"/);
+  f.child.kill("SIGHUP");
+  await waitFor(
+    () => (logs().match(/"msg":"configuration reloaded"/g) ?? []).length >= 2,
+    "both workers reloaded",
+  );
+  const exited = new Promise<number | null>((r) => f.child.once("exit", (code) => r(code)));
+  f.child.kill("SIGTERM");
+  assert.equal(await exited, 0);
+  assert.equal((logs().match(/"worker":\d,"msg":"stopped"/g) ?? []).length, 2);
+});
+
+test("DNS on two workers: both answer on the shared UDP and TCP port", async (t) => {
+  if (!needTool(t, "dig", "bind9-dnsutils")) return;
+  const dns = await freePort();
+  const zone = tmpSite({
+    "w.test.zone":
+      "$TTL 60\n@ SOA ns1 host 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.7\n",
+  });
+  const f = await spawnFerry(
+    ["serve", "--dns", `127.0.0.1:${dns}`, "--zone", `${zone}/w.test.zone`, "--workers", "2"],
+    [/Ferry running 2 workers \(pids (\d+)/],
+  );
+  stops.push(() => f.child.kill("SIGKILL"));
+  for (const tcp of [false, true])
+    for (let i = 0; i < 10; i++) {
+      const r = spawnSync(
+        "dig",
+        ["@127.0.0.1", "-p", String(dns), "www.w.test", "A", "+short", tcp ? "+tcp" : "+notcp"],
+        { encoding: "utf8" },
+      );
+      assert.equal(r.stdout.trim(), "192.0.2.7");
+    }
+});
