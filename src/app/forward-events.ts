@@ -34,6 +34,8 @@ export const FORWARDED = [
 
 const SESSION = FORWARDED.indexOf(wsSessionChannel.name as string);
 const BATCH = 512;
+/** Batches sent and not yet taken by the primary, at most. */
+const MAX_IN_FLIGHT = 32;
 const EVERY_MS = 100;
 
 export interface EventBatch {
@@ -44,12 +46,18 @@ export interface EventBatch {
 /** In a worker: starts sending events to the primary; returns the stop function. */
 export function forwardEvents(worker: number): () => void {
   let batch: EventBatch["batch"] = [];
+  let inFlight = 0;
   const flush = () => {
     if (batch.length === 0) return;
     const b = batch;
     batch = [];
+    // A primary that cannot keep up loses batches (the inspector is best effort), never this worker's memory.
+    if (inFlight >= MAX_IN_FLIGHT) return;
+    inFlight++;
     // A primary that is gone: the callback takes the error (the worker is ending anyway).
-    process.send?.({ t: "events", batch: b } satisfies EventBatch, undefined, {}, () => {});
+    process.send?.({ t: "events", batch: b } satisfies EventBatch, undefined, {}, () => {
+      inFlight--;
+    });
   };
   const subs = FORWARDED.map((name, i) => {
     const on = (event: unknown) => {

@@ -47,14 +47,15 @@ export class Relay {
           e.broker.deliver = (channel, message) => {
             const wire = toWire(message);
             for (const w of ep.watchers.get(channel) ?? [])
-              w.send({ t: "rt-msg", ep: name, channel, m: wire });
+              if (w.isConnected()) w.send({ t: "rt-msg", ep: name, channel, m: wire });
           };
           this.endpoints.set(name, e);
         }
         const rules = compileRules(r.channels);
         e.broker.configure((channel) => ruleFor(rules, channel), r.maxChannels);
       }
-    for (const name of this.endpoints.keys()) if (!wanted.has(name)) this.endpoints.delete(name);
+    // Endpoints are kept until a restart: the workers keep the broker they started with (a changed
+    // `broker` takes effect at the next restart), and a removed endpoint's hubs close anyway.
   }
 
   /** A worker's request; answers it on the same channel. */

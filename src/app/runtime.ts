@@ -173,12 +173,15 @@ export class Runtime {
   }
 
   /** Wires SIGHUP to `reload(load)`, SIGINT/SIGTERM to a graceful stop and exit 0, SIGUSR1 to reopening the access log. */
-  handleSignals(load: () => Config): void {
+  handleSignals(load: () => Config, worker = false): void {
     process.on("SIGHUP", () => {
       this.log.info("SIGHUP: reloading configuration");
       this.reload(load);
     });
     const onStop = (signal: NodeJS.Signals) => {
+      // A worker stops when its primary says so (SIGTERM): Ctrl-C reaches the whole process group, and a
+      // service manager may signal every process; a repeated signal must not cut a worker's drain short.
+      if (worker && (signal === "SIGINT" || this.stopping)) return;
       if (this.stopping) {
         this.log.warn(`${signal} again: exiting now`);
         // The lines of the requests answered so far are still written.

@@ -7,10 +7,12 @@
  * worker's events (forward-events.ts). It serves nothing else.
  */
 import cluster, { type Worker } from "node:cluster";
+import { randomBytes } from "node:crypto";
 import type { Config } from "../core/config/types.js";
 import type { Logger } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
+import { LocalCA } from "../tls/local-ca.js";
 import { type EventBatch, republish } from "./forward-events.js";
 import { Relay } from "./relay.js";
 
@@ -52,19 +54,32 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   let banner: string[] = [];
 
   cluster.setupPrimary({ serialization: "advanced" });
+  // One generated publish key for every worker (a realtime endpoint without publishKey).
+  const publishKey = randomBytes(18).toString("base64url");
+  const readyIds = new Set<number>();
 
   const fork = (id: number) => {
-    const w = cluster.fork({ FERRY_WORKER: String(id), FERRY_EVENTS: current.admin ? "1" : "" });
+    const w = cluster.fork({
+      FERRY_WORKER: String(id),
+      FERRY_EVENTS: current.admin ? "1" : "",
+      FERRY_PUBLISH_KEY: publishKey,
+    });
     byId.set(id, w);
     startedAt.set(w, Date.now());
+    // Sending to a worker that just died emits "error" on it: the exit handler deals with the death.
+    w.on("error", () => {});
     w.on("message", (msg: RelayRequest | EventBatch | WorkerStatus | DnsNotifyRelay) => {
       if (msg === null || typeof msg !== "object") return;
       if (msg.t === "events") republish(msg);
       else if (msg.t === "ready") {
-        if (starting > 0 && --starting === 0) resolveReady(banner.length ? banner : msg.banner);
         if (banner.length === 0) banner = msg.banner;
-        if (starting <= 0 && startedAt.size > 0 && msg.t === "ready")
-          log.debug({ worker: id, pid: w.process.pid }, "worker ready");
+        if (starting > 0 && !readyIds.has(id)) {
+          readyIds.add(id);
+          if (readyIds.size === config.workers) {
+            starting = 0;
+            resolveReady(banner);
+          }
+        } else log.info({ worker: id, pid: w.process.pid }, `worker ${id} ready`);
       } else if (msg.t === "failed") {
         if (starting > 0) {
           starting = -1;
@@ -92,6 +107,13 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       const fields = { code: "ERR_WORKER_DIED", worker: id, pid: w.process.pid, exit: code, signal };
       if (n >= MAX_QUICK_DEATHS) {
         log.error(fields, `worker ${id} died ${n} times in a row within seconds of starting: not restarted`);
+        if (starting > 0) {
+          starting = -1;
+          stopping = true;
+          for (const other of byId.values()) other.kill("SIGKILL");
+          rejectReady(new Error(`worker ${id} keeps dying as it starts (last: ${signal ?? `exit ${code}`})`));
+          return;
+        }
         if (byId.size === 0) {
           log.error("no worker left: exiting");
           process.exit(1);
@@ -153,6 +175,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   });
 
   const start = async () => {
+    // The local CA's root is made once, here, before the workers (each would otherwise make its own).
+    if (config.http?.sites.some((s) => s.tls?.kind === "internal")) await LocalCA.open(config.state);
     if (config.admin) {
       admin = await AdminService.start(
         config.admin,

@@ -112,9 +112,34 @@ export function logDnsTcp(log: Logger): () => void {
  * and NOTIFY: acknowledged (info) or given up (warn, ERR_DNS_NOTIFY).
  */
 export function logDnsTransfers(log: Logger): () => void {
+  // Refusals come from the network (a forged UDP source costs nothing): one line per client, zone and
+  // kind every 10 s at most, then how many were left out.
+  const quiet = new Map<string, { at: number; skipped: number }>();
+  const allowed = (e: DnsTransferEvent): number | null => {
+    const key = `${e.kind} ${e.client} ${e.zone}`;
+    const q = quiet.get(key);
+    if (q !== undefined && e.time - q.at < 10_000) {
+      q.skipped++;
+      return null;
+    }
+    if (quiet.size >= 10_000) quiet.clear();
+    quiet.set(key, { at: e.time, skipped: 0 });
+    return q?.skipped ?? 0;
+  };
   const onTransfer = (msg: unknown) => {
     const e = msg as DnsTransferEvent;
-    const fields = { zone: e.zone, remote: e.client, ...(e.key ? { key: e.key } : {}) };
+    let skipped = 0;
+    if (e.kind === "refused" || e.kind === "notauth") {
+      const n = allowed(e);
+      if (n === null) return;
+      skipped = n;
+    }
+    const fields = {
+      zone: e.zone,
+      remote: e.client,
+      ...(e.key ? { key: e.key } : {}),
+      ...(skipped > 0 ? { suppressed: skipped } : {}),
+    };
     if (e.kind === "refused")
       log.warn({ ...fields, code: "ERR_DNS_TRANSFER_REFUSED", reason: e.reason }, "zone transfer refused");
     else if (e.kind === "notauth")

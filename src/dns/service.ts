@@ -26,7 +26,7 @@ import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { diffZones, Journal, serialAfter, serialOf } from "./transfer/journal.js";
 import { Notifier } from "./transfer/notify.js";
-import { SecondaryZone } from "./transfer/secondary.js";
+import { SecondaryZone, soaField } from "./transfer/secondary.js";
 import { NOTAUTH, type TransferPolicy, type TransferState } from "./transfer/serve.js";
 import { type TsigKey, tsigKey } from "./transfer/tsig.js";
 import { typeName } from "./wire/constants.js";
@@ -67,7 +67,7 @@ function loadZones(
       if (held) zones.set(z.file, held);
       continue;
     }
-    if (z.primary && !existsSync(z.file)) continue; // the leader has no copy yet
+    if (z.primary && !freshCopy(z.file, z.origin)) continue; // the leader has no copy yet, or it expired
     try {
       const zone =
         z.records !== undefined ? loadZoneText(z.records, z.origin, z.file) : loadZoneFile(z.file, z.origin);
@@ -114,6 +114,17 @@ function forwarderFor(config: DnsConfig, state: { zones: ZoneSet }): Forwarder |
     maxTtl: 86_400,
     own: (name) => state.zones.find(name) !== null,
   });
+}
+
+/** A secondary's copy on disk that the primary confirmed within the SOA expire (its mtime is when). */
+function freshCopy(file: string, origin: string): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    const zone = loadZoneFile(file, origin);
+    return Date.now() - statSync(file).mtimeMs < soaField(zone, "expire") * 1000;
+  } catch {
+    return false;
+  }
 }
 
 /** Zone files read from disk and watched: files, and (in a worker that is not the leader) secondaries' copies. */
@@ -354,7 +365,10 @@ export class DnsService {
         file: z.file,
         primary: z.primary.address,
         key,
-        onZone: (next) => this.secondaryZone(z.file, next),
+        // A zone closed by a reload may still finish a transfer: only the current one is listened to.
+        onZone: (next) => {
+          if (this.secondaries.get(z.file)?.zone === zone) this.secondaryZone(z.file, next);
+        },
         report: (o) => {
           if (!dnsSecondaryChannel.hasSubscribers) return;
           const event: DnsSecondaryEvent = { time: Date.now(), ...o };
@@ -414,7 +428,11 @@ export class DnsService {
   private notifyFor(z: DnsConfig["zones"][number], zone: Zone): void {
     if (z.notify.length === 0 || !LEADER) return;
     const key = z.transfer?.tsig ? (this.state.transfer.keys.get(z.transfer.tsig) ?? null) : null;
-    this.notifier.notify(zone, z.notify, key);
+    // In a cluster the other workers reload within their 1 s poll: NOTIFY after them, or a secondary's
+    // SOA query could reach one still serving the old serial and decide it is current.
+    if (process.env.FERRY_WORKER !== undefined)
+      setTimeout(() => this.notifier.notify(zone, z.notify, key), 1500).unref();
+    else this.notifier.notify(zone, z.notify, key);
   }
 
   close(): Promise<void> {

@@ -131,6 +131,14 @@ export class ChannelLog {
 export class ChannelGroup<S extends Subscriber = Subscriber> {
   readonly subscribers = new Set<S>();
   readonly pending = new Map<S, Message[]>();
+  /**
+   * New subscribers and the offset their `subscribed` said, until a later message
+   * reaches them: with a networked broker a message at or below it can still be
+   * on its way, and must not reach them twice.
+   */
+  readonly floors = new Map<S, number>();
+  /** A resync that came while these subscribers waited for their position: told after their reply. */
+  readonly resyncs = new Map<S, { offset: number; epoch: string }>();
 
   constructor(
     readonly name: string,

@@ -94,7 +94,8 @@ export class Hub implements ConnectionOwner {
     broker.deliver = (channel, message) => this.fanOut(channel, message);
     broker.resync = (channel, offset, epoch) => this.resync(channel, offset, epoch);
     this.config = config;
-    this.key = config.publishKey ?? randomBytes(18).toString("base64url");
+    // Workers of one cluster share the key the primary generated (FERRY_PUBLISH_KEY), so any of them takes it.
+    this.key = config.publishKey ?? process.env.FERRY_PUBLISH_KEY ?? randomBytes(18).toString("base64url");
     this.keyGenerated = config.publishKey === null;
     this.configure(config);
   }
@@ -276,13 +277,29 @@ export class Hub implements ConnectionOwner {
     if (pos.replay !== null) for (const m of pos.replay) conn.sendMessage(m);
     if (!already) {
       group.subscribers.add(conn);
-      for (const m of held!) if (m.offset > pos.offset) conn.sendMessage(m);
+      const resync = group.resyncs.get(conn);
+      group.resyncs.delete(conn);
+      if (resync !== undefined && resync.epoch !== pos.epoch) {
+        // The channel was made anew while this subscriber waited: it hears so, then the new life's messages.
+        conn.sendText(json({ type: "subscribed", channel: group.name, ...resync, recovered: false }));
+        for (const m of held!) if (m.offset > resync.offset) conn.sendMessage(m);
+        return;
+      }
+      let last = pos.offset;
+      for (const m of held!)
+        if (m.offset > last) {
+          conn.sendMessage(m);
+          last = m.offset;
+        }
+      if (last === pos.offset) group.floors.set(conn, pos.offset);
     }
   }
 
   private leave(conn: Connection, group: ChannelGroup<Connection>): void {
     const had = group.subscribers.delete(conn) || group.pending.delete(conn);
     group.pending.delete(conn);
+    group.floors.delete(conn);
+    group.resyncs.delete(conn);
     conn.removeChannel(group);
     if (had) this.broker.count(group.name, group.size);
     if (group.size === 0 && this.channels.get(group.name) === group) {
@@ -329,6 +346,11 @@ export class Hub implements ConnectionOwner {
     if (group === undefined) return;
     const text = json({ type: "subscribed", channel: name, offset, epoch, recovered: false });
     for (const conn of group.subscribers) conn.sendText(text);
+    group.floors.clear();
+    for (const [conn, held] of group.pending) {
+      group.resyncs.set(conn, { offset, epoch });
+      held.length = 0;
+    }
   }
 
   /** Subscribers of `channel` on every node (the broker's count; this node's alone without one). */
@@ -340,7 +362,16 @@ export class Hub implements ConnectionOwner {
   private fanOut(name: string, message: Message): void {
     const group = this.channels.get(name);
     if (group === undefined) return;
-    for (const conn of group.subscribers) conn.sendMessage(message);
+    if (group.floors.size === 0) for (const conn of group.subscribers) conn.sendMessage(message);
+    else
+      for (const conn of group.subscribers) {
+        const floor = group.floors.get(conn);
+        if (floor !== undefined) {
+          if (message.offset <= floor) continue;
+          group.floors.delete(conn);
+        }
+        conn.sendMessage(message);
+      }
     this.stats.messagesOut += group.subscribers.size;
     for (const held of group.pending.values()) held.push(message);
   }

@@ -147,7 +147,7 @@ export async function serve(args: string[]): Promise<void> {
     );
     return;
   }
-  rt.handleSignals(() => noAdmin(configFromFlags(flags)));
+  rt.handleSignals(() => noAdmin(configFromFlags(flags)), true);
   if (process.env.FERRY_EVENTS === "1") forwardEvents(Number(worker));
   process.on("message", (msg: { t?: string; origin?: string }) => {
     if (msg?.t === "dns-notify" && msg.origin !== undefined) rt.dns?.notified(msg.origin);

@@ -84,6 +84,9 @@ export function answerQuery(
       return hit.wire;
     }
   }
+  // Responses are never answered (handleQuery drops them too): a forged response with a bad TSIG must
+  // not get a NOTAUTH that another server answers in turn, for ever.
+  if (buf.length < 12 || (buf[2]! & 0x80) !== 0) return null;
   // A signed query (never in the packet cache: its time and MAC never repeat) is verified and its answer signed.
   let signed = UNSIGNED;
   if (buf.length >= 12 && buf.readUInt16BE(10) !== 0) {
@@ -109,7 +112,8 @@ export function answerQuery(
     return out !== null && signed.kind === "signed" ? signAnswer(out, signed) : out;
   }
   if (signed.kind === "signed") {
-    const out = handleQuery(signed.query, state.chain, udp, report, udp ? tsigSize(signed.key) : 0);
+    // Room for the TSIG record on TCP too: a signed answer must still fit a 65,535-byte TCP message.
+    const out = handleQuery(signed.query, state.chain, udp, report, tsigSize(signed.key));
     if (out instanceof Promise) return out.then((b) => b && signAnswer(b, signed));
     return out && signAnswer(out, signed);
   }

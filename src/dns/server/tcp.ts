@@ -15,7 +15,7 @@ import tls from "node:tls";
 import type { ListenAddress } from "../../core/config/types.js";
 import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
-import { answerTransfer, isTransferQuery } from "../transfer/serve.js";
+import { answerTransfer, isTransferQuery, transferType } from "../transfer/serve.js";
 import type { QueryOutcome } from "./handle-query.js";
 import { answerQuery, type DnsServerState } from "./state.js";
 
@@ -38,6 +38,8 @@ interface Conn {
   timer: NodeJS.Timeout | null;
   /** True while the timer is the deadline of a query being received. */
   receiving: boolean;
+  /** Bytes queued for the client when the timer was armed (none of them taken since: a stalled reader). */
+  written: number;
 }
 
 type DnsSocket = net.Socket & { [kConn]: Conn };
@@ -81,6 +83,7 @@ function drop(c: Conn, reason: DnsTcpDropEvent["reason"]): void {
 function arm(c: Conn, receiving: boolean): void {
   if (c.timer !== null) clearTimeout(c.timer);
   c.receiving = receiving;
+  c.written = c.socket.writableLength;
   const ms = receiving ? c.state.tcp.messageTimeout : c.state.tcp.idleTimeout;
   c.timer = setTimeout(onTimer, ms, c);
 }
@@ -90,6 +93,8 @@ function onTimer(c: Conn): void {
   if (c.socket.destroyed) return;
   if (c.receiving) {
     drop(c, "message-timeout");
+  } else if (c.socket.writableLength > 0 && c.socket.writableLength >= c.written) {
+    c.socket.destroy(); // answers queued and not one byte read for a whole idle timeout: a stalled reader
   } else if (c.inFlight > 0 || c.socket.writableLength > 0) {
     arm(c, false); // answers still on their way: idle starts after them
   } else {
@@ -122,7 +127,8 @@ function answerBuffered(c: Conn): void {
   const socket = c.socket;
   let answered = false;
   socket.cork();
-  while (c.buffered >= 2 && c.inFlight < MAX_IN_FLIGHT) {
+  // A transfer writes a whole zone: the loop stops while the client has not read what is queued.
+  while (c.buffered >= 2 && c.inFlight < MAX_IN_FLIGHT && socket.writableLength <= MAX_PENDING_WRITE) {
     const len = peekLength(c.chunks);
     if (c.buffered < 2 + len) break;
     take(c.chunks, 2);
@@ -147,7 +153,7 @@ function answerBuffered(c: Conn): void {
   // A client that sends queries but reads no answers: stop reading until it catches up.
   if (socket.writableLength > MAX_PENDING_WRITE && !socket.isPaused()) {
     socket.pause();
-    socket.once("drain", resume);
+    socket.once("drain", resumeAndAnswer);
   }
   // A client with many forwarded questions open: stop reading until the upstreams catch up.
   if (held && !socket.isPaused()) socket.pause();
@@ -183,9 +189,13 @@ function answer(c: Conn, query: Buffer): boolean {
     c.inFlight++;
     out.then(
       (b) => {
-        landed(c);
-        if (b === null) socket.destroy();
-        else sendFramed(socket, b);
+        try {
+          landed(c);
+          if (b === null) socket.destroy();
+          else sendFramed(socket, b);
+        } catch {
+          drop(c, "internal");
+        }
       },
       () => {
         landed(c);
@@ -220,7 +230,7 @@ function transfer(c: Conn, query: Buffer): boolean | null {
   c.state.onQuery?.(
     {
       name: t.outcome.zone,
-      type: query.readUInt16BE(query.indexOf(0, 12) + 1),
+      type: transferType(query),
       rcode: t.messages[0]!.readUInt16BE(2) & 0xf,
       flags: t.messages[0]!.readUInt16BE(2),
       answers: t.outcome.records,
@@ -249,12 +259,24 @@ function landed(c: Conn): void {
   if (c.inFlight < MAX_IN_FLIGHT && s.isPaused() && s.writableLength <= MAX_PENDING_WRITE) s.resume();
 }
 
-function resume(this: net.Socket): void {
+/** The client read its answers: read on, and answer what was left buffered (a zone transfer's queue). */
+function resumeAndAnswer(this: DnsSocket): void {
   this.resume();
+  const c = this[kConn];
+  if (c.buffered === 0) return;
+  try {
+    answerBuffered(c);
+  } catch {
+    drop(c, "internal");
+  }
 }
 
 function sendFramed(s: net.Socket, out: Buffer): void {
   if (s.destroyed) return;
+  if (out.length > 0xffff) {
+    s.destroy(); // cannot be framed (a bug upstream of here): that connection only
+    return;
+  }
   const prefix = Buffer.allocUnsafe(2);
   prefix.writeUInt16BE(out.length, 0);
   s.write(prefix);
@@ -321,6 +343,7 @@ export function listenTcp(
       inFlight: 0,
       timer: null,
       receiving: false,
+      written: 0,
     };
     socket[kConn] = c;
     socket.on("error", onError);

@@ -56,6 +56,12 @@ export class Notifier {
     const where = isIPv6(target.host) ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
     const serial = serialOf(zone.soa);
     const socket = dgram.createSocket(isIPv6(target.host) ? "udp6" : "udp4");
+    // Connected: only the target's answers reach this socket.
+    let connected = false;
+    socket.connect(target.port, target.host, () => {
+      connected = true;
+      attempt();
+    });
     const p: Pending = { socket, timer: null };
     this.pending.set(name, p);
     let attempts = 0;
@@ -87,7 +93,7 @@ export class Notifier {
         wire = s.wire;
         mac = s.mac;
       }
-      socket.send(wire, target.port, target.host);
+      if (connected) socket.send(wire);
       p.timer = setTimeout(attempt, FIRST_WAIT_MS * 2 ** (attempts - 1));
     };
     socket.on("message", (msg) => {
@@ -107,16 +113,13 @@ export class Notifier {
         } catch {
           ok = false;
         }
-        if (!ok) {
-          done({ result: "failed", rcode, reason: "the answer's TSIG does not verify" });
-          return;
-        }
+        // An answer that does not verify is not the secondary's (or not for us): keep waiting and retrying.
+        if (!ok) return;
       }
       if (rcode === 0) done({ result: "acked", rcode, reason: null });
       else done({ result: "failed", rcode, reason: `answered with rcode ${rcode}` });
     });
     socket.on("error", () => {}); // ICMP port unreachable and the like: the next attempt tries again
-    attempt();
   }
 
   private cancel(name: string): void {

@@ -6,7 +6,15 @@
  * `file` (a master file) so a restart serves at once; its mtime is when the
  * primary last confirmed it, so expiry survives restarts too.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import type { ListenAddress } from "../../core/config/types.js";
 import type { Record } from "../wire/message.js";
@@ -50,8 +58,9 @@ export interface SecondaryOptions {
   report: (o: SecondaryOutcome) => void;
 }
 
-function soaField(zone: Zone, f: "refresh" | "retry" | "expire"): number {
-  return zone.soa.data.type === "soa" ? zone.soa.data[f] : 3600;
+/** A SOA timer in seconds, as the primary publishes it; 0 is taken as 1 (a 0 would transfer without pause). */
+export function soaField(zone: Zone, f: "refresh" | "retry" | "expire"): number {
+  return Math.max(1, zone.soa.data.type === "soa" ? zone.soa.data[f] : 3600);
 }
 
 /** Applies IXFR steps to a copy; throws when a step does not start at the copy's serial or removes what is not there. */
@@ -162,6 +171,10 @@ export class SecondaryZone {
         const expire = soaField(this.current, "expire");
         this.current = null;
         this.o.onZone(null);
+        // The copy goes too: a restart, or another worker serving it from disk, must not serve it again.
+        try {
+          unlinkSync(this.o.file);
+        } catch {}
         this.report("expired", null, null, `no good refresh within the SOA expire (${expire} s)`, serial);
       },
       Math.max(0, Math.min(left, MAX_TIMER_MS)),
@@ -203,6 +216,7 @@ export class SecondaryZone {
             next = applySteps(held!, r.steps, this.o.file);
           } catch (err) {
             // A journal that does not fit the copy: take the whole zone instead.
+            if (this.closed) return;
             const whole = await fetchZone({
               origin: this.o.origin,
               primary: this.o.primary,
@@ -214,6 +228,7 @@ export class SecondaryZone {
             next = new Zone(this.o.origin, whole.records, this.o.file);
           }
         }
+        if (this.closed) return;
         // A copy not newer than the one held changes nothing (a primary restored from an older state, say).
         if (held !== null && !serialAfter(serialOf(next.soa), serialOf(held.soa))) {
           this.confirm(held, false);

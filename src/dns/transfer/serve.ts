@@ -107,8 +107,15 @@ function tsigFailure(buf: Buffer, tsig: TsigRecord, error: number, key: TsigKey 
   }
   const msg = errorAnswer(query, NOTAUTH);
   // BADTIME is signed (the client can check it); BADKEY and BADSIG cannot be.
+  // RFC 8945 §5.2.3: the request's time and fudge, and the server's time as other data.
   if (error === TsigError.BADTIME && key !== null)
-    return signMessage(msg, key, { now, priorMac: tsig.mac, error }).wire;
+    return signMessage(msg, key, {
+      now: tsig.timeSigned,
+      fudge: tsig.fudge,
+      priorMac: tsig.mac,
+      error,
+      serverTime: now,
+    }).wire;
   return appendTsigError(msg, tsig, error, now);
 }
 
@@ -156,16 +163,21 @@ export function signAnswer(out: Buffer, s: { key: TsigKey; mac: Buffer }): Buffe
 
 /** True for a query that asks for AXFR or IXFR (what `answerTransfer` takes over on TCP). */
 export function isTransferQuery(buf: Buffer): boolean {
-  if (buf.length < 17 || buf.readUInt16BE(4) !== 1 || (buf.readUInt16BE(2) & 0x8000) !== 0) return false;
+  const type = transferType(buf);
+  return type === RRType.AXFR || type === IXFR;
+}
+
+/** The type of a query's one question (0 when it is not a one-question query with a plain name). */
+export function transferType(buf: Buffer): number {
+  if (buf.length < 17 || buf.readUInt16BE(4) !== 1 || (buf.readUInt16BE(2) & 0x8000) !== 0) return 0;
   // Skip the question name (uncompressed in a query's first name).
   let at = 12;
   while (at < buf.length && buf[at]! !== 0) {
-    if ((buf[at]! & 0xc0) !== 0) return false;
+    if ((buf[at]! & 0xc0) !== 0) return 0;
     at += buf[at]! + 1;
   }
-  if (at + 3 > buf.length) return false;
-  const type = buf.readUInt16BE(at + 1);
-  return type === RRType.AXFR || type === IXFR;
+  if (at + 3 > buf.length) return 0;
+  return buf.readUInt16BE(at + 1);
 }
 
 /**
@@ -208,6 +220,7 @@ export function answerTransfer(
     messages: sign([errorAnswer(query, rcode)]),
     outcome: { zone: q.name, kind, full: false, serial: 0, records: 0, messages: 1, key: keyName, reason },
   });
+  if (q.klass !== 1 /* IN */) return refuse(NOTAUTH, "notauth", "not a zone of class IN");
   const apex = q.name.toLowerCase().replace(/\.$/, "");
   const zone = zones.find(apex);
   if (zone === null || zone.apex !== apex) return refuse(NOTAUTH, "notauth", "not a zone served here");

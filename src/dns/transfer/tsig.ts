@@ -287,13 +287,15 @@ export interface SignOptions {
   timersOnly?: boolean;
   /** A TSIG error to report (BADTIME is signed, with the server's time as other data). */
   error?: number;
+  /** For BADTIME: the server's time, sent as other data (`now` is then the request's time signed). */
+  serverTime?: number;
 }
 
 /** Signs an encoded message: returns it with the TSIG record appended, and the MAC (for the next message). */
 export function signMessage(msg: Buffer, key: TsigKey, o: SignOptions): { wire: Buffer; mac: Buffer } {
   const fudge = o.fudge ?? 300;
   const error = o.error ?? 0;
-  const other = error === TsigError.BADTIME ? u48(o.now) : Buffer.alloc(0);
+  const other = error === TsigError.BADTIME ? u48(o.serverTime ?? o.now) : Buffer.alloc(0);
   const id = msg.readUInt16BE(0);
   const arcount = msg.readUInt16BE(10);
   const parts: Buffer[] = [];

@@ -95,8 +95,14 @@ export class ClusterBroker implements Broker {
     const id = nextId++;
     return new Promise((resolve) => {
       pending.set(id, resolve);
-      // A primary that is gone cannot answer: the worker is ending anyway.
-      if (!process.send?.({ t: "rt", id, ep: this.ep, ...req })) resolve("broker_unavailable");
+      // A false return only means the channel is backed up (it is still sent); a failure comes to the callback.
+      const fail = (err: Error | null) => {
+        if (err === null || !pending.has(id)) return;
+        pending.delete(id);
+        resolve("broker_unavailable");
+      };
+      if (process.send === undefined) fail(new Error("not a worker"));
+      else process.send({ t: "rt", id, ep: this.ep, ...req }, undefined, {}, fail);
     });
   }
 

@@ -54,14 +54,27 @@ export interface RedisBrokerEvents {
 }
 
 interface Watched {
-  /** The last offset delivered here (or learned from a position); -1 before any. */
+  /** The last offset delivered here (or learned from the first position); -1 before any. */
   last: number;
   epoch: string | null;
-  /** A catch-up from the history is under way: messages wait here, in order. */
+  /** A catch-up from the history is under way (or waits for Redis): messages wait here, in order. */
   queue: { offset: number; time: number; data: string }[] | null;
+  /** The catch-up failed (Redis went away again): the next `ready` tries again. */
+  stalled: boolean;
+  /** More than MAX_QUEUE messages waited: the catch-up ends in a resync instead. */
+  overflow: boolean;
+  /** Settles once Redis confirmed the SUBSCRIBE (a position read before it could miss a message). */
+  subscribed: Promise<void>;
 }
 
+/** Messages held per channel while it catches up, at most. */
+const MAX_QUEUE = 10_000;
+/** How long a position waits for its channel's SUBSCRIBE to be confirmed. */
+const SUBSCRIBE_WAIT_MS = 1000;
+
 type StreamEntry = [string, string[]];
+
+function nothing(): void {}
 
 /** The client with the scripts defined on it. */
 type Scripted = Redis & {
@@ -90,17 +103,22 @@ export class RedisBroker implements Broker {
     this.prefix = `ferry:rt:${scope}:`;
     const options = {
       // Fail at once while Redis is away (the API answers 503); reconnect with a backoff up to 2 s.
+      // A Redis that stops answering without closing fails commands after 2 s, and TCP keep-alive finds it.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      commandTimeout: 2000,
+      connectTimeout: 2000,
+      keepAlive: 10_000,
       lazyConnect: false,
     };
     this.cmd = new Redis(url, options);
     // Sent as EVALSHA (the script body once per connection, as ioredis does for defined commands).
     this.cmd.defineCommand("ferryPublish", { numberOfKeys: 3, lua: PUBLISH });
     this.cmd.defineCommand("ferryPosition", { numberOfKeys: 2, lua: POSITION });
-    // The subscriber connection queues its SUBSCRIBEs while away; ioredis sends them again on reconnect.
-    this.sub = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // The subscriber connection sends nothing while away (no queue a client could grow); on every
+    // `ready` it subscribes to the channels watched then, in one command.
+    this.sub = new Redis(url, { ...options, commandTimeout: undefined, autoResubscribe: false });
     let lastError = "";
     this.cmd.on("error", (err: Error) => {
       lastError = err.message;
@@ -124,9 +142,15 @@ export class RedisBroker implements Broker {
       subWasDown = true;
     });
     this.sub.on("ready", () => {
+      const topics = [...this.watched.keys()].map((c) => this.topic(c));
+      const done =
+        topics.length > 0 ? this.sub.subscribe(...topics).then(nothing, nothing) : Promise.resolve();
+      for (const w of this.watched.values()) w.subscribed = done;
       if (!subWasDown) return;
       subWasDown = false;
-      for (const channel of this.watched.keys()) void this.catchUp(channel, null);
+      void done.then(() => {
+        for (const channel of this.watched.keys()) void this.catchUp(channel, null);
+      });
     });
     this.sub.on("messageBuffer", (topic: Buffer, payload: Buffer) =>
       this.onMessage(topic.toString(), payload),
@@ -194,6 +218,9 @@ export class RedisBroker implements Broker {
     if (rule === null) throw new Error(`no rule for ${channel}`);
     if (this.watched.size > this.maxChannels) return "too_many_channels";
     if (!this.up) return "broker_unavailable";
+    const watched = this.watched.get(channel);
+    if (watched !== undefined)
+      await Promise.race([watched.subscribed, new Promise((r) => setTimeout(r, SUBSCRIBE_WAIT_MS).unref())]);
     try {
       const [offset, current] = (await (this.cmd as Scripted).ferryPosition(
         this.key(channel, "o"),
@@ -202,10 +229,13 @@ export class RedisBroker implements Broker {
         String(this.ttl(rule)),
       )) as [number, string];
       const w = this.watched.get(channel);
-      if (w !== undefined && w.epoch === current) w.last = Math.max(w.last, offset);
-      else if (w !== undefined && w.queue === null) {
+      if (w !== undefined && w.last < 0) {
+        // The first position of a newly watched channel is where delivery starts.
         w.epoch = current;
         w.last = offset;
+      } else if (w !== undefined && w.epoch !== null && w.epoch !== current) {
+        // Redis made the channel anew under its subscribers: they hear of it (a resync) before its messages.
+        void this.catchUp(channel, null);
       }
       if (since === undefined) return { offset, epoch: current, replay: null, recovered: null };
       const sameLife = (epoch === undefined || epoch === current) && since <= offset;
@@ -238,13 +268,23 @@ export class RedisBroker implements Broker {
 
   watch(channel: string): void {
     if (this.watched.has(channel)) return;
-    this.watched.set(channel, { last: -1, epoch: null, queue: null });
-    this.sub.subscribe(this.topic(channel)).catch(() => {});
+    const w: Watched = {
+      last: -1,
+      epoch: null,
+      queue: null,
+      stalled: false,
+      overflow: false,
+      subscribed: Promise.resolve(),
+    };
+    this.watched.set(channel, w);
+    // While Redis is away nothing is sent: the next `ready` subscribes to every watched channel.
+    if (this.sub.status === "ready")
+      w.subscribed = this.sub.subscribe(this.topic(channel)).then(nothing, nothing);
   }
 
   unwatch(channel: string): void {
     if (!this.watched.delete(channel)) return;
-    this.sub.unsubscribe(this.topic(channel)).catch(() => {});
+    if (this.sub.status === "ready") this.sub.unsubscribe(this.topic(channel)).catch(nothing);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -263,7 +303,8 @@ export class RedisBroker implements Broker {
       data: text.slice(c + 1),
     };
     if (w.queue !== null) {
-      w.queue.push(m);
+      if (w.queue.length < MAX_QUEUE) w.queue.push(m);
+      else w.overflow = true;
       return;
     }
     if (w.epoch !== null && epoch !== w.epoch) {
@@ -292,9 +333,10 @@ export class RedisBroker implements Broker {
     const w = known ?? this.watched.get(channel);
     if (w === undefined || w.last < 0) return;
     if (known === null) {
-      if (w.queue !== null) return;
-      w.queue = [];
+      if (w.queue !== null && !w.stalled) return; // one under way already
+      w.queue ??= [];
     }
+    w.stalled = false;
     const rule = this.ruleFor(channel);
     try {
       const [offset, epoch] = (await (this.cmd as Scripted).ferryPosition(
@@ -303,9 +345,11 @@ export class RedisBroker implements Broker {
         randomBytes(6).toString("base64url"),
         String(rule ? this.ttl(rule) : 120_000),
       )) as [number, string];
-      if (epoch !== w.epoch) {
+      if (epoch !== w.epoch || w.overflow) {
         w.epoch = epoch;
         w.last = offset;
+        w.overflow = false;
+        w.queue = w.queue?.filter((m) => m.offset > offset) ?? null;
         this.resync(channel, offset, epoch);
       } else if (offset > w.last) {
         const kept = rule ? await this.history(channel, w.last, rule, Date.now()) : [];
@@ -320,12 +364,20 @@ export class RedisBroker implements Broker {
           }
       }
     } catch {
-      // Redis went away again: the next reconnect catches up.
+      // Redis went away again: the messages stay queued, and the next `ready` catches up.
+      w.stalled = true;
+      return;
     }
     const queue = w.queue ?? [];
     w.queue = null;
     for (const m of queue) {
       if (m.offset <= w.last) continue;
+      if (m.offset > w.last + 1) {
+        // Still a gap (a message lost between the history read and now): one more catch-up.
+        w.queue = queue.filter((q) => q.offset >= m.offset);
+        void this.catchUp(channel, w);
+        return;
+      }
       w.last = m.offset;
       this.deliver(channel, messageFor(channel, m.offset, m.time, m.data));
     }
