@@ -320,6 +320,36 @@ describe("realtime on Redis across nodes", () => {
     );
   });
 
+  test("subscribers joining while messages flow: the ones already there miss nothing, the new ones get nothing twice", async (t) => {
+    if (!needTool(t, "redis-server", "redis-server")) return;
+    const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));
+    const [a, b] = [await node(redis.port), await node(redis.port)];
+    const first = await client(b.port);
+    await subscribed(first, "flow");
+    const joiners: Client[] = [];
+    const publishing = (async () => {
+      for (let i = 1; i <= 120; i++) await publish(a.port, "flow", { i });
+    })();
+    const joining = (async () => {
+      for (let i = 0; i < 12; i++) {
+        const c = await client(b.port);
+        joiners.push(c);
+        c.send({ type: "subscribe", channel: "flow" });
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    await Promise.all([publishing, joining]);
+    await waitFor(() => first.messages().length === 120, "all 120 on the first subscriber");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(first.messages(), range(1, 120));
+    for (const c of joiners) {
+      const sub = c.got.find((m) => m.type === "subscribed")!;
+      assert.ok(sub, "subscribed");
+      // After `subscribed` with offset N: exactly N+1…120, in order.
+      assert.deepEqual(c.messages(), range((sub.offset as number) + 1, 120));
+    }
+  });
+
   test("a node killed and started again: its clients come back to it and recover from Redis", async (t) => {
     if (!needTool(t, "redis-server", "redis-server")) return;
     const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));

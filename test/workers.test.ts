@@ -146,6 +146,28 @@ test("a worker killed under load loses only its in-flight requests and is starte
   assert.equal((logs().match(/"worker":\d,"msg":"stopped"/g) ?? []).length, 2);
 });
 
+test("without --publish-key the workers share the one generated key the banner prints", async () => {
+  const dir = tmpSite({ "index.html": "x" });
+  const port = await freePort();
+  const f = await spawnFerry(
+    ["serve", dir, "--http", `127.0.0.1:${port}`, "--workers", "2", "--realtime", "/ws"],
+    [/publish key \(generated\): (\S+)/, /Ferry running 2 workers \(pids (\d+)/],
+  );
+  stops.push(() => f.child.kill("SIGKILL"));
+  const key = f.found[0]!;
+  const statuses = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const r = await fetch(`http://127.0.0.1:${port}/ws`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, connection: "close" },
+        body: JSON.stringify({ channel: "c", data: i }),
+      });
+      return r.status;
+    }),
+  );
+  assert.deepEqual(new Set(statuses), new Set([200]));
+});
+
 test("DNS on two workers: both answer on the shared UDP and TCP port", async (t) => {
   if (!needTool(t, "dig", "bind9-dnsutils")) return;
   const dns = await freePort();
