@@ -28,13 +28,24 @@ function start(cmd: string, args: string[], port: number): Secondary {
   return { child, port, log: () => log, stop: () => child.kill("SIGKILL") };
 }
 
-/** knotd as a secondary of Ferry: NOTIFY accepted from 127.0.0.1 (with the key when there is one). */
-export function startKnotSecondary(o: SecondaryOptions): Secondary {
+/**
+ * A knotd of one zone on 127.0.0.1@`port`: a remote `ferry` at `peerPort` and an ACL for 127.0.0.1
+ * (both with the key when there is one) allowing `action`; `zone` is the zone's own lines.
+ */
+function startKnot(o: {
+  port: number;
+  peerPort: number;
+  key: SecondaryOptions["key"];
+  action: "notify" | "transfer";
+  template: string;
+  zone: string;
+}): { secondary: Secondary; conf: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-knot2-"));
   mkdirSync(path.join(dir, "db"));
   const k = o.key;
+  const conf = path.join(dir, "knot.conf");
   writeFileSync(
-    path.join(dir, "knot.conf"),
+    conf,
     `server:
     listen: 127.0.0.1@${o.port}
     udp-workers: 1
@@ -49,23 +60,32 @@ log:
     any: info
 ${k ? `key:\n  - id: ${k.name}\n    algorithm: ${k.algorithm}\n    secret: ${k.secret}\n` : ""}remote:
   - id: ferry
-    address: 127.0.0.1@${o.primaryPort}
+    address: 127.0.0.1@${o.peerPort}
 ${k ? `    key: ${k.name}\n` : ""}acl:
-  - id: from_ferry
+  - id: ferry_acl
     address: 127.0.0.1
-${k ? `    key: ${k.name}\n` : ""}    action: notify
+${k ? `    key: ${k.name}\n` : ""}    action: ${o.action}
 template:
   - id: default
     storage: ${dir}
     zonefile-sync: -1
     journal-content: changes
-zone:
-  - domain: ${o.zone}
-    master: ferry
-    acl: from_ferry
-`,
+${o.template}zone:
+${o.zone}`,
   );
-  return start("knotd", ["-c", path.join(dir, "knot.conf")], o.port);
+  return { secondary: start("knotd", ["-c", conf], o.port), conf };
+}
+
+/** knotd as a secondary of Ferry: NOTIFY accepted from 127.0.0.1 (with the key when there is one). */
+export function startKnotSecondary(o: SecondaryOptions): Secondary {
+  return startKnot({
+    port: o.port,
+    peerPort: o.primaryPort,
+    key: o.key,
+    action: "notify",
+    template: "",
+    zone: `  - domain: ${o.zone}\n    master: ferry\n    acl: ferry_acl\n`,
+  }).secondary;
 }
 
 /** named (BIND 9) as a secondary of Ferry, foreground, no control channel, nothing outside its folder. */
@@ -105,48 +125,16 @@ export function startKnotPrimary(o: {
   notifyPort: number;
   key: SecondaryOptions["key"];
 }): Secondary & { reload: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-knotp-"));
-  mkdirSync(path.join(dir, "db"));
-  const k = o.key;
-  const conf = path.join(dir, "knot.conf");
-  writeFileSync(
-    conf,
-    `server:
-    listen: 127.0.0.1@${o.port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    rundir: ${dir}
-    user: root:root
-database:
-    storage: ${dir}/db
-log:
-  - target: stderr
-    any: info
-${k ? `key:\n  - id: ${k.name}\n    algorithm: ${k.algorithm}\n    secret: ${k.secret}\n` : ""}remote:
-  - id: ferry
-    address: 127.0.0.1@${o.notifyPort}
-${k ? `    key: ${k.name}\n` : ""}acl:
-  - id: to_ferry
-    address: 127.0.0.1
-${k ? `    key: ${k.name}\n` : ""}    action: transfer
-template:
-  - id: default
-    storage: ${dir}
-    semantic-checks: off
-    zonefile-sync: -1
-    zonefile-load: difference
-    journal-content: changes
-zone:
-  - domain: ${o.zone}
-    file: ${o.file}
-    notify: ferry
-    acl: to_ferry
-`,
-  );
-  const s = start("knotd", ["-c", conf], o.port);
+  const { secondary, conf } = startKnot({
+    port: o.port,
+    peerPort: o.notifyPort,
+    key: o.key,
+    action: "transfer",
+    template: "    semantic-checks: off\n    zonefile-load: difference\n",
+    zone: `  - domain: ${o.zone}\n    file: ${o.file}\n    notify: ferry\n    acl: ferry_acl\n`,
+  });
   return {
-    ...s,
+    ...secondary,
     reload: () => {
       spawnSync("knotc", ["-c", conf, "zone-reload", o.zone], { stdio: "ignore" });
     },

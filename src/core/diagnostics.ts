@@ -1,5 +1,8 @@
 import diagnostics from "node:diagnostics_channel";
 // Type only: the event carries the answer records as the DNS code built them (no copy).
+import type { NotifyOutcome } from "../dns/transfer/notify.js";
+import type { SecondaryOutcome } from "../dns/transfer/secondary.js";
+import type { TransferOutcome } from "../dns/transfer/serve.js";
 import type { Record as DnsRecord } from "../dns/wire/message.js";
 
 /**
@@ -251,53 +254,17 @@ export interface DnsQueryEvent {
 
 export const dnsQueryChannel = diagnostics.channel("ferry:dns:query");
 
-/** A zone transfer served or refused, or a signed query whose TSIG failed. */
-export interface DnsTransferEvent {
-  time: number;
-  client: string;
-  zone: string;
-  /** axfr / ixfr (served), refused (not allowed), notauth (a TSIG check failed, or not a zone served here). */
-  kind: "axfr" | "ixfr" | "refused" | "notauth";
-  /** IXFR answered with the whole zone (the journal did not reach back to the client's serial). */
-  full: boolean;
-  serial: number;
-  records: number;
-  messages: number;
-  /** The TSIG key name the request was signed with (never its secret), or null. */
-  key: string | null;
-  reason: string | null;
-  durationMs: number;
-}
+/** A zone transfer served or refused, or a signed query whose TSIG failed (never a key's secret). */
+export type DnsTransferEvent = TransferOutcome & { time: number; client: string; durationMs: number };
 
 export const dnsTransferChannel = diagnostics.channel("ferry:dns:transfer");
 
 /** A NOTIFY to a secondary acknowledged, or given up on. */
-export interface DnsNotifyEvent {
-  time: number;
-  zone: string;
-  serial: number;
-  target: string;
-  result: "acked" | "failed";
-  attempts: number;
-  rcode: number | null;
-  reason: string | null;
-}
+export type DnsNotifyEvent = NotifyOutcome & { time: number };
 
 export const dnsNotifyChannel = diagnostics.channel("ferry:dns:notify");
 
 /** A secondary zone's copy loaded, refreshed, failed to refresh, or expired. */
-export interface DnsSecondaryEvent {
-  time: number;
-  zone: string;
-  primary: string;
-  result: "loaded" | "updated" | "current" | "failed" | "expired";
-  kind: "axfr" | "ixfr" | null;
-  serial: number;
-  from: number | null;
-  records: number;
-  reason: string | null;
-  /** Seconds to the next refresh. */
-  next: number;
-}
+export type DnsSecondaryEvent = SecondaryOutcome & { time: number };
 
 export const dnsSecondaryChannel = diagnostics.channel("ferry:dns:secondary");
