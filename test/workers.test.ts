@@ -107,6 +107,15 @@ test("two workers on one port: the banner once, every worker's requests in the p
     headers: { authorization: `Bearer ${KEY}` },
   });
   assert.deepEqual(await presence.json(), { channel: "ticks", subscribers: 6 });
+  // The gauges of every worker's hub, summed by the primary (each worker reports every second).
+  let gauges = "";
+  for (let i = 0; i < 40; i++) {
+    gauges = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+    if (/^ferry_ws_connections\{[^}]*path="\/ws"[^}]*\} 6$/m.test(gauges)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(gauges, /^ferry_ws_connections\{[^}]*path="\/ws"[^}]*\} 6$/m);
+  assert.match(gauges, /^ferry_ws_published_total\{[^}]*path="\/ws"[^}]*\} 10$/m);
 });
 
 test("a worker killed under load loses only its in-flight requests and is started again; SIGHUP reaches every worker; SIGTERM stops all", async () => {

@@ -15,9 +15,11 @@ import {
   proxyErrorChannel,
   proxyHealthChannel,
   tlsHandshakeChannel,
+  type UpstreamState,
   wsPublishChannel,
   wsSessionChannel,
 } from "../core/diagnostics.js";
+import type { EndpointStats } from "../inspect/metrics.js";
 
 /** The channels the collector reads (frames of watched sessions stay per worker). */
 export const FORWARDED = [
@@ -79,6 +81,64 @@ export function forwardEvents(worker: number): () => void {
     flush();
     for (const stop of subs) stop();
   };
+}
+
+/** A worker's gauges, sent every second: its realtime endpoints' counters and its upstreams' states. */
+export interface StatsReport {
+  t: "stats";
+  endpoints: EndpointStats[];
+  upstreams: UpstreamState[];
+}
+
+/** In a worker: sends its gauges to the primary every second; returns the stop function. */
+export function forwardStats(endpoints: () => EndpointStats[], upstreams: () => UpstreamState[]): () => void {
+  const timer = setInterval(() => {
+    process.send?.(
+      { t: "stats", endpoints: endpoints(), upstreams: upstreams() } satisfies StatsReport,
+      undefined,
+      {},
+      () => {},
+    );
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** In the primary: every worker's last gauges as one process's (counters summed; a channel count is the largest). */
+export function mergeStats(reports: Iterable<StatsReport>): {
+  endpoints: EndpointStats[];
+  upstreams: UpstreamState[];
+} {
+  const endpoints = new Map<string, EndpointStats>();
+  const upstreams = new Map<string, UpstreamState>();
+  for (const r of reports) {
+    for (const e of r.endpoints) {
+      const key = `${e.site} ${e.path}`;
+      const have = endpoints.get(key);
+      if (have === undefined) endpoints.set(key, { ...e });
+      else {
+        have.connections += e.connections;
+        have.channels = Math.max(have.channels, e.channels);
+        have.messagesIn += e.messagesIn;
+        have.messagesOut += e.messagesOut;
+        have.published += e.published;
+        have.slowConsumers += e.slowConsumers;
+        have.idleClosed += e.idleClosed;
+      }
+    }
+    for (const u of r.upstreams) {
+      const key = `${u.site} ${u.location} ${u.upstream}`;
+      const have = upstreams.get(key);
+      if (have === undefined) upstreams.set(key, { ...u });
+      else {
+        // Each worker checks the upstream itself: healthy when every worker finds it so.
+        have.healthy &&= u.healthy;
+        have.inflight += u.inflight;
+        have.connections += u.connections;
+      }
+    }
+  }
+  return { endpoints: [...endpoints.values()], upstreams: [...upstreams.values()] };
 }
 
 /** In the primary: publishes a worker's batch on the same channels. */

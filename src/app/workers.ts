@@ -13,7 +13,7 @@ import type { Logger } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
 import { LocalCA } from "../tls/local-ca.js";
-import { type EventBatch, republish } from "./forward-events.js";
+import { type EventBatch, mergeStats, republish, type StatsReport } from "./forward-events.js";
 import { Relay } from "./relay.js";
 
 /** What a worker tells the primary when it has started (or could not). */
@@ -57,6 +57,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   // One generated publish key for every worker (a realtime endpoint without publishKey).
   const publishKey = randomBytes(18).toString("base64url");
   const readyIds = new Set<number>();
+  /** Each worker's last gauges (realtime endpoints, upstreams), for the inspector and /metrics. */
+  const stats = new Map<number, StatsReport>();
 
   const fork = (id: number) => {
     const w = cluster.fork({
@@ -68,9 +70,10 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     startedAt.set(w, Date.now());
     // Sending to a worker that just died emits "error" on it: the exit handler deals with the death.
     w.on("error", () => {});
-    w.on("message", (msg: RelayRequest | EventBatch | WorkerStatus | DnsNotifyRelay) => {
+    w.on("message", (msg: RelayRequest | EventBatch | StatsReport | WorkerStatus | DnsNotifyRelay) => {
       if (msg === null || typeof msg !== "object") return;
       if (msg.t === "events") republish(msg);
+      else if (msg.t === "stats") stats.set(id, msg);
       else if (msg.t === "ready") {
         if (banner.length === 0) banner = msg.banner;
         if (starting > 0 && !readyIds.has(id)) {
@@ -94,6 +97,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     });
     w.on("exit", (code, signal) => {
       relay.forget(w);
+      if (byId.get(id) === w) stats.delete(id);
       const born = startedAt.get(w) ?? 0;
       startedAt.delete(w);
       if (byId.get(id) === w) byId.delete(id);
@@ -180,8 +184,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     if (config.admin) {
       admin = await AdminService.start(
         config.admin,
-        () => [],
-        () => [],
+        () => mergeStats(stats.values()).endpoints,
+        () => mergeStats(stats.values()).upstreams,
       );
       log.info({ workers: config.workers }, "admin listener in the primary, fed by every worker");
     }

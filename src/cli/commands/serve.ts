@@ -1,5 +1,5 @@
 import cluster from "node:cluster";
-import { forwardEvents } from "../../app/forward-events.js";
+import { forwardEvents, forwardStats } from "../../app/forward-events.js";
 import { Runtime } from "../../app/runtime.js";
 import { runPrimary } from "../../app/workers.js";
 import { configFromFlags, type ServeFlags } from "../../core/config/adapters/flags.js";
@@ -148,7 +148,13 @@ export async function serve(args: string[]): Promise<void> {
     return;
   }
   rt.handleSignals(() => noAdmin(configFromFlags(flags)), true);
-  if (process.env.FERRY_EVENTS === "1") forwardEvents(Number(worker));
+  if (process.env.FERRY_EVENTS === "1") {
+    forwardEvents(Number(worker));
+    forwardStats(
+      () => (rt.http?.realtime.all() ?? []).map((h) => ({ site: h.site, path: h.config.path, ...h.stats })),
+      () => rt.http?.upstreams() ?? [],
+    );
+  }
   process.on("message", (msg: { t?: string; origin?: string }) => {
     if (msg?.t === "dns-notify" && msg.origin !== undefined) rt.dns?.notified(msg.origin);
   });
