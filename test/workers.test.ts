@@ -77,6 +77,15 @@ test("two workers on one port: the banner once, every worker's requests in the p
     if (total < 40) await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(total >= 40, `the primary counted ${total} of 40 requests`);
+  // Per-worker series carry a worker label; together they count every request.
+  const text = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+  assert.match(text, /^ferry_worker_up\{worker="1"\} 1$/m);
+  assert.match(text, /^ferry_worker_up\{worker="2"\} 1$/m);
+  const perWorker = [...text.matchAll(/^ferry_worker_http_requests_total\{worker="\d"\} (\d+)$/gm)].map((m) =>
+    Number(m[1]),
+  );
+  assert.equal(perWorker.length, 2);
+  assert.equal(perWorker[0]! + perWorker[1]!, total);
   // Six subscribers (spread over both workers by the cluster), one offset sequence.
   const clients = await Promise.all(
     Array.from({ length: 6 }, async () => {
@@ -119,7 +128,7 @@ test("two workers on one port: the banner once, every worker's requests in the p
 });
 
 test("a worker killed under load loses only its in-flight requests and is started again; SIGHUP reaches every worker; SIGTERM stops all", async () => {
-  const { f, port, logs } = await start();
+  const { f, port, admin, logs } = await start();
   const [first] = children(f.child.pid!);
   let ok = 0;
   let failed = 0;
@@ -144,6 +153,11 @@ test("a worker killed under load loses only its in-flight requests and is starte
   assert.ok(ok > 100, `${ok} requests answered`);
   assert.ok(failed <= CONCURRENCY, `${failed} requests failed; at most the ${CONCURRENCY} in flight may`);
   assert.match(logs(), /"code":"ERR_WORKER_DIED"/);
+  const restarts = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+  const counts = [...restarts.matchAll(/^ferry_worker_restarts_total\{worker="\d"\} (\d+)$/gm)].map((m) =>
+    Number(m[1]),
+  );
+  assert.deepEqual(counts.sort(), [0, 1]);
   f.child.kill("SIGHUP");
   await waitFor(
     () => (logs().match(/"msg":"configuration reloaded"/g) ?? []).length >= 2,

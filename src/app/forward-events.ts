@@ -45,6 +45,10 @@ export interface EventBatch {
   batch: [channel: number, event: unknown][];
 }
 
+/** The channel index of HTTP requests and DNS queries in a batch (the primary counts them per worker). */
+export const HTTP_REQUEST = FORWARDED.indexOf(httpRequestChannel.name as string);
+export const DNS_QUERY = FORWARDED.indexOf(dnsQueryChannel.name as string);
+
 /** In a worker: starts sending events to the primary; returns the stop function. */
 export function forwardEvents(worker: number): () => void {
   let batch: EventBatch["batch"] = [];

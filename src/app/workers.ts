@@ -13,7 +13,14 @@ import type { Logger } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
 import { LocalCA } from "../tls/local-ca.js";
-import { type EventBatch, mergeStats, republish, type StatsReport } from "./forward-events.js";
+import {
+  DNS_QUERY,
+  type EventBatch,
+  HTTP_REQUEST,
+  mergeStats,
+  republish,
+  type StatsReport,
+} from "./forward-events.js";
 import { Relay } from "./relay.js";
 
 /** What a worker tells the primary when it has started (or could not). */
@@ -59,6 +66,26 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   const readyIds = new Set<number>();
   /** Each worker's last gauges (realtime endpoints, upstreams), for the inspector and /metrics. */
   const stats = new Map<number, StatsReport>();
+  /** Per worker id (a restarted worker keeps its id): requests and queries answered, restarts. */
+  const perWorker = new Map<number, { http: number; dns: number; restarts: number }>();
+  const workerMetrics = (): string => {
+    const ids = [...new Set([...byId.keys(), ...perWorker.keys()])].sort((a, b) => a - b);
+    const lines = [
+      "# HELP ferry_worker_up 1 while the worker process runs.",
+      "# TYPE ferry_worker_up gauge",
+      ...ids.map((id) => `ferry_worker_up{worker="${id}"} ${byId.get(id)?.isConnected() ? 1 : 0}`),
+      "# HELP ferry_worker_http_requests_total HTTP requests answered, per worker.",
+      "# TYPE ferry_worker_http_requests_total counter",
+      ...ids.map((id) => `ferry_worker_http_requests_total{worker="${id}"} ${perWorker.get(id)?.http ?? 0}`),
+      "# HELP ferry_worker_dns_queries_total DNS queries answered, per worker.",
+      "# TYPE ferry_worker_dns_queries_total counter",
+      ...ids.map((id) => `ferry_worker_dns_queries_total{worker="${id}"} ${perWorker.get(id)?.dns ?? 0}`),
+      "# HELP ferry_worker_restarts_total Times the worker died and was started again.",
+      "# TYPE ferry_worker_restarts_total counter",
+      ...ids.map((id) => `ferry_worker_restarts_total{worker="${id}"} ${perWorker.get(id)?.restarts ?? 0}`),
+    ];
+    return `${lines.join("\n")}\n`;
+  };
 
   const fork = (id: number) => {
     const w = cluster.fork({
@@ -72,8 +99,15 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     w.on("error", () => {});
     w.on("message", (msg: RelayRequest | EventBatch | StatsReport | WorkerStatus | DnsNotifyRelay) => {
       if (msg === null || typeof msg !== "object") return;
-      if (msg.t === "events") republish(msg);
-      else if (msg.t === "stats") stats.set(id, msg);
+      if (msg.t === "events") {
+        republish(msg);
+        const counts = perWorker.get(id) ?? { http: 0, dns: 0, restarts: 0 };
+        for (const [channel] of msg.batch) {
+          if (channel === HTTP_REQUEST) counts.http++;
+          else if (channel === DNS_QUERY) counts.dns++;
+        }
+        perWorker.set(id, counts);
+      } else if (msg.t === "stats") stats.set(id, msg);
       else if (msg.t === "ready") {
         if (banner.length === 0) banner = msg.banner;
         if (starting > 0 && !readyIds.has(id)) {
@@ -125,6 +159,9 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         return;
       }
       log.warn(fields, `worker ${id} died (${signal ?? `exit ${code}`}): restarting it`);
+      const counts = perWorker.get(id) ?? { http: 0, dns: 0, restarts: 0 };
+      counts.restarts++;
+      perWorker.set(id, counts);
       setTimeout(() => {
         if (!stopping) fork(id);
       }, n * 200);
@@ -187,6 +224,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         () => mergeStats(stats.values()).endpoints,
         () => mergeStats(stats.values()).upstreams,
       );
+      admin.extraMetrics = workerMetrics;
       log.info({ workers: config.workers }, "admin listener in the primary, fed by every worker");
     }
     for (let id = 1; id <= config.workers; id++) fork(id);

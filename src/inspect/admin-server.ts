@@ -122,6 +122,8 @@ export class AdminService {
   private skipped = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly guard: GuardConfig;
+  /** More series appended to /metrics (the primary of a cluster adds each worker's). */
+  extraMetrics: (() => string) | null = null;
 
   private constructor(config: AdminConfig, endpoints: EndpointSource, upstreams: UpstreamSource) {
     this.guard = { token: config.token, allowRemote: config.allowRemote };
@@ -218,7 +220,11 @@ export class AdminService {
     if (asset) return reply(200, asset.type, asset.body);
     const c = this.collector;
     if (path === "/metrics")
-      return reply(200, "text/plain; version=0.0.4; charset=utf-8", Buffer.from(c.metrics.render()));
+      return reply(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        Buffer.from(c.metrics.render() + (this.extraMetrics?.() ?? "")),
+      );
     if (path === "/api/events") {
       const limit = Math.min(5000, Number(new URLSearchParams(req.query).get("limit") ?? 1000) || 1000);
       return json({
