@@ -64,6 +64,16 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   // One generated publish key for every worker (a realtime endpoint without publishKey).
   const publishKey = randomBytes(18).toString("base64url");
   const readyIds = new Set<number>();
+  /** Workers that said they are ready (their signal handlers are in place). */
+  const up = new Set<Worker>();
+  /** Signals for workers still starting, sent once they are ready. */
+  const owed = new Map<Worker, NodeJS.Signals[]>();
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const w of byId.values()) {
+      if (up.has(w)) w.process.kill(signal);
+      else owed.set(w, [...(owed.get(w) ?? []), signal]);
+    }
+  };
   /** Each worker's last gauges (realtime endpoints, upstreams), for the inspector and /metrics. */
   const stats = new Map<number, StatsReport>();
   /** Per worker id (a restarted worker keeps its id): requests and queries answered, restarts. */
@@ -109,6 +119,10 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         perWorker.set(id, counts);
       } else if (msg.t === "stats") stats.set(id, msg);
       else if (msg.t === "ready") {
+        up.add(w);
+        // Signals that came while it started (its handlers were not there yet: SIGHUP would have ended it).
+        for (const signal of owed.get(w) ?? []) w.process.kill(signal);
+        owed.delete(w);
         if (banner.length === 0) banner = msg.banner;
         if (starting > 0 && !readyIds.has(id)) {
           readyIds.add(id);
@@ -131,6 +145,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     });
     w.on("exit", (code, signal) => {
       relay.forget(w);
+      up.delete(w);
+      owed.delete(w);
       if (byId.get(id) === w) stats.delete(id);
       const born = startedAt.get(w) ?? 0;
       startedAt.delete(w);
@@ -209,11 +225,9 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       log.error({ code: (err as { code?: string }).code }, `reload refused: ${(err as Error).message}`);
       return; // the workers would refuse it too; they keep the configuration they have
     }
-    for (const w of byId.values()) w.process.kill("SIGHUP");
+    signalAll("SIGHUP");
   });
-  process.on("SIGUSR1", () => {
-    for (const w of byId.values()) w.process.kill("SIGUSR1");
-  });
+  process.on("SIGUSR1", () => signalAll("SIGUSR1"));
 
   const start = async () => {
     // The local CA's root is made once, here, before the workers (each would otherwise make its own).
