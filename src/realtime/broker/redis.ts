@@ -308,10 +308,11 @@ export class RedisBroker implements Broker {
       return;
     }
     if (w.epoch !== null && epoch !== w.epoch) {
-      // Redis lost the channel and made it anew: subscribers hear of the new epoch before its first message.
-      w.epoch = epoch;
-      w.last = m.offset - 1;
-      this.resync(channel, m.offset - 1, epoch);
+      // Redis lost the channel and made it anew: the catch-up tells subscribers of the new epoch, then
+      // delivers its messages from the history (this one included).
+      w.queue = [m];
+      void this.catchUp(channel, w);
+      return;
     }
     w.epoch = epoch;
     if (w.last >= 0 && m.offset <= w.last) return; // already delivered (a catch-up got it first)
@@ -345,8 +346,21 @@ export class RedisBroker implements Broker {
         randomBytes(6).toString("base64url"),
         String(rule ? this.ttl(rule) : 120_000),
       )) as [number, string];
-      if (epoch !== w.epoch || w.overflow) {
+      if (epoch !== w.epoch) {
+        // A new life: subscribers hear of it, then get what its history holds, in order.
+        const kept = rule
+          ? (await this.history(channel, 0, rule, Date.now())).filter((m) => m.offset <= offset)
+          : [];
+        const base = kept.length > 0 ? kept[0]!.offset - 1 : offset;
         w.epoch = epoch;
+        w.last = base;
+        w.overflow = false;
+        this.resync(channel, base, epoch);
+        for (const m of kept) {
+          w.last = m.offset;
+          this.deliver(channel, m);
+        }
+      } else if (w.overflow) {
         w.last = offset;
         w.overflow = false;
         w.queue = w.queue?.filter((m) => m.offset > offset) ?? null;
