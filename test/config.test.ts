@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { configFromFlags } from "../src/core/config/adapters/flags.js";
 import type { StaticLocationConfig } from "../src/core/config/types.js";
 import { ConfigError } from "../src/core/errors.js";
+import { maskConfig } from "../src/core/secrets.js";
 
 const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
 
@@ -211,6 +212,16 @@ test("flags: --broker is the endpoint's broker key, set through YAML the same; a
   const fromYaml = configFromFlags({ http: [], config: file });
   assert.equal(fromFlags.http!.sites[0]!.realtime[0]!.broker, "redis://127.0.0.1:6379/0");
   assert.equal(fromYaml.http!.sites[0]!.realtime[0]!.broker, "redis://127.0.0.1:6379/0");
+  // A password in the URL never reaches `ferry check --json`.
+  const secret = configFromFlags({
+    http: [],
+    root: ".",
+    realtime: "/ws",
+    broker: "redis://app:s3cret-pw@127.0.0.1:6379/0",
+  });
+  const shown = JSON.stringify(maskConfig(secret));
+  assert.ok(!shown.includes("s3cret-pw"), shown);
+  assert.match(shown, /redis:\/\/app:••••••@127\.0\.0\.1:6379\/0/);
   // --broker with a config file's endpoint: applies to it.
   const both = configFromFlags({ http: [], config: file, broker: "redis://127.0.0.1:7000/1" });
   assert.equal(both.http!.sites[0]!.realtime[0]!.broker, "redis://127.0.0.1:7000/1");

@@ -65,6 +65,12 @@ export function maskHeaderList(flat: readonly string[]): string[] {
 /** A deep copy of a config (or any JSON-like value) with every secret key's value masked. */
 export function maskConfig<T>(value: T): T {
   return JSON.parse(
-    JSON.stringify(value, (k, v) => (SECRET_KEYS.has(k) && typeof v === "string" ? MASK : v)),
+    JSON.stringify(value, (k, v) => {
+      if (typeof v !== "string") return v;
+      if (SECRET_KEYS.has(k)) return MASK;
+      // A broker URL may carry a password (redis://:PASSWORD@host or redis://user:PASSWORD@host).
+      if (k === "broker") return v.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, `$1:${MASK}@`);
+      return v;
+    }),
   ) as T;
 }
