@@ -91,3 +91,23 @@ ${body}
   );
   return conf;
 }
+
+/** A `ferry serve` config for the realtime benchmarks: one endpoint at /ws, logs quiet, optionally on a Redis broker. */
+export function realtimeConfig(work, port, key, broker = null) {
+  const file = path.join(work, `ferry-${port}.yaml`);
+  writeFileSync(
+    file,
+    `http:
+  listen: ["127.0.0.1:${port}"]
+  limits: { maxConnections: 100000 }
+  sites:
+    - root: ${JSON.stringify(work)}
+      realtime:
+        - path: /ws
+          publishKey: ${key}
+          maxBackpressure: 16MiB
+${broker ? `          broker: ${broker}\n` : ""}log: { level: warn, access: false }
+`,
+  );
+  return file;
+}

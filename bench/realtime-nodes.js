@@ -7,11 +7,11 @@
 // nodes, Redis and the load generator share the cores: the figures show the cost of the broker hop,
 // not the scale-out a machine per node gives.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, median, requireTools, waitPort } from "./lib.js";
+import { freePort, median, realtimeConfig, requireTools, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -35,21 +35,7 @@ export async function benchNodes(nodes) {
 
   async function node(broker) {
     const port = await freePort();
-    const file = path.join(work, `ferry-${port}.yaml`);
-    writeFileSync(
-      file,
-      `http:
-  listen: ["127.0.0.1:${port}"]
-  limits: { maxConnections: 100000 }
-  sites:
-    - root: ${JSON.stringify(work)}
-      realtime:
-        - path: /ws
-          publishKey: ${KEY}
-          maxBackpressure: 16MiB
-${broker ? `          broker: redis://127.0.0.1:${redisPort}/0\n` : ""}log: { level: warn, access: false }
-`,
-    );
+    const file = realtimeConfig(work, port, KEY, broker ? `redis://127.0.0.1:${redisPort}/0` : null);
     const child = spawn(process.execPath, [path.join(root, "bin/ferry.js"), "serve", "--config", file], {
       stdio: "ignore",
     });

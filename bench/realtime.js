@@ -7,11 +7,11 @@
 // Server on core 0, load generator on core 1. Env: BENCH_SUBSCRIBERS (2000), BENCH_MESSAGES (200),
 // BENCH_IDLE (10000), BENCH_ROUNDS (3).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, median, onCore, pinned, waitPort } from "./lib.js";
+import { freePort, median, onCore, pinned, realtimeConfig, waitPort } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -31,24 +31,7 @@ if (nodesAt >= 0 || process.argv.includes("--broker")) {
 
 const work = mkdtempSync(path.join(os.tmpdir(), "ferry-bench-rt-"));
 
-function ferryConfig(port) {
-  const file = path.join(work, `ferry-${port}.yaml`);
-  writeFileSync(
-    file,
-    `http:
-  listen: ["127.0.0.1:${port}"]
-  limits: { maxConnections: 100000 }
-  sites:
-    - root: ${JSON.stringify(work)}
-      realtime:
-        - path: /ws
-          publishKey: ${KEY}
-          maxBackpressure: 16MiB
-log: { level: warn, access: false }
-`,
-  );
-  return file;
-}
+const ferryConfig = (port) => realtimeConfig(work, port, KEY);
 
 const servers = {
   ferry: (port) => [
