@@ -209,6 +209,15 @@ if (WORKERS > 1) {
     );
 }
 
+// `--only a,b`: just those rows (a quick look while working; the summaries print what they can).
+const onlyAt = process.argv.indexOf("--only");
+if (onlyAt >= 0) {
+  const keep = new Set(process.argv[onlyAt + 1].split(","));
+  const kept = servers.filter((s) => keep.has(s.name));
+  servers.length = 0;
+  servers.push(...kept);
+}
+
 const results = {};
 const running = [];
 process.on("exit", () => {
@@ -258,11 +267,12 @@ if (WORKERS > 1) {
 
 for (const c of cases) {
   console.log(`\n${c.file} (${c.conns} connections): median req/s, ratio to nginx`);
-  const nginx = median(results[`nginx ${c.file}`]);
+  const nginx = median(results[`nginx ${c.file}`] ?? []);
   for (const s of servers) {
     const m = median(results[`${s.name} ${c.file}`]);
     console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${(m / nginx).toFixed(2)}× nginx`);
   }
+  if (onlyAt >= 0) continue;
   const ferry = median(results[`ferry ${c.file}`]);
   const cost = (on, off) =>
     `${((1 - median(results[`${on} ${c.file}`]) / median(results[`${off} ${c.file}`])) * 100).toFixed(0)}%`;

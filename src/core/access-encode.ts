@@ -108,6 +108,9 @@ const MAX_KEPT = 256;
 
 class Runs {
   private readonly map = new Map<string, Uint8Array>();
+  /** The value asked for last and its run: most lines repeat it, and comparing beats hashing a fresh string. */
+  private last = "\u0000";
+  private lastRun: Uint8Array = new Uint8Array(0);
   constructor(
     private readonly before: string,
     private readonly after: string,
@@ -118,6 +121,7 @@ class Runs {
   ) {}
 
   get(value: string): Uint8Array {
+    if (value === this.last) return this.lastRun;
     let run = this.map.get(value);
     if (run === undefined) {
       run = Buffer.from(`${this.before}${this.quote(this.shown(value))}${this.after}`, "utf8");
@@ -126,18 +130,48 @@ class Runs {
       if (this.map.size >= 256) this.map.clear();
       this.map.set(value, run);
     }
+    this.last = value;
+    this.lastRun = run;
+    return run;
+  }
+}
+
+/** Two neighbouring values in one run (the method and the host; the site and the location): one copy instead of two. */
+class PairRuns {
+  private readonly outer = new Map<string, Runs>();
+  private lastA = "\u0000";
+  private lastB = "\u0000";
+  private lastRun: Uint8Array = new Uint8Array(0);
+  constructor(
+    private readonly before: string,
+    private readonly middle: string,
+    private readonly after: string,
+  ) {}
+
+  get(a: string, b: string): Uint8Array {
+    if (a === this.lastA && b === this.lastB) return this.lastRun;
+    let inner = this.outer.get(a);
+    if (inner === undefined) {
+      inner = new Runs(`${this.before}${str(a)}${this.middle}`, this.after);
+      if (a.length > MAX_KEPT) return inner.get(b);
+      if (this.outer.size >= 256) this.outer.clear();
+      this.outer.set(a, inner);
+    }
+    const run = inner.get(b);
+    this.lastA = a;
+    this.lastB = b;
+    this.lastRun = run;
     return run;
   }
 }
 
 const REMOTE = new Runs('Z","remote":', ',"method":');
-const METHOD = new Runs("", ',"host":');
-const HOST = new Runs("", ',"uri":');
+const METHOD_HOST = new PairRuns("", ',"host":', ',"uri":');
 const PROTOCOL = new Runs(',"protocol":', ',"status":', (version) => `HTTP/${version}`);
-const SITE = new Runs(',"site":', ',"location":');
-const LOCATION = new Runs("", ',"referer":');
+const SITE_LOCATION = new PairRuns(',"site":', ',"location":', ',"referer":');
+/** The user agent after an empty referer (the usual case for a first visit, and for every tool). */
+const AGENT_NO_REFERER = new Runs('"","user_agent":', "");
 const AGENT = new Runs(',"user_agent":', "");
-const NO_REFERER = Buffer.from('""');
 
 function copy(buf: Buffer, pos: number, run: Uint8Array): number {
   buf.set(run, pos);
@@ -157,8 +191,7 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
   pos = copy(buf, pos, timeRun);
   pos = millisOfSecond(buf, pos, e.time);
   pos = copy(buf, pos, REMOTE.get(e.remoteAddress));
-  pos = copy(buf, pos, METHOD.get(e.method));
-  pos = copy(buf, pos, HOST.get(e.host));
+  pos = copy(buf, pos, METHOD_HOST.get(e.method, e.host));
   pos = jstr(buf, pos, e.target);
   pos = copy(buf, pos, PROTOCOL.get(e.httpVersion));
   pos = num(buf, pos, e.status);
@@ -166,10 +199,12 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
   pos = num(buf, pos, e.bytes);
   pos = ascii(buf, pos, ',"duration_ms":');
   pos = millis(buf, pos, e.durationMs);
-  pos = copy(buf, pos, SITE.get(e.site));
-  pos = copy(buf, pos, LOCATION.get(e.location));
-  pos = e.referer === "" ? copy(buf, pos, NO_REFERER) : jstr(buf, pos, e.referer);
-  pos = copy(buf, pos, AGENT.get(e.userAgent));
+  pos = copy(buf, pos, SITE_LOCATION.get(e.site, e.location));
+  if (e.referer === "") pos = copy(buf, pos, AGENT_NO_REFERER.get(e.userAgent));
+  else {
+    pos = jstr(buf, pos, e.referer);
+    pos = copy(buf, pos, AGENT.get(e.userAgent));
+  }
   if (!e.completed) pos = ascii(buf, pos, ',"aborted":true');
   if (e.tls !== null) {
     pos = ascii(buf, pos, ',"tls":');

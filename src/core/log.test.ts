@@ -42,35 +42,42 @@ const text = fc.oneof(
   fc.constantFrom('a"b', "c\\d", "\u2028", "\u007f", "", "\ud800", "x\udfffy", "\u0085", "tab\tnl\n"),
 );
 
-const events = fc
-  .record({
-    time: fc.double({ min: 1e12, max: 4e12, noNaN: true }),
-    remoteAddress: text,
-    method: text,
-    host: text,
-    target: text,
-    httpVersion: fc.constantFrom("1.0", "1.1"),
-    status: fc.integer({ min: 100, max: 599 }),
-    bytes: fc.nat(),
-    durationMs: fc.double({ min: 0, max: 1e5, noNaN: true }),
-    site: text,
-    location: text,
-    referer: text,
-    userAgent: text,
-    completed: fc.boolean(),
-    tls: fc.option(fc.record({ version: fc.constantFrom("TLSv1.2", "TLSv1.3"), sni: text, alpn: text })),
-    upstream: fc.option(
-      fc.record({
-        address: text,
-        status: fc.integer({ min: 0, max: 599 }),
-        connectMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
-        firstByteMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
-        tries: fc.nat(),
-        error: fc.constantFrom("", "ERR_PROXY_CONNECT"),
-      }),
-    ),
-  })
-  .map((fields) => ({ ...fields, handler: "", requestHeaders: [], responseHeaders: [] }) as HttpRequestEvent);
+const eventsOf = (text: fc.Arbitrary<string>) =>
+  fc
+    .record({
+      time: fc.double({ min: 1e12, max: 4e12, noNaN: true }),
+      remoteAddress: text,
+      method: text,
+      host: text,
+      target: text,
+      httpVersion: fc.constantFrom("1.0", "1.1"),
+      status: fc.integer({ min: 100, max: 599 }),
+      bytes: fc.nat(),
+      durationMs: fc.double({ min: 0, max: 1e5, noNaN: true }),
+      site: text,
+      location: text,
+      referer: text,
+      userAgent: text,
+      completed: fc.boolean(),
+      tls: fc.option(fc.record({ version: fc.constantFrom("TLSv1.2", "TLSv1.3"), sni: text, alpn: text })),
+      upstream: fc.option(
+        fc.record({
+          address: text,
+          status: fc.integer({ min: 0, max: 599 }),
+          connectMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+          firstByteMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+          tries: fc.nat(),
+          error: fc.constantFrom("", "ERR_PROXY_CONNECT"),
+        }),
+      ),
+    })
+    .map(
+      (fields) => ({ ...fields, handler: "", requestHeaders: [], responseHeaders: [] }) as HttpRequestEvent,
+    );
+
+const events = eventsOf(text);
+/** Values from a small pool, so that a run of lines repeats some and changes others (the encoder's caches). */
+const pooled = eventsOf(fc.constantFrom("", "a", "b", "127.0.0.1", "GET", 'q"', "\u2028", "x".repeat(300)));
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -106,5 +113,25 @@ test("access-log lines encoded into the buffer are the reference lines byte for 
       JSON.parse(buf.subarray(at, encodeJson(buf, at, e)).toString("utf8"));
     }),
     { numRuns: 3000 },
+  );
+});
+
+test("a run of lines that repeat some values and change others encodes each line as its reference (the caches)", () => {
+  const buf = Buffer.alloc(1 << 20, 0xee);
+  fc.assert(
+    fc.property(fc.array(pooled, { minLength: 2, maxLength: 30 }), (list) => {
+      for (const [encode, reference] of [
+        [encodeJson, referenceJson],
+        [encodeCombined, referenceCombined],
+      ] as const) {
+        let at = 0;
+        for (const e of list) {
+          const end = encode(buf, at, e);
+          assert.equal(buf.subarray(at, end).toString("utf8"), reference(e));
+          at = end;
+        }
+      }
+    }),
+    { numRuns: 1000 },
   );
 });

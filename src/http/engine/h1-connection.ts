@@ -9,6 +9,7 @@
 import { METHODS } from "node:http";
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
+import { wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel } from "../../core/diagnostics.js";
 import { plainReply } from "../plain-reply.js";
@@ -532,7 +533,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       else if (n.length === 10 && n.toLowerCase() === "user-agent") userAgent ||= raw[i + 1]!;
     }
     const event: HttpRequestEvent = {
-      time: Date.now() - took,
+      time: wallTime(this.started),
       remoteAddress: this.socket.remoteAddress ?? "",
       method: h.method,
       host: h.host,
