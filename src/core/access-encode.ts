@@ -107,10 +107,10 @@ function millisOfSecond(buf: Buffer, pos: number, ms: number): number {
 const MAX_KEPT = 256;
 
 class Runs {
-  private readonly map = new Map<string, Uint8Array>();
+  private readonly map = new Map<string, Buffer>();
   /** The value asked for last and its run: most lines repeat it, and comparing beats hashing a fresh string. */
   private last = "\u0000";
-  private lastRun: Uint8Array = new Uint8Array(0);
+  private lastRun: Buffer = Buffer.alloc(0);
   constructor(
     private readonly before: string,
     private readonly after: string,
@@ -120,7 +120,7 @@ class Runs {
     private readonly quote: (s: string) => string = str,
   ) {}
 
-  get(value: string): Uint8Array {
+  get(value: string): Buffer {
     if (value === this.last) return this.lastRun;
     let run = this.map.get(value);
     if (run === undefined) {
@@ -141,14 +141,14 @@ class PairRuns {
   private readonly outer = new Map<string, Runs>();
   private lastA = "\u0000";
   private lastB = "\u0000";
-  private lastRun: Uint8Array = new Uint8Array(0);
+  private lastRun: Buffer = Buffer.alloc(0);
   constructor(
     private readonly before: string,
     private readonly middle: string,
     private readonly after: string,
   ) {}
 
-  get(a: string, b: string): Uint8Array {
+  get(a: string, b: string): Buffer {
     if (a === this.lastA && b === this.lastB) return this.lastRun;
     let inner = this.outer.get(a);
     if (inner === undefined) {
@@ -173,13 +173,13 @@ const SITE_LOCATION = new PairRuns(',"site":', ',"location":', ',"referer":');
 const AGENT_NO_REFERER = new Runs('"","user_agent":', "");
 const AGENT = new Runs(',"user_agent":', "");
 
-function copy(buf: Buffer, pos: number, run: Uint8Array): number {
+function copy(buf: Buffer, pos: number, run: Buffer): number {
   buf.set(run, pos);
   return pos + run.length;
 }
 
 let timeSecond = "";
-let timeRun: Uint8Array = Buffer.alloc(0);
+let timeRun: Buffer = Buffer.alloc(0);
 
 /** One JSON line (with its newline) at `pos`; returns the position after it. */
 export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): number {
@@ -245,7 +245,7 @@ const CLF_METHOD = new Runs('] "', " ", same, quoteClf);
 const CLF_VERSION = new Runs(" HTTP/", '" ', same, quoteClf);
 const CLF_AGENT = new Runs('" "', '"\n', orDash, quoteClf);
 let clfSecond = "";
-let clfRun: Uint8Array = Buffer.alloc(0);
+let clfRun: Buffer = Buffer.alloc(0);
 
 /** One combined-format line (with its newline) at `pos`. */
 export function encodeCombined(buf: Buffer, pos: number, e: HttpRequestEvent): number {

@@ -81,6 +81,25 @@ export class LineWriter {
 
   /** Writes what is buffered now (called once a second, and when a chunk fills). */
   flush(): void {
+    // Nothing queued (the usual case): the buffer goes out as it is, with no copy; what a full pipe
+    // leaves of it is queued.
+    if (this.queue.length === 0 && this.pos > 0) {
+      const filled = this.pos;
+      this.pos = 0;
+      let n = 0;
+      try {
+        n = writeSync(this.fd, this.buf, 0, filled);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+        if (code !== "EAGAIN") {
+          this.dropped += filled;
+          this.report("ERR_ACCESS_LOG_WRITE", code, `${(err as Error).message}`);
+          return;
+        }
+      }
+      if (n < filled) this.enqueue(Buffer.from(this.buf.subarray(n, filled)));
+      return;
+    }
     this.rotate();
     while (this.queue.length > 0) {
       const chunk = this.queue[0]!;

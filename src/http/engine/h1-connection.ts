@@ -83,12 +83,16 @@ export class H1Connection implements H1Sink, BodyOwner {
   deadline = 0;
   deadlineKind = NONE;
 
+  /** The client's address, read once (the socket's getter asks the handle on every call). */
+  private readonly remote: string;
+
   constructor(
     readonly socket: net.Socket,
     private readonly host: H1Host,
     private readonly secure: boolean,
   ) {
     const limits = host.currentLimits;
+    this.remote = socket.remoteAddress ?? "";
     this.parser = new H1Parser(limits, this);
     host.connections.add(this);
     this.setDeadline(HEADER, limits.headerTimeout);
@@ -254,7 +258,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       target.rawPath,
       target.query,
       target.host,
-      this.socket.remoteAddress ?? "",
+      this.remote,
       this.secure,
       this.body,
       limits.maxBodySize,
@@ -534,7 +538,7 @@ export class H1Connection implements H1Sink, BodyOwner {
     }
     const event: HttpRequestEvent = {
       time: wallTime(this.started),
-      remoteAddress: this.socket.remoteAddress ?? "",
+      remoteAddress: this.remote,
       method: h.method,
       host: h.host,
       target: h.target,
