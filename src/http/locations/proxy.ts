@@ -5,7 +5,6 @@
  * streaming both ways, and WebSocket pass-through. Every method goes up.
  */
 import { readFileSync } from "node:fs";
-import { PassThrough, type Readable } from "node:stream";
 import { AddressSet } from "../../core/cidr.js";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
 import {
@@ -21,43 +20,17 @@ import { plainReply } from "../plain-reply.js";
 import { AttemptBody } from "../proxy/attempt-body.js";
 import { type Balancer, createBalancer } from "../proxy/balance.js";
 import { classify, IDEMPOTENT, type ProxyFailure } from "../proxy/errors.js";
+import { Exchange, type UpstreamAnswer } from "../proxy/exchange.js";
 import { requestHeaders, responseHeaders, wantsWebSocket } from "../proxy/headers.js";
 import { HealthChecks } from "../proxy/health.js";
 import { Upstream } from "../proxy/upstream.js";
 import { sendUpgrade, upgradedReply } from "../proxy/websocket.js";
 import { encodePath } from "../static/resolve-path.js";
-import type { FerryRequest, Reply, StreamBody } from "../types.js";
+import type { FerryRequest, Reply } from "../types.js";
 import type { LocationHandler, Route, SiteRef } from "./handler.js";
 
 /** Responses up to this size with a Content-Length are read whole before they are sent. */
 const BUFFER_MAX = 64 * 1024;
-
-function isEventStream(type: string | string[] | undefined): boolean {
-  return typeof type === "string" && type.startsWith("text/event-stream");
-}
-
-/**
- * The body read whole, or, when the upstream cuts it short, a stream that
- * gives what came and then fails, so the client's connection is cut too.
- */
-function readWhole(stream: Readable, length: number): Promise<Buffer | StreamBody> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on("data", (c: Buffer) => {
-      chunks.push(c);
-      size += c.length;
-    });
-    stream.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    stream.once("error", (err) => {
-      const cut = new PassThrough();
-      for (const c of chunks) cut.write(c);
-      queueMicrotask(() => cut.destroy(err));
-      resolve({ kind: "stream", stream: cut });
-    });
-    if (length === 0) stream.resume();
-  });
-}
 
 /** An attempt at one upstream failed; `mayRetry` says whether another upstream may be tried. */
 class AttemptError {
@@ -250,69 +223,71 @@ export class ProxyLocation implements LocationHandler {
     });
     const path = this.target(req, route);
     const idempotent = IDEMPOTENT.has(req.method);
-    const result = await this.tryUpstreams(req, site, info, async (up) => {
+    const result = await this.tryUpstreams(req, site, info, (up) => {
       const body = source === null ? null : new AttemptBody(source);
       const client = up.acquire();
       const t0 = performance.now();
-      try {
-        const res = await client.request({
-          path,
-          method: req.method as "GET",
-          headers: this.headers(req, up, false),
-          body,
-          reset: this.config.keepAlive === 0,
+      return new Promise<{ answer: UpstreamAnswer; at: number } | number>((resolve, reject) => {
+        const exchange = new Exchange(req.method, BUFFER_MAX, {
+          answered: (answer) => resolve({ answer, at: performance.now() }),
+          failed: (err) => {
+            body?.destroy();
+            const own = clientError.error;
+            if (own !== null) {
+              resolve(own instanceof HttpBodyTooLargeError ? 413 : 400);
+              return;
+            }
+            // Never sent twice: a connect failure only when no body byte left; a reset only for idempotent requests without one.
+            const replayable = body === null || !body.started;
+            reject(
+              new AttemptError(err, (f) =>
+                f.beforeSend ? replayable : f.code === "ERR_PROXY_RESET" && body === null && idempotent,
+              ),
+            );
+          },
+          cut: (err) => {
+            // Cut by the upstream (a reset, a short body, the idle timeout); a client that left is not a cut.
+            up.failed(classify(err).code);
+            this.report(site, up.name, "ERR_PROXY_CUT", `${up.name}: ${err.message}`);
+            info.error = "ERR_PROXY_CUT";
+          },
+          release: () => up.release(client),
         });
-        return { res, client, t0 };
-      } catch (err) {
-        up.release(client);
-        body?.destroy();
-        const own = clientError.error;
-        if (own !== null) return own instanceof HttpBodyTooLargeError ? 413 : 400;
-        // Never sent twice: a connect failure only when no body byte left; a reset only for idempotent requests without one.
-        const replayable = body === null || !body.started;
-        throw new AttemptError(err, (f) =>
-          f.beforeSend ? replayable : f.code === "ERR_PROXY_RESET" && body === null && idempotent,
+        client.dispatch(
+          {
+            path,
+            method: req.method as "GET",
+            headers: this.headers(req, up, false),
+            body,
+            reset: this.config.keepAlive === 0,
+          },
+          exchange,
         );
-      }
+      }).then((r) => {
+        if (typeof r === "number") return r;
+        const connected = up.connectedAt(client);
+        info.connectMs = connected > t0 ? connected - t0 : 0;
+        info.firstByteMs = r.at - t0;
+        return r.answer;
+      });
     });
     if (!("answer" in result)) return result;
     const { up, answer } = result;
-    const { res, client, t0 } = answer;
-    const at = up.connectedAt(client);
-    info.connectMs = at > t0 ? at - t0 : 0;
-    info.firstByteMs = performance.now() - t0;
-    info.status = res.statusCode;
-    if (res.statusCode >= 500) up.failed(`status ${res.statusCode}`);
+    info.status = answer.status;
+    if (answer.status >= 500) up.failed(`status ${answer.status}`);
     else up.succeeded();
-    const stream = res.body;
-    stream.once("close", () => up.release(client));
-    stream.once("error", (err) => {
-      // Cut by the upstream (a reset, a short body, the idle timeout); a client that left destroys it without one.
-      up.failed(classify(err).code);
-      this.report(site, up.name, "ERR_PROXY_CUT", `${up.name}: ${err.message}`);
-      info.error = "ERR_PROXY_CUT";
-    });
-    const reply: Reply = {
-      status: res.statusCode,
-      headers: responseHeaders(res.headers, this.config.headers.response),
-      body: { kind: "stream", stream },
+    return {
+      status: answer.status,
+      headers: responseHeaders(answer.headers, this.config.headers.response),
+      body:
+        answer.body === null || Buffer.isBuffer(answer.body)
+          ? answer.body
+          : { kind: "stream", stream: answer.body },
       site: site.name,
       location: this.config.path,
       handler: "proxy",
       upstream: info,
     };
-    if (bodiless(req.method, res.statusCode)) {
-      reply.body = null;
-      stream.dump().catch(() => {});
-      return reply;
-    }
-    // A small body of known length is read whole first (nginx's proxy buffering, for small answers
-    // only): one write to the client instead of a stream. Event streams and large bodies stream.
-    const length = Number(res.headers["content-length"] ?? -1);
-    if (length >= 0 && length <= BUFFER_MAX && !isEventStream(res.headers["content-type"])) {
-      reply.body = await readWhole(stream, length);
-    }
-    return reply;
   }
 
   async upgrade(req: FerryRequest, route: Route, site: SiteRef): Promise<Reply> {
@@ -351,7 +326,7 @@ export class ProxyLocation implements LocationHandler {
     return {
       ...base,
       status: res.statusCode ?? 502,
-      headers: responseHeaders(res.headers, this.config.headers.response),
+      headers: responseHeaders(res.rawHeaders, this.config.headers.response),
       body: bodiless(req.method, res.statusCode ?? 0) ? null : { kind: "stream", stream: res },
     };
   }

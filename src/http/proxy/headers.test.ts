@@ -175,15 +175,24 @@ for (const c of requestCases) {
 test("response headers: hop-by-hop and Connection-named removed, repeats kept, rules applied", () => {
   const got = byName(
     responseHeaders(
-      {
-        connection: "close, x-internal",
-        "x-internal": "1",
-        "keep-alive": "timeout=5",
-        "transfer-encoding": "chunked",
-        "set-cookie": ["a=1", "b=2"],
-        server: "app",
-        "content-type": "text/plain",
-      },
+      [
+        "Connection",
+        "close, X-Internal",
+        "X-Internal",
+        "1",
+        "Keep-Alive",
+        "timeout=5",
+        "Transfer-Encoding",
+        "chunked",
+        "Set-Cookie",
+        "a=1",
+        "Set-Cookie",
+        "b=2",
+        "Server",
+        "app",
+        "Content-Type",
+        "text/plain",
+      ],
       { set: { "X-Via": "ferry" }, remove: ["server"] },
     ),
   );
@@ -197,7 +206,7 @@ test("response headers: hop-by-hop and Connection-named removed, repeats kept, r
 test("response headers: a 101 keeps Upgrade and Connection", () => {
   const got = byName(
     responseHeaders(
-      { upgrade: "websocket", connection: "Upgrade", "sec-websocket-accept": "x" },
+      ["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "x"],
       NO_RULES,
       true,
     ),

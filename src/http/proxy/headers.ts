@@ -28,17 +28,20 @@ const IDENTITY = new Set([
   "x-real-ip",
 ]);
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** The header names listed in `Connection` values (lower case). */
-function connectionTokens(raw: readonly string[]): Set<string> {
-  const out = new Set<string>();
+function connectionTokens(raw: readonly string[]): ReadonlySet<string> {
+  let out: Set<string> | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== "connection") continue;
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== "connection") continue;
+    out ??= new Set<string>();
     for (const t of raw[i + 1]!.split(",")) {
       const name = t.trim().toLowerCase();
       if (name !== "") out.add(name);
     }
   }
-  return out;
+  return out ?? NONE;
 }
 
 /** What the request side needs to know. */
@@ -59,6 +62,7 @@ export interface ForwardContext {
 /** The request headers to send upstream, flat. */
 export function requestHeaders(raw: readonly string[], ctx: ForwardContext): string[] {
   const named = connectionTokens(raw);
+  const ruled = ctx.rules.remove.length > 0 || hasAny(ctx.rules.set);
   const out: string[] = ["host", ctx.host];
   let xff: string | null = null;
   let xfp: string | null = null;
@@ -81,7 +85,7 @@ export function requestHeaders(raw: readonly string[], ctx: ForwardContext): str
       else out.push(name, value);
       continue;
     }
-    if (ctx.rules.remove.includes(lower) || hasKey(ctx.rules.set, lower)) continue;
+    if (ruled && (ctx.rules.remove.includes(lower) || hasKey(ctx.rules.set, lower))) continue;
     out.push(name, value);
   }
   const own = (h: string) => !ctx.rules.remove.includes(h) && !hasKey(ctx.rules.set, h);
@@ -101,35 +105,33 @@ function hasKey(set: Record<string, string>, lower: string): boolean {
 }
 
 /**
- * The upstream's response headers to send to the client, flat. `websocket`
- * keeps `Upgrade` and `Connection` (a 101 needs them).
+ * The upstream's response headers to send to the client, flat, from its raw
+ * `[name, value, …]` list (names keep their case, repeats stay separate).
+ * `websocket` keeps `Upgrade` and `Connection` (a 101 needs them).
  */
-export function responseHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  rules: HeaderRules,
-  websocket = false,
-): string[] {
-  const connection = headers.connection;
-  const named = new Set<string>();
-  if (connection !== undefined)
-    for (const t of (Array.isArray(connection) ? connection.join(",") : connection).split(","))
-      named.add(t.trim().toLowerCase());
+export function responseHeaders(raw: readonly string[], rules: HeaderRules, websocket = false): string[] {
+  const named = connectionTokens(raw);
+  const ruled = rules.remove.length > 0 || hasAny(rules.set);
   const out: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (websocket && (lower === "upgrade" || lower === "connection")) {
-      out.push(name, Array.isArray(value) ? value.join(", ") : value);
+      out.push(name, value);
       continue;
     }
     if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    if (rules.remove.includes(lower) || hasKey(rules.set, lower)) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, value);
+    if (ruled && (rules.remove.includes(lower) || hasKey(rules.set, lower))) continue;
+    out.push(name, value);
   }
-  for (const [k, v] of Object.entries(rules.set)) out.push(k, v);
+  if (ruled) for (const k in rules.set) out.push(k, rules.set[k]!);
   return out;
+}
+
+function hasAny(set: Record<string, string>): boolean {
+  for (const _ in set) return true;
+  return false;
 }
 
 /** True when the request asks for a WebSocket upgrade (any other `Upgrade` is not forwarded). */

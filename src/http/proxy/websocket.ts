@@ -112,7 +112,7 @@ export function upgradedReply(
   return {
     ...base,
     status: 101,
-    headers: responseHeaders(answer.res.headers, rules, true),
+    headers: responseHeaders(answer.res.rawHeaders, rules, true),
     body: null,
     upgrade: (client, head) =>
       join(
