@@ -395,7 +395,13 @@ export class H1Connection implements H1Sink, BodyOwner {
     const stays = decided.keepAlive;
     if (inHand || isHead || framing === FRAMING_NONE) {
       let ok: boolean;
-      if (b !== null && Buffer.isBuffer(b) && framing !== FRAMING_NONE && b.length > 0) {
+      if (b !== null && Buffer.isBuffer(b) && framing !== FRAMING_NONE && b.length > 0 && joined(b)) {
+        // A small body (a proxied answer, a plain reply): head and body in one buffer, one write.
+        const wire = Buffer.allocUnsafe(text.length + b.length);
+        wire.write(text, 0, "latin1");
+        b.copy(wire, text.length);
+        ok = socket.write(wire);
+      } else if (b !== null && Buffer.isBuffer(b) && framing !== FRAMING_NONE && b.length > 0) {
         socket.cork();
         socket.write(text, "latin1");
         ok = socket.write(b);
