@@ -35,8 +35,14 @@ function connectionTokens(raw: readonly string[]): ReadonlySet<string> {
   let out: Set<string> | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== "connection") continue;
+    const value = raw[i + 1]!;
+    // The usual values name no header (`keep-alive` is hop-by-hop anyway): nothing to collect.
+    if (value.length <= 10) {
+      const v = value.toLowerCase();
+      if (v === "keep-alive" || v === "close") continue;
+    }
     out ??= new Set<string>();
-    for (const t of raw[i + 1]!.split(",")) {
+    for (const t of value.split(",")) {
       const name = t.trim().toLowerCase();
       if (name !== "") out.add(name);
     }
