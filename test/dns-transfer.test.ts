@@ -246,6 +246,40 @@ describe("AXFR and IXFR to kdig", () => {
   });
 });
 
+describe("IXFR over UDP (RFC 1995 §2)", () => {
+  test("an allowed client gets the current SOA alone (behind or current), signed when asked signed; others REFUSED; AXFR over UDP REFUSED", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary([
+      { origin: "u.test", allow: ["127.0.0.1/32"] },
+      { origin: "us.test", allow: ["127.0.0.1/32"], tsig: true },
+      { origin: "uc.test", allow: ["127.0.0.2/32"] },
+    ]);
+    await p.edit("u.test", 2, "192.0.2.20");
+    for (const serial of [1, 2]) {
+      const out = kdig(p.port, ["+notcp", "u.test", `IXFR=${serial}`]);
+      assert.match(out, /\(UDP\)/, out);
+      assert.match(out, /1 messages, 1 records/, out);
+      const soas = [...out.matchAll(/^u\.test\.\s+300\s+IN\s+SOA\s+\S+ \S+ (\d+) 3600/gm)].map((m) => m[1]);
+      assert.deepEqual(soas, ["2"], out);
+      assert.doesNotMatch(out, /192\.0\.2\.20/, "no record but the SOA over UDP");
+    }
+    // A secondary that is behind then asks over TCP and gets the steps.
+    assert.match(kdig(p.port, ["u.test", "IXFR=1"]), /192\.0\.2\.20/);
+    const y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
+    const signed = kdig(p.port, ["+notcp", "-y", y, "us.test", "IXFR=0"]);
+    assert.match(signed, /1 messages, 1 records/, signed);
+    assert.match(signed, /us\.test\.\s+300\s+IN\s+SOA\s/, signed);
+    assert.doesNotMatch(signed, /WARNING|failed to verify|;; ERROR/, signed);
+    assert.match(kdig(p.port, ["+notcp", "us.test", "IXFR=0"]), /REFUSED/, "unsigned, the zone needs a key");
+    assert.match(kdig(p.port, ["+notcp", "uc.test", "IXFR=0"]), /REFUSED/, "not in transfer.allow");
+    assert.match(kdig(p.port, ["+notcp", "u.test", "AXFR"]), /REFUSED/, "AXFR is TCP only");
+    await waitFor(
+      () => /IXFR over UDP answered with the current SOA/.test(p.logs()),
+      "the UDP IXFR in the log",
+    );
+  });
+});
+
 const SECONDARIES: [string, string, string, (o: Parameters<typeof startKnotSecondary>[0]) => Secondary][] = [
   ["Knot", "knotd", "knot", startKnotSecondary],
   ["BIND", "named", "bind9", startBindSecondary],

@@ -158,7 +158,9 @@ export function logDnsTransfers(log: Logger): () => void {
           full: e.full,
           ms: Math.round(e.durationMs),
         },
-        `zone transfer (${e.kind.toUpperCase()}${e.full ? ", whole zone" : ""}) served`,
+        e.udp
+          ? "IXFR over UDP answered with the current SOA (the client goes on over TCP)"
+          : `zone transfer (${e.kind.toUpperCase()}${e.full ? ", whole zone" : ""}) served`,
       );
   };
   const onNotify = (msg: unknown) => {

@@ -1,12 +1,16 @@
 import type { Forwarder } from "../forward/forwarder.js";
 import {
   answerNotify,
+  answerTransfer,
   checkTsig,
+  IXFR,
+  isTransferQuery,
   type NotifyHandler,
   type SignedQuery,
   signAnswer,
   type TransferOutcome,
   type TransferState,
+  transferType,
 } from "../transfer/serve.js";
 import { tsigSize } from "../transfer/tsig.js";
 import type { ZoneSet } from "../zone/zone-set.js";
@@ -76,6 +80,14 @@ export function answerQuery(
   report?: (o: QueryOutcome) => void,
   client = "",
 ): Buffer | null | Promise<Buffer | null> {
+  // An IXFR over UDP is answered by the transfer code (who may ask, TSIG), before the packet cache.
+  if (udp && isTransferQuery(buf) && transferType(buf) === IXFR) {
+    const t = answerTransfer(buf, state.zones, state.transfer, client, true);
+    if (t !== null) {
+      state.onTransfer?.(t.outcome, client, 0);
+      return t.messages[0]!;
+    }
+  }
   const key = PacketCache.key(buf);
   if (key !== null) {
     const hit = state.cache.get(key, udp, buf.readUInt16BE(0));

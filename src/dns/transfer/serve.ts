@@ -60,6 +60,8 @@ export interface TransferOutcome {
   key: string | null;
   /** Why it was refused (words for the log), or null. */
   reason: string | null;
+  /** An IXFR asked over UDP: answered with the zone's SOA alone (RFC 1995 §2), the client goes on over TCP. */
+  udp?: boolean;
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -190,6 +192,7 @@ export function answerTransfer(
   zones: ZoneSet,
   state: TransferState,
   client: string,
+  udp = false,
 ): { messages: Buffer[]; outcome: TransferOutcome } | null {
   let signed: SignedQuery;
   let query: Message;
@@ -243,6 +246,26 @@ export function answerTransfer(
     const theirs = query.authority.find((r) => r.type === RRType.SOA && r.data.type === "soa");
     if (theirs === undefined || theirs.data.type !== "soa")
       return refuse(1, "refused", "IXFR without the client's SOA");
+    if (udp) {
+      // Over UDP: the current SOA alone, which RFC 1995 §2 allows whatever fits. A client that is
+      // current learns it at once; one that is behind asks again over TCP (Knot, BIND and dig do).
+      const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
+      const answer = encodeMessage(transferMessages(query.id, q, [zone.soa])[0]!);
+      return {
+        messages: sign([answer]),
+        outcome: {
+          zone: zone.origin,
+          kind,
+          full: false,
+          serial,
+          records: 1,
+          messages: 1,
+          key: keyName,
+          reason: null,
+          udp: true,
+        },
+      };
+    }
     const ix = ixfrRecords(zone, state.journals.get(apex), theirs.data.serial);
     records = ix.records;
     full = !ix.incremental;
