@@ -207,6 +207,42 @@ describe("subscriptions", () => {
   });
 });
 
+describe("presence (one process, no broker)", () => {
+  const presence = async (channel: string | null, key = KEY, method = "GET") => {
+    const q = channel === null ? "" : `?channel=${encodeURIComponent(channel)}`;
+    const res = await fetch(`http://127.0.0.1:${server.port}/ws/presence${q}`, {
+      method,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  test("counts the subscribers of a channel as they come and go; 0 for an empty one; the publish key is required", async () => {
+    const a = await client();
+    const b = await client("/ws?subscribe=ticker:P");
+    await b.next();
+    a.send({ type: "subscribe", channel: "ticker:P" });
+    await a.next();
+    assert.deepEqual(await presence("ticker:P"), {
+      status: 200,
+      body: { channel: "ticker:P", subscribers: 2 },
+    });
+    a.send({ type: "unsubscribe", channel: "ticker:P" });
+    await a.next();
+    assert.deepEqual((await presence("ticker:P")).body, { channel: "ticker:P", subscribers: 1 });
+    b.ws.close();
+    await b.closed;
+    for (let i = 0; i < 20 && (await presence("ticker:P")).body.subscribers !== 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual((await presence("ticker:P")).body, { channel: "ticker:P", subscribers: 0 });
+    assert.deepEqual((await presence("news")).body, { channel: "news", subscribers: 0 });
+    assert.equal((await presence("ticker:P", "")).status, 401);
+    assert.equal((await presence("ticker:P", "contract-key-2")).status, 401);
+    assert.equal((await presence(null)).status, 400);
+    assert.equal((await presence("ticker:P", KEY, "POST")).status, 405);
+    a.ws.close();
+  });
+});
+
 describe("client messages", () => {
   test("bad JSON, unknown types, bad channels and forbidden publishes get errors; the connection stays", async () => {
     const c = await client();

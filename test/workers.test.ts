@@ -7,11 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import { after, test } from "node:test";
 import WebSocket from "ws";
 import { needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
+import { startKnotPrimary } from "./secondaries.js";
 
 const stops: (() => void)[] = [];
 after(() => {
@@ -215,4 +218,103 @@ test("DNS on two workers: both answer on the shared UDP and TCP port", async (t)
       );
       assert.equal(r.stdout.trim(), "192.0.2.7");
     }
+});
+
+/** Every answer to `n` UDP queries for www.NAME (the shared port spreads them over the workers). */
+function answers(port: number, name: string, n = 16): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = spawnSync(
+      "dig",
+      ["@127.0.0.1", "-p", String(port), `www.${name}`, "A", "+short", "+tries=1", "+time=1"],
+      {
+        encoding: "utf8",
+      },
+    );
+    out.push(r.stdout.trim());
+  }
+  return out;
+}
+
+test("a secondary zone on two workers: worker 1 transfers, both serve it; a NOTIFY that reaches worker 2 is passed to worker 1 and the edit reaches both", async (t) => {
+  if (!needTool(t, "knotd", "knot") || !needTool(t, "dig", "bind9-dnsutils")) return;
+  const origin = "wsec.test";
+  const dir = tmpSite({});
+  const zoneFile = path.join(dir, `${origin}.zone`);
+  const zone = (serial: number, www: string) =>
+    `$ORIGIN ${origin}.\n$TTL 60\n@ SOA ns1 host ${serial} 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A ${www}\n`;
+  writeFileSync(zoneFile, zone(1, "192.0.2.10"));
+  // Knot's own NOTIFY goes to a closed port: only the NOTIFYs this test sends tell Ferry of serial 2.
+  const [kport, fport, closed] = [await freePort(), await freePort(), await freePort()];
+  const knot = startKnotPrimary({ zone: origin, file: zoneFile, port: kport, notifyPort: closed, key: null });
+  stops.push(() => knot.stop());
+  const conf = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    conf,
+    [
+      "workers: 2",
+      `state: ${path.join(dir, "state")}`,
+      "dns:",
+      `  listen: ["127.0.0.1:${fport}"]`,
+      "  zones:",
+      `    - { origin: ${origin}, primary: "127.0.0.1:${kport}" }`,
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(["serve", "--config", conf], [/Ferry running 2 workers \(pids (\d+)/]);
+  stops.push(() => f.child.kill("SIGKILL"));
+  const logs = () => f.stdout() + f.stderr();
+  // Worker 1 transfers the zone; worker 2 serves the copy worker 1 wrote.
+  for (let i = 0; i < 100 && answers(fport, origin).some((a) => a !== "192.0.2.10"); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(new Set(answers(fport, origin, 20)), new Set(["192.0.2.10"]), logs().slice(-2000));
+  writeFileSync(zoneFile, zone(2, "192.0.2.20"));
+  knot.reload();
+  // NOTIFYs from the primary's address (dig +opcode=notify), until one lands on worker 2 and is passed on.
+  for (let i = 0; i < 40 && !logs().includes("passed to the leader worker"); i++) {
+    spawnSync("dig", [
+      "@127.0.0.1",
+      "-p",
+      String(fport),
+      "+opcode=notify",
+      "+norecurse",
+      "+tries=1",
+      origin,
+      "SOA",
+    ]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(logs(), /NOTIFY received, passed to the leader worker/);
+  for (let i = 0; i < 60 && answers(fport, origin).some((a) => a !== "192.0.2.20"); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(new Set(answers(fport, origin, 20)), new Set(["192.0.2.20"]), logs().slice(-2000));
+  assert.match(logs(), /secondary zone updated by IXFR/);
+});
+
+test("tls: acme with workers > 1 is a config error naming the key (ferry check)", () => {
+  const dir = tmpSite({});
+  const conf = path.join(dir, "ferry.yaml");
+  writeFileSync(
+    conf,
+    [
+      "workers: 2",
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      "  tls:",
+      '    listen: ["127.0.0.1:0"]',
+      "    acme: { directory: https://127.0.0.1:14000/dir, email: ops@example.test }",
+      "  sites:",
+      "    - hosts: [www.example.test]",
+      `      root: ${dir}`,
+      "      tls: acme",
+      "",
+    ].join("\n"),
+  );
+  const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [bin, "check", "--config", conf], { encoding: "utf8" });
+  assert.notEqual(r.status, 0);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /tls: acme with workers > 1 is not supported yet/);
+  assert.match(out, /ferry\.yaml/);
+  assert.doesNotMatch(out, /\n\s+at /, "no stack trace");
 });

@@ -177,6 +177,11 @@ export function logDnsTransfers(log: Logger): () => void {
         { ...fields, kind: e.kind, from: e.from },
         `secondary zone updated by ${e.kind?.toUpperCase()}`,
       );
+    else if (e.result === "notified")
+      log.info(
+        { zone: e.zone, remote: e.primary, ...(e.reason ? { relayed: e.reason } : {}) },
+        e.reason ? "NOTIFY received, passed to the leader worker" : "NOTIFY received",
+      );
     else if (e.result === "loaded") log.info(fields, "secondary zone served from its copy on disk");
     else if (e.result === "current") log.debug(fields, "secondary zone is current");
     else if (e.result === "failed")

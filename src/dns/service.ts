@@ -409,13 +409,33 @@ export class DnsService {
       const from = client.startsWith("::ffff:") ? client.slice(7) : client;
       if (from !== z.primary.address.host || (z.primary.tsig !== null && key !== z.primary.tsig)) return 5;
       process.send?.({ t: "dns-notify", origin: z.origin });
+      this.reportNotify(z.origin, client, "passed to worker 1, which keeps the secondary zones");
       return 0;
     }
     const s = z ? this.secondaries.get(z.file)?.zone : undefined;
-    if (s === undefined) return NOTAUTH;
+    if (s === undefined || z === undefined) return NOTAUTH;
     if (!s.fromPrimary(client) || (s.keyName !== null && key !== s.keyName)) return 5; // REFUSED
+    this.reportNotify(z.origin, client, null);
     s.notified();
     return 0;
+  }
+
+  /** A NOTIFY taken for a secondary zone (for the log and the inspector). */
+  private reportNotify(origin: string, client: string, relayed: string | null): void {
+    if (!dnsSecondaryChannel.hasSubscribers) return;
+    const event: DnsSecondaryEvent = {
+      time: Date.now(),
+      zone: origin,
+      primary: client,
+      result: "notified",
+      kind: null,
+      serial: 0,
+      from: null,
+      records: 0,
+      reason: relayed,
+      next: 0,
+    };
+    dnsSecondaryChannel.publish(event);
   }
 
   /** A NOTIFY for a secondary zone passed on by another worker: refresh it now. */

@@ -36,7 +36,8 @@ const TRANSFER_TIMEOUT_MS = 60_000;
 export interface SecondaryOutcome {
   zone: string;
   primary: string;
-  result: "loaded" | "updated" | "current" | "failed" | "expired";
+  /** `notified`: a NOTIFY from the primary was taken (by a worker that is not the leader: passed on to it). */
+  result: "loaded" | "updated" | "current" | "failed" | "expired" | "notified";
   /** For `updated`: how the copy came. */
   kind: "axfr" | "ixfr" | null;
   serial: number;
