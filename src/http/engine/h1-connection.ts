@@ -11,7 +11,7 @@ import type net from "node:net";
 import type { TLSSocket } from "node:tls";
 import { wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
-import { type HttpRequestEvent, httpRequestChannel } from "../../core/diagnostics.js";
+import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { plainReply } from "../plain-reply.js";
 import { checkHead, REFUSAL_CODES, resolveTarget } from "../request-checks.js";
 import type { Handler, Reply, UpgradeHandler } from "../types.js";
@@ -85,6 +85,8 @@ export class H1Connection implements H1Sink, BodyOwner {
 
   /** The client's address, read once (the socket's getter asks the handle on every call). */
   private readonly remote: string;
+  /** The TLS session's version, SNI name and ALPN, read at the first request (they do not change). */
+  private tls: TlsInfo | null = null;
 
   constructor(
     readonly socket: net.Socket,
@@ -561,7 +563,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       requestHeaders: raw,
       responseHeaders: reply.headers,
       upstream: reply.upstream ?? null,
-      tls: this.secure ? tlsInfo(this.socket as TLSSocket) : null,
+      tls: this.secure ? (this.tls ??= tlsInfo(this.socket as TLSSocket)) : null,
     };
     httpRequestChannel.publish(event);
   }

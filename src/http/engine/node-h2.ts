@@ -14,6 +14,7 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:ht
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
+import { wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { parseHostCached } from "../host.js";
@@ -209,19 +210,40 @@ function holdSession(stream: ServerHttp2Stream, idleMs: number): void {
   });
 }
 
+/** What a session's streams share: the client's address and the TLS session, read once per session. */
+interface Peer {
+  remote: string;
+  tls: TlsInfo | null;
+}
+const kPeer = Symbol("ferry.h2peer");
+type PeerSession = http2.ServerHttp2Session & { [kPeer]?: Peer };
+const NO_PEER: Peer = { remote: "", tls: null };
+
+function peerOf(stream: ServerHttp2Stream): Peer {
+  const session = stream.session as PeerSession | undefined;
+  if (session === undefined) return NO_PEER;
+  let peer = session[kPeer];
+  if (peer === undefined) {
+    // `session.socket` is a proxy that binds every method it hands out: asked once, not per stream.
+    const socket = session.socket as TLSSocket | undefined;
+    peer = { remote: socket?.remoteAddress ?? "", tls: tlsInfo(socket) };
+    session[kPeer] = peer;
+  }
+  return peer;
+}
+
 function onStreamError(this: ServerHttp2Stream): void {
   this.destroy();
 }
 
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   stream.on("error", onStreamError);
-  stream.once("aborted", onAborted);
+  stream.on("aborted", onAborted); // emitted once at most: `on` spares the wrapper `once` makes
   const started = httpRequestChannel.hasSubscribers && host.observed ? performance.now() : 0;
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
   const authority = String(headers[":authority"] ?? headers.host ?? "");
-  const socket = stream.session?.socket as TLSSocket | undefined;
-  const remote = socket?.remoteAddress ?? "";
+  const remote = peerOf(stream).remote;
   const hostName = authority === "" ? "" : parseHostCached(authority);
   if (hostName === null || target.charCodeAt(0) !== 47 /* / */) {
     respond(stream, plainReply(400), method, started, headers, remote);
@@ -294,16 +316,7 @@ function webSocket(
     delete out["sec-websocket-accept"];
     stream.respond(out);
     if (started)
-      publishH2(
-        tlsInfo(stream.session?.socket as TLSSocket | undefined),
-        "CONNECT",
-        headers,
-        remote,
-        { ...reply, status: 200 },
-        0,
-        started,
-        true,
-      );
+      publishH2(peerOf(stream).tls, "CONNECT", headers, remote, { ...reply, status: 200 }, 0, started, true);
     holdSession(stream, host.currentLimits.idleTimeout);
     // What the WebSocket code reads from a socket besides the Duplex: the peer's address.
     Object.defineProperty(stream, "remoteAddress", { value: remote });
@@ -372,17 +385,7 @@ function respond(
   const head = method === "HEAD" || body === null;
   stream.respond(h2Headers(reply), { endStream: head });
   const done = (bytes: number, completed: boolean) => {
-    if (started)
-      publishH2(
-        tlsInfo(stream.session?.socket as TLSSocket | undefined),
-        method,
-        headers,
-        remote,
-        reply,
-        bytes,
-        started,
-        completed,
-      );
+    if (started) publishH2(peerOf(stream).tls, method, headers, remote, reply, bytes, started, completed);
   };
   if (head) {
     if (body !== null && !Buffer.isBuffer(body) && body.kind === "stream") body.stream.destroy();
@@ -421,8 +424,9 @@ function publishH2(
   started: number,
   completed: boolean,
 ): void {
+  const took = performance.now() - started;
   const event: HttpRequestEvent = {
-    time: Date.now() - (performance.now() - started),
+    time: wallTime(started),
     remoteAddress: remote,
     method,
     host: String(headers[":authority"] ?? headers.host ?? ""),
@@ -430,7 +434,7 @@ function publishH2(
     httpVersion: "2.0",
     status: reply.status,
     bytes,
-    durationMs: performance.now() - started,
+    durationMs: took,
     site: reply.site,
     location: reply.location,
     handler: reply.handler ?? "",
