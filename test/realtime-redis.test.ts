@@ -14,7 +14,11 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
+import type { ChannelRule } from "../src/core/config/types.js";
+import { RedisBroker } from "../src/realtime/broker/redis.js";
+import type { Message } from "../src/realtime/channel.js";
 import { type FerryProcess, needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
 
@@ -369,4 +373,67 @@ describe("realtime on Redis across nodes", () => {
     await waitFor(() => back.messages().length === 3, "the 3 missed");
     assert.deepEqual(back.messages(), [2, 3, 4]);
   });
+});
+
+test("a catch-up asked for while one runs is not dropped: a message pub/sub missed arrives once the subscriber is back (regression)", async (t) => {
+  if (!needTool(t, "redis-server", "redis-server")) return;
+  const redis = await startRedis(await freePort(), mkdtempSync(path.join(os.tmpdir(), "ferry-redis-")));
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const rule: ChannelRule = {
+    match: "*",
+    publish: false,
+    historySize: 100,
+    historyAge: 60_000,
+    maxSubscribers: 0,
+  };
+  const [a, b] = [
+    new RedisBroker(url, "race", { state: () => {} }),
+    new RedisBroker(url, "race", { state: () => {} }),
+  ];
+  stops.push(() => void a.close());
+  stops.push(() => void b.close());
+  for (const x of [a, b]) x.configure(() => rule, 100);
+  const got: Message[] = [];
+  b.deliver = (_channel, m) => got.push(m);
+  const admin = new Redis(url);
+  stops.push(() => admin.disconnect());
+  b.watch("news");
+  const subscribers = async () => Number((await admin.pubsub("NUMSUB", "ferry:rt:race:pub:news"))[1]);
+  const until = async (cond: () => Promise<boolean>, what: string) => {
+    for (let i = 0; i < 100; i++) {
+      if (await cond()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  await until(async () => (await subscribers()) === 1, "b subscribed");
+  for (let i = 1; i <= 3; i++) assert.equal(typeof (await a.publish("news", `m${i}`, Date.now())), "object");
+  await waitFor(() => got.length === 3, "3 messages on b");
+  // b's position reads are held (the real reply, delayed): a catch-up starts and reads offset 3.
+  type Held = { ferryPosition: (...args: string[]) => Promise<unknown> };
+  const cmd = (b as unknown as { cmd: Held }).cmd;
+  const real = cmd.ferryPosition.bind(cmd);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  cmd.ferryPosition = async (...args: string[]) => {
+    const reply = await real(...args);
+    await gate;
+    return reply;
+  };
+  void (b as unknown as { catchUp: (c: string, w: null) => Promise<void> }).catchUp("news", null);
+  // b's subscriber connection drops; m4 is published while it is away (pub/sub cannot give it to b).
+  await admin.client("KILL", "TYPE", "pubsub");
+  assert.equal(typeof (await a.publish("news", "m4", Date.now())), "object");
+  // The subscriber comes back and asks for its own catch-up while the first one still runs.
+  await until(async () => (await subscribers()) === 1, "b subscribed again");
+  await new Promise((r) => setTimeout(r, 200));
+  cmd.ferryPosition = real;
+  release();
+  await waitFor(() => got.length === 4, "m4 delivered to b after the held catch-up", 3000);
+  assert.deepEqual(
+    got.map((m) => m.offset),
+    [1, 2, 3, 4],
+  );
 });

@@ -533,6 +533,11 @@ export class H1Connection implements H1Sink, BodyOwner {
     this.out?.destroy();
   };
 
+  private tlsInfo(): TlsInfo | null {
+    if (this.tls === null) this.tls = tlsInfo(this.socket as TLSSocket);
+    return this.tls;
+  }
+
   private publish(reply: Reply, bytes: number, completed: boolean): void {
     const h = this.head!;
     const took = performance.now() - this.started;
@@ -563,7 +568,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       requestHeaders: raw,
       responseHeaders: reply.headers,
       upstream: reply.upstream ?? null,
-      tls: this.secure ? (this.tls ??= tlsInfo(this.socket as TLSSocket)) : null,
+      tls: this.secure ? this.tlsInfo() : null,
     };
     httpRequestChannel.publish(event);
   }

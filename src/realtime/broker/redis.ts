@@ -61,6 +61,11 @@ interface Watched {
   queue: { offset: number; time: number; data: string }[] | null;
   /** The catch-up failed (Redis went away again): the next `ready` tries again. */
   stalled: boolean;
+  /**
+   * Another catch-up was asked for while one ran (the subscriber connection came back): the one
+   * running may have read the position before a message that pub/sub then missed, so it runs again.
+   */
+  again: boolean;
   /** More than MAX_QUEUE messages waited: the catch-up ends in a resync instead. */
   overflow: boolean;
   /** Settles once Redis confirmed the SUBSCRIBE (a position read before it could miss a message). */
@@ -273,6 +278,7 @@ export class RedisBroker implements Broker {
       epoch: null,
       queue: null,
       stalled: false,
+      again: false,
       overflow: false,
       subscribed: Promise.resolve(),
     };
@@ -334,7 +340,10 @@ export class RedisBroker implements Broker {
     const w = known ?? this.watched.get(channel);
     if (w === undefined || w.last < 0) return;
     if (known === null) {
-      if (w.queue !== null && !w.stalled) return; // one under way already
+      if (w.queue !== null && !w.stalled) {
+        w.again = true; // one under way already: it runs once more when it ends
+        return;
+      }
       w.queue ??= [];
     }
     w.stalled = false;
@@ -394,6 +403,10 @@ export class RedisBroker implements Broker {
       }
       w.last = m.offset;
       this.deliver(channel, messageFor(channel, m.offset, m.time, m.data));
+    }
+    if (w.again) {
+      w.again = false;
+      void this.catchUp(channel, null);
     }
   }
 
