@@ -273,6 +273,11 @@ describe("IXFR over UDP (RFC 1995 §2)", () => {
     assert.match(kdig(p.port, ["+notcp", "us.test", "IXFR=0"]), /REFUSED/, "unsigned, the zone needs a key");
     assert.match(kdig(p.port, ["+notcp", "uc.test", "IXFR=0"]), /REFUSED/, "not in transfer.allow");
     assert.match(kdig(p.port, ["+notcp", "u.test", "AXFR"]), /REFUSED/, "AXFR is TCP only");
+    // A name that is not a zone's apex is not the transfer code's: the normal answer (REFUSED), no transfer logged.
+    const inside = kdig(p.port, ["+notcp", "www.u.test", "IXFR=0"]);
+    assert.match(inside, /REFUSED/, inside);
+    assert.doesNotMatch(inside, /NOTAUTH/, inside);
+    assert.doesNotMatch(p.logs(), /"zone":"www\.u\.test/);
     await waitFor(
       () => /IXFR over UDP answered with the current SOA/.test(p.logs()),
       "the UDP IXFR in the log",

@@ -109,7 +109,7 @@ const MAX_KEPT = 256;
 class Runs {
   private readonly map = new Map<string, Buffer>();
   /** The value asked for last and its run: most lines repeat it, and comparing beats hashing a fresh string. */
-  private last = "\u0000";
+  private last: string | null = null;
   private lastRun: Buffer = Buffer.alloc(0);
   constructor(
     private readonly before: string,
@@ -118,6 +118,8 @@ class Runs {
     private readonly shown: (value: string) => string = (v) => v,
     /** How the format writes a string: a JSON literal, or the combined format's escaped text. */
     private readonly quote: (s: string) => string = str,
+    /** Values kept at most (the cache starts over when full). */
+    private readonly max = 256,
   ) {}
 
   get(value: string): Buffer {
@@ -127,7 +129,7 @@ class Runs {
       run = Buffer.from(`${this.before}${this.quote(this.shown(value))}${this.after}`, "utf8");
       // Long values (a client's made-up user agent) are not kept: the caches stay a few hundred KiB at most.
       if (value.length > MAX_KEPT) return run;
-      if (this.map.size >= 256) this.map.clear();
+      if (this.map.size >= this.max) this.map.clear();
       this.map.set(value, run);
     }
     this.last = value;
@@ -136,11 +138,15 @@ class Runs {
   }
 }
 
-/** Two neighbouring values in one run (the method and the host; the site and the location): one copy instead of two. */
+/**
+ * Two neighbouring values in one run (the method and the host; the site and
+ * the location): one copy instead of two. At most 16 first values × 64
+ * second ones are kept (a client's made-up methods and hosts cannot grow it).
+ */
 class PairRuns {
   private readonly outer = new Map<string, Runs>();
-  private lastA = "\u0000";
-  private lastB = "\u0000";
+  private lastA: string | null = null;
+  private lastB: string | null = null;
   private lastRun: Buffer = Buffer.alloc(0);
   constructor(
     private readonly before: string,
@@ -152,9 +158,9 @@ class PairRuns {
     if (a === this.lastA && b === this.lastB) return this.lastRun;
     let inner = this.outer.get(a);
     if (inner === undefined) {
-      inner = new Runs(`${this.before}${str(a)}${this.middle}`, this.after);
+      inner = new Runs(`${this.before}${str(a)}${this.middle}`, this.after, undefined, undefined, 64);
       if (a.length > MAX_KEPT) return inner.get(b);
-      if (this.outer.size >= 256) this.outer.clear();
+      if (this.outer.size >= 16) this.outer.clear();
       this.outer.set(a, inner);
     }
     const run = inner.get(b);

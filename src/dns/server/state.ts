@@ -4,7 +4,6 @@ import {
   answerTransfer,
   checkTsig,
   IXFR,
-  isTransferQuery,
   type NotifyHandler,
   type SignedQuery,
   signAnswer,
@@ -81,7 +80,7 @@ export function answerQuery(
   client = "",
 ): Buffer | null | Promise<Buffer | null> {
   // An IXFR over UDP is answered by the transfer code (who may ask, TSIG), before the packet cache.
-  if (udp && isTransferQuery(buf) && transferType(buf) === IXFR) {
+  if (udp && transferType(buf) === IXFR) {
     const t = answerTransfer(buf, state.zones, state.transfer, client, true);
     if (t !== null) {
       state.onTransfer?.(t.outcome, client, 0);

@@ -223,8 +223,11 @@ export function answerTransfer(
     messages: sign([errorAnswer(query, rcode)]),
     outcome: { zone: q.name, kind, full: false, serial: 0, records: 0, messages: 1, key: keyName, reason },
   });
-  if (q.klass !== 1 /* IN */) return refuse(NOTAUTH, "notauth", "not a zone of class IN");
   const apex = q.name.toLowerCase().replace(/\.$/, "");
+  // Over UDP only the apex of a zone that someone may transfer is taken here; any other name goes the
+  // normal way (the zone's answer, the forwarder, REFUSED for a transfer), as before.
+  if (udp && (q.klass !== 1 || zones.find(apex)?.apex !== apex || !state.policies.has(apex))) return null;
+  if (q.klass !== 1 /* IN */) return refuse(NOTAUTH, "notauth", "not a zone of class IN");
   const zone = zones.find(apex);
   if (zone === null || zone.apex !== apex) return refuse(NOTAUTH, "notauth", "not a zone served here");
   const policy = state.policies.get(apex);

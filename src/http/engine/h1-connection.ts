@@ -339,7 +339,12 @@ export class H1Connection implements H1Sink, BodyOwner {
 
   /** Writes a reply; `close` ends the connection after it (every refusal does). */
   private finish(reply: Reply, close: boolean): void {
-    if (this.answered) return;
+    if (this.answered) {
+      // Answered already (a timeout's 408 won the race): a streamed body is let go (a proxy's upstream request ends).
+      const late = reply.body;
+      if (late !== null && !Buffer.isBuffer(late) && late.kind === "stream") late.stream.destroy();
+      return;
+    }
     this.answered = true;
     const socket = this.socket;
     const head = this.head!;

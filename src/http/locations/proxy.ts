@@ -224,12 +224,13 @@ export class ProxyLocation implements LocationHandler {
     const path = this.target(req, route);
     const idempotent = IDEMPOTENT.has(req.method);
     const result = await this.tryUpstreams(req, site, info, (up) => {
+      const headers = this.headers(req, up, false);
       const body = source === null ? null : new AttemptBody(source);
       const client = up.acquire();
       const t0 = performance.now();
-      return new Promise<{ answer: UpstreamAnswer; at: number } | number>((resolve, reject) => {
+      return new Promise<UpstreamAnswer | number>((resolve, reject) => {
         const exchange = new Exchange(req.method, BUFFER_MAX, {
-          answered: (answer) => resolve({ answer, at: performance.now() }),
+          answered: resolve,
           failed: (err) => {
             body?.destroy();
             const own = clientError.error;
@@ -257,7 +258,7 @@ export class ProxyLocation implements LocationHandler {
           {
             path,
             method: req.method as "GET",
-            headers: this.headers(req, up, false),
+            headers,
             body,
             reset: this.config.keepAlive === 0,
           },
@@ -267,15 +268,16 @@ export class ProxyLocation implements LocationHandler {
         if (typeof r === "number") return r;
         const connected = up.connectedAt(client);
         info.connectMs = connected > t0 ? connected - t0 : 0;
-        info.firstByteMs = r.at - t0;
-        return r.answer;
+        info.firstByteMs = r.headAt - t0;
+        return r;
       });
     });
     if (!("answer" in result)) return result;
     const { up, answer } = result;
     info.status = answer.status;
     if (answer.status >= 500) up.failed(`status ${answer.status}`);
-    else up.succeeded();
+    // A small body the upstream cut short was counted as a failure already (`cut`).
+    else if (info.error !== "ERR_PROXY_CUT") up.succeeded();
     return {
       status: answer.status,
       headers: responseHeaders(answer.headers, this.config.headers.response),

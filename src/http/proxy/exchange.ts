@@ -16,11 +16,13 @@
  * `release` is called once, when the upstream connection is free again (the
  * response ended, or the request failed or was aborted).
  */
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 
 export interface UpstreamAnswer {
   status: number;
+  /** `performance.now()` when the upstream's head came in (its first byte, near enough). */
+  headAt: number;
   /** The upstream's response headers, flat `[name, value, …]` (bytes as latin1: they go back out unchanged). */
   headers: string[];
   body: Buffer | Readable | null;
@@ -44,10 +46,14 @@ const STREAMING = 2;
 const IGNORING = 3;
 const DONE = 4;
 
+/** Errors of a body stream are the exchange's to report (`cut`): a stream nobody reads must not throw them. */
+function ignore(): void {}
+
 /** A streamed response body: reading resumes the upstream connection; destroying it aborts the request. */
 class UpstreamBody extends Readable {
   constructor(private readonly exchange: Exchange) {
     super();
+    this.on("error", ignore);
   }
 
   override _read(): void {
@@ -68,6 +74,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
   private status = 0;
+  private headAt = 0;
   private headers: string[] = [];
   private stream: UpstreamBody | null = null;
   private released = false;
@@ -102,10 +109,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.status = status;
     this.headers = headers;
+    this.headAt = performance.now();
     const m = this.method;
     if (m === "HEAD" || status === 204 || status === 304) {
       this.state = IGNORING;
-      this.events.answered({ status, headers, body: null });
+      this.events.answered({ status, headAt: this.headAt, headers, body: null });
       return true;
     }
     if (length >= 0 && length <= this.bufferMax && !eventStream) {
@@ -114,7 +122,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.state = STREAMING;
     this.stream = new UpstreamBody(this);
-    this.events.answered({ status, headers, body: this.stream });
+    this.events.answered({ status, headAt: this.headAt, headers, body: this.stream });
     return true;
   }
 
@@ -139,7 +147,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const c = this.chunks;
       const body = c.length === 1 ? c[0]! : Buffer.concat(c, this.size);
       this.chunks = [];
-      this.events.answered({ status: this.status, headers: this.headers, body });
+      this.events.answered({ status: this.status, headAt: this.headAt, headers: this.headers, body });
     } else if (was === STREAMING) this.stream!.push(null);
     this.free();
   }
@@ -151,11 +159,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (was === WAITING) this.events.failed(err);
     else if (was === BUFFERING) {
       this.events.cut(err);
-      const cut = new PassThrough();
-      for (const c of this.chunks) cut.write(c);
+      // What came, then the failure: the client's connection is cut after those bytes, never a whole-looking reply.
+      const chunks = this.chunks;
       this.chunks = [];
-      queueMicrotask(() => cut.destroy(err));
-      this.events.answered({ status: this.status, headers: this.headers, body: cut });
+      const cut = new Readable({
+        read() {
+          const c = chunks.shift();
+          if (c !== undefined) this.push(c);
+          else this.destroy(err);
+        },
+      });
+      cut.on("error", ignore);
+      this.events.answered({ status: this.status, headAt: this.headAt, headers: this.headers, body: cut });
     } else if (was === STREAMING && this.stream !== null && !this.stream.destroyed) {
       this.events.cut(err);
       this.stream.destroy(err);
