@@ -93,6 +93,17 @@ async function upstream(handler: UpstreamHandler = echo, port = 0, streaming = f
   return u;
 }
 
+/** An upstream that promises 100 bytes, sends ten and closes, on every connection; its port. */
+async function cuttingUpstream(): Promise<number> {
+  const raw = net.createServer((c) => {
+    c.once("data", () => c.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten.."));
+  });
+  raw.listen(0, "127.0.0.1");
+  await once(raw, "listening");
+  after(() => raw.close());
+  return (raw.address() as net.AddressInfo).port;
+}
+
 /** A port nothing listens on. */
 async function deadPort(): Promise<number> {
   const s = net.createServer().listen(0, "127.0.0.1");
@@ -303,13 +314,7 @@ describe("framing and bodies", () => {
   });
 
   test("a response cut short by the upstream is cut short to the client (never complete-looking)", async () => {
-    const raw = net.createServer((c) => {
-      c.once("data", () => c.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten.."));
-    });
-    raw.listen(0, "127.0.0.1");
-    await once(raw, "listening");
-    after(() => raw.close());
-    const port = (raw.address() as net.AddressInfo).port;
+    const port = await cuttingUpstream();
     const s = await proxy({ to: [`127.0.0.1:${port}`] });
     const r = await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", { waitClose: true });
     assert.ok(r.closed, "the client's connection was cut");
@@ -322,13 +327,7 @@ describe("framing and bodies", () => {
   });
 
   test("small bodies cut short count against the upstream: it is ejected after `passive.fails` of them (regression)", async () => {
-    const raw = net.createServer((c) => {
-      c.on("data", () => c.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten.."));
-    });
-    raw.listen(0, "127.0.0.1");
-    await once(raw, "listening");
-    after(() => raw.close());
-    const port = (raw.address() as net.AddressInfo).port;
+    const port = await cuttingUpstream();
     const good = await upstream();
     const s = await proxy({ to: [`127.0.0.1:${port}`, good.name], passive: { fails: 2, cooldown: 60_000 } });
     for (let i = 0; i < 6; i++)
