@@ -24,18 +24,19 @@ function freePort(): Promise<number> {
   });
 }
 
-for (const challenge of ["http-01", "tls-alpn-01"] as const)
-  test(`tls: acme gets a certificate from pebble (${challenge} on Ferry's ${challenge === "http-01" ? "plain" : "TLS"} listener, names from Ferry's DNS)`, async (t) => {
-    if (
-      !needTool(t, "pebble", "pebble") ||
-      !needTool(t, "openssl", "openssl") ||
-      !needTool(t, "curl", "curl")
-    )
-      return;
-    await issueWith(challenge);
-  });
+for (const workers of [1, 2])
+  for (const challenge of ["http-01", "tls-alpn-01"] as const)
+    test(`tls: acme gets a certificate from pebble (${challenge} on Ferry's ${challenge === "http-01" ? "plain" : "TLS"} listener, names from Ferry's DNS${workers > 1 ? `, ${workers} workers: one order, every worker serves the challenge and the certificate` : ""})`, async (t) => {
+      if (
+        !needTool(t, "pebble", "pebble") ||
+        !needTool(t, "openssl", "openssl") ||
+        !needTool(t, "curl", "curl")
+      )
+        return;
+      await issueWith(challenge, workers);
+    });
 
-async function issueWith(challenge: "http-01" | "tls-alpn-01"): Promise<void> {
+async function issueWith(challenge: "http-01" | "tls-alpn-01", workers: number): Promise<void> {
   const dir = tmpSite({
     "site/index.html": "issued by acme",
     "example.test.zone": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 127.0.0.1\nwww A 127.0.0.1\n",
@@ -78,6 +79,7 @@ async function issueWith(challenge: "http-01" | "tls-alpn-01"): Promise<void> {
   writeFileSync(
     cfg,
     `state: state
+workers: ${workers}
 http:
   listen: ["127.0.0.1:${httpPort}"]
   tls:
@@ -95,7 +97,13 @@ log: { access: false }
   );
   try {
     await waitFor(() => /Listening on: 127\.0\.0\.1:\d+/.test(pebbleLog), "pebble to listen", 10_000);
-    const f = await spawnFerry(["serve", "--config", cfg], [/serving https:\/\/127\.0\.0\.1:(\d+)\//]);
+    const f = await spawnFerry(
+      ["serve", "--config", cfg],
+      [
+        /serving https:\/\/127\.0\.0\.1:(\d+)\//,
+        workers > 1 ? /running \d+ workers \(pids ([\d, ]+)\)/ : /()/,
+      ],
+    );
     try {
       await waitFor(
         () => new RegExp(`certificate issued: certificate from https.*\\(${challenge}\\)`).test(f.stderr()),
@@ -113,21 +121,40 @@ log: { access: false }
       ]);
       const rootFile = path.join(dir, "pebble-root.pem");
       writeFileSync(rootFile, roots.stdout);
-      let body = "";
-      const deadline = Date.now() + 10_000;
-      // New handshakes pick the certificate up at once; allow for the swap.
-      while (body !== "issued by acme") {
-        assert.ok(Date.now() < deadline, `curl never trusted the site: ${body}`);
-        const r = await run("curl", [
+      const trusted = () =>
+        run("curl", [
           "-s",
+          "-S",
           "--cacert",
           rootFile,
           "--resolve",
           `www.example.test:${httpsPort}:127.0.0.1`,
           `https://www.example.test:${httpsPort}/`,
-        ]).catch((e) => ({ stdout: String(e.stderr) }));
-        body = r.stdout;
+        ]).then(
+          (r) => r.stdout,
+          (e) => String(e.stderr),
+        );
+      let body = "";
+      const deadline = Date.now() + 10_000;
+      // New handshakes pick the certificate up at once; allow for the swap.
+      while (body !== "issued by acme") {
+        assert.ok(Date.now() < deadline, `curl never trusted the site: ${body}`);
+        body = await trusted();
       }
+      if (workers > 1) {
+        // Each curl is a new connection, handed to the workers in turn: every one presents the certificate.
+        for (let i = 0; i < 2 * workers; i++) assert.equal(await trusted(), "issued by acme", f.stderr());
+        // A worker that starts again finds it in the state folder at once.
+        const pids = f.found[1]!.split(", ").map(Number);
+        process.kill(pids[0]!, "SIGKILL");
+        await waitFor(() => /worker 1 ready/.test(f.stderr()), "worker 1 to start again", 10_000);
+        for (let i = 0; i < 2 * workers; i++) assert.equal(await trusted(), "issued by acme", f.stderr());
+      }
+      // One order, for every worker; its renewal waits for two thirds of the certificate's life (pebble's last
+      // years: a renewal timer beyond node's 24.8-day limit once fired at once, ordering again and again).
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(f.stderr().match(/certificate issued: certificate from/g)?.length, 1, f.stderr());
+      assert.doesNotMatch(f.stderr(), /ERR_TLS_ACME|TimeoutOverflowWarning/);
       // The plain listener redirects to https, except for challenges.
       const plain = await run("curl", [
         "-s",

@@ -290,31 +290,3 @@ test("a secondary zone on two workers: worker 1 transfers, both serve it; a NOTI
   assert.deepEqual(new Set(answers(fport, origin, 20)), new Set(["192.0.2.20"]), logs().slice(-2000));
   assert.match(logs(), /secondary zone updated by IXFR/);
 });
-
-test("tls: acme with workers > 1 is a config error naming the key (ferry check)", () => {
-  const dir = tmpSite({});
-  const conf = path.join(dir, "ferry.yaml");
-  writeFileSync(
-    conf,
-    [
-      "workers: 2",
-      "http:",
-      '  listen: ["127.0.0.1:0"]',
-      "  tls:",
-      '    listen: ["127.0.0.1:0"]',
-      "    acme: { directory: https://127.0.0.1:14000/dir, email: ops@example.test }",
-      "  sites:",
-      "    - hosts: [www.example.test]",
-      `      root: ${dir}`,
-      "      tls: acme",
-      "",
-    ].join("\n"),
-  );
-  const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
-  const r = spawnSync(process.execPath, [bin, "check", "--config", conf], { encoding: "utf8" });
-  assert.notEqual(r.status, 0);
-  const out = r.stdout + r.stderr;
-  assert.match(out, /tls: acme with workers > 1 is not supported yet/);
-  assert.match(out, /ferry\.yaml/);
-  assert.doesNotMatch(out, /\n\s+at /, "no stack trace");
-});

@@ -17,9 +17,14 @@ import { HttpService } from "../http/server.js";
 import type { SiteHandler } from "../http/site-handler.js";
 import { realtimeMounts } from "../realtime/mount.js";
 import { RealtimeService } from "../realtime/service.js";
-import { AcmeManager } from "../tls/acme.js";
+import { AcmeManager, type AcmeSettings, type AcmeSource } from "../tls/acme.js";
 import { TLS_PROFILE } from "../tls/profile.js";
 import { CertStore } from "../tls/store.js";
+
+/** Makes where ACME certificates come from: by default this process orders them itself. */
+export type AcmeFactory = (settings: AcmeSettings, state: string) => AcmeSource;
+
+const ownAcme: AcmeFactory = (settings, state) => new AcmeManager(settings, state);
 
 /** Opens the local CA only when a site uses it, in its own thread (its X.509 library slows the thread that loads it). */
 function openCA(state: string) {
@@ -31,7 +36,7 @@ function buildStore(
   config: HttpConfig,
   state: string,
   previous: CertStore | null,
-  acme: AcmeManager | null,
+  acme: AcmeSource | null,
 ): Promise<CertStore | null> {
   if (config.tls === null) return Promise.resolve(null);
   const fallback = config.sites.find((s) => s.default) ?? config.sites[0]!;
@@ -68,7 +73,8 @@ export class HttpApp {
     store: CertStore | null,
     config: HttpConfig,
     private readonly state: string,
-    private acme: AcmeManager | null,
+    private acme: AcmeSource | null,
+    private readonly makeAcme: AcmeFactory,
   ) {
     this.service = service;
     this.realtime = realtime;
@@ -103,14 +109,16 @@ export class HttpApp {
   /**
    * Starts HTTP with its mounts; `dns` answers DoH on sites that ask for it.
    * With TLS listeners, the sites' certificates are loaded (or issued) first:
-   * an unusable certificate file stops the start (ERR_TLS_CERT).
+   * an unusable certificate file stops the start (ERR_TLS_CERT). `makeAcme`
+   * says where `tls: acme` certificates come from (a cluster's worker asks its primary).
    */
   static async start(
     config: HttpConfig,
     dns: DnsAnswer | null = null,
     state = path.join(os.tmpdir(), "ferry-state"),
+    makeAcme: AcmeFactory = ownAcme,
   ): Promise<HttpApp> {
-    const acme = config.tls?.acme ? new AcmeManager(config.tls.acme, state) : null;
+    const acme = config.tls?.acme ? makeAcme(config.tls.acme, state) : null;
     const store = await buildStore(config, state, null, acme);
     const realtime = new RealtimeService();
     realtime.configure(config);
@@ -123,6 +131,7 @@ export class HttpApp {
         config,
         state,
         acme,
+        makeAcme,
       );
     } catch (err) {
       realtime.close();
@@ -159,7 +168,7 @@ export class HttpApp {
    */
   private refreshCertificates(config: HttpConfig): void {
     if (config.tls?.acme) {
-      if (this.acme === null) this.acme = new AcmeManager(config.tls.acme, this.state);
+      if (this.acme === null) this.acme = this.makeAcme(config.tls.acme, this.state);
       else this.acme.configure(config.tls.acme);
     }
     buildStore(config, this.state, this.store, this.acme).then(

@@ -19,7 +19,7 @@ import {
 } from "../core/log.js";
 import { DnsService, type ZoneReport } from "../dns/service.js";
 import { AdminService } from "../inspect/admin-server.js";
-import { HttpApp } from "./http.js";
+import { type AcmeFactory, HttpApp } from "./http.js";
 
 /** The services of one running Ferry. */
 export class Runtime {
@@ -52,8 +52,11 @@ export class Runtime {
     };
   }
 
-  /** Starts every service the config names. Throws `FerryError` (e.g. ERR_LISTEN) when one cannot start. */
-  static async start(config: Config, log: Logger): Promise<Runtime> {
+  /**
+   * Starts every service the config names. Throws `FerryError` (e.g. ERR_LISTEN) when one cannot start.
+   * `options.acme`: where `tls: acme` certificates come from (a cluster's worker: its primary).
+   */
+  static async start(config: Config, log: Logger, options: { acme?: AcmeFactory } = {}): Promise<Runtime> {
     const rt = new Runtime(config, log);
     try {
       // The admin listener first, so the inspector sees the first queries and requests.
@@ -70,7 +73,12 @@ export class Runtime {
         rt.dns.watch((reports) => rt.logZones(reports));
       }
       if (config.http)
-        rt.http = await HttpApp.start(config.http, rt.dns ? rt.dns.answerHttp : null, config.state);
+        rt.http = await HttpApp.start(
+          config.http,
+          rt.dns ? rt.dns.answerHttp : null,
+          config.state,
+          options.acme,
+        );
       // DNS over TLS presents an HTTP site's certificate: it listens once the certificates are loaded.
       if (config.dns?.tls && rt.dns && rt.http) {
         const secure = await rt.http.tlsOptionsFor(config.dns.tls.site);

@@ -9,10 +9,12 @@
 import cluster, { type Worker } from "node:cluster";
 import { randomBytes } from "node:crypto";
 import type { Config } from "../core/config/types.js";
-import type { Logger } from "../core/log.js";
+import { type Logger, logTls } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
+import type { AcmeToPrimary } from "../tls/acme-remote.js";
 import { LocalCA } from "../tls/local-ca.js";
+import { AcmeLeader } from "./acme-leader.js";
 import {
   DNS_QUERY,
   type EventBatch,
@@ -46,6 +48,22 @@ export interface Primary {
 export function runPrimary(config: Config, load: () => Config, log: Logger): Primary {
   let current = config;
   const relay = new Relay(config);
+  /** ACME orders for `tls: acme` sites are placed here, once, for every worker (acme-leader.ts). */
+  let acme: AcmeLeader | null = null;
+  const acmeFor = (c: Config) => {
+    const settings = c.http?.tls?.acme;
+    if (!settings) return;
+    if (acme === null) {
+      acme = new AcmeLeader(
+        settings,
+        c.state,
+        () => up,
+        () => byId.values(),
+      );
+      // Its orders are logged here (issued, failed), as a single process logs its own.
+      logTls(log);
+    } else acme.configure(settings);
+  };
   let admin: AdminService | null = null;
   let stopping = false;
   const byId = new Map<number, Worker>();
@@ -107,45 +125,54 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     startedAt.set(w, Date.now());
     // Sending to a worker that just died emits "error" on it: the exit handler deals with the death.
     w.on("error", () => {});
-    w.on("message", (msg: RelayRequest | EventBatch | StatsReport | WorkerStatus | DnsNotifyRelay) => {
-      if (msg === null || typeof msg !== "object") return;
-      if (msg.t === "events") {
-        republish(msg);
-        const counts = perWorker.get(id) ?? { http: 0, dns: 0, restarts: 0 };
-        for (const [channel] of msg.batch) {
-          if (channel === HTTP_REQUEST) counts.http++;
-          else if (channel === DNS_QUERY) counts.dns++;
+    w.on(
+      "message",
+      (msg: RelayRequest | EventBatch | StatsReport | WorkerStatus | DnsNotifyRelay | AcmeToPrimary) => {
+        if (msg === null || typeof msg !== "object") return;
+        if (msg.t === "acme-want" || msg.t === "acme-ack") {
+          acme?.handle(w, msg);
+          return;
         }
-        perWorker.set(id, counts);
-      } else if (msg.t === "stats") stats.set(id, msg);
-      else if (msg.t === "ready") {
-        up.add(w);
-        // Signals that came while it started (its handlers were not there yet: SIGHUP would have ended it).
-        for (const signal of owed.get(w) ?? []) w.process.kill(signal);
-        owed.delete(w);
-        if (banner.length === 0) banner = msg.banner;
-        if (starting > 0 && !readyIds.has(id)) {
-          readyIds.add(id);
-          if (readyIds.size === config.workers) {
-            starting = 0;
-            resolveReady(banner);
+        if (msg.t === "events") {
+          republish(msg);
+          const counts = perWorker.get(id) ?? { http: 0, dns: 0, restarts: 0 };
+          for (const [channel] of msg.batch) {
+            if (channel === HTTP_REQUEST) counts.http++;
+            else if (channel === DNS_QUERY) counts.dns++;
           }
-        } else log.info({ worker: id, pid: w.process.pid }, `worker ${id} ready`);
-      } else if (msg.t === "failed") {
-        if (starting > 0) {
-          starting = -1;
-          stopping = true;
-          for (const other of byId.values()) other.kill("SIGKILL");
-          rejectReady(Object.assign(new Error(msg.message), { exitCode: msg.exitCode }));
-        }
-      } else if (msg.t === "dns-notify") {
-        // A NOTIFY that reached another worker: the first worker keeps the secondary zones.
-        byId.get(1)?.send(msg);
-      } else relay.handle(w, msg);
-    });
+          perWorker.set(id, counts);
+        } else if (msg.t === "stats") stats.set(id, msg);
+        else if (msg.t === "ready") {
+          up.add(w);
+          acme?.ready(w);
+          // Signals that came while it started (its handlers were not there yet: SIGHUP would have ended it).
+          for (const signal of owed.get(w) ?? []) w.process.kill(signal);
+          owed.delete(w);
+          if (banner.length === 0) banner = msg.banner;
+          if (starting > 0 && !readyIds.has(id)) {
+            readyIds.add(id);
+            if (readyIds.size === config.workers) {
+              starting = 0;
+              resolveReady(banner);
+            }
+          } else log.info({ worker: id, pid: w.process.pid }, `worker ${id} ready`);
+        } else if (msg.t === "failed") {
+          if (starting > 0) {
+            starting = -1;
+            stopping = true;
+            for (const other of byId.values()) other.kill("SIGKILL");
+            rejectReady(Object.assign(new Error(msg.message), { exitCode: msg.exitCode }));
+          }
+        } else if (msg.t === "dns-notify") {
+          // A NOTIFY that reached another worker: the first worker keeps the secondary zones.
+          byId.get(1)?.send(msg);
+        } else relay.handle(w, msg);
+      },
+    );
     w.on("exit", (code, signal) => {
       relay.forget(w);
       up.delete(w);
+      acme?.forget(w);
       owed.delete(w);
       if (byId.get(id) === w) stats.delete(id);
       const born = startedAt.get(w) ?? 0;
@@ -189,6 +216,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     if (finished) return;
     finished = true;
     relay.close();
+    acme?.stop();
     const done = () => {
       log.info("stopped");
       process.exit(0);
@@ -221,6 +249,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       if (next.workers !== current.workers) log.warn("workers changed: restart Ferry to apply it");
       current = next;
       relay.configure(next);
+      acmeFor(next);
     } catch (err) {
       log.error({ code: (err as { code?: string }).code }, `reload refused: ${(err as Error).message}`);
       return; // the workers would refuse it too; they keep the configuration they have
@@ -231,7 +260,9 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
 
   const start = async () => {
     // The local CA's root is made once, here, before the workers (each would otherwise make its own).
-    if (config.http?.sites.some((s) => s.tls?.kind === "internal")) await LocalCA.open(config.state);
+    if (config.http?.sites.some((s) => s.tls?.kind === "internal" || s.tls?.kind === "acme"))
+      await LocalCA.open(config.state);
+    acmeFor(config);
     if (config.admin) {
       admin = await AdminService.start(
         config.admin,

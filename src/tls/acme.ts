@@ -30,6 +30,8 @@ export interface AcmeSettings {
 /** First retry after a failed order; doubled each time up to an hour. */
 const FIRST_BACKOFF_MS = 10_000;
 const MAX_BACKOFF_MS = 3600_000;
+/** The longest a timer waits in one go (node's limit is 2^31 - 1 ms; a longer delay fires at once). */
+const MAX_TIMER_MS = 86_400_000;
 
 function event(kind: "issued" | "error", site: string, message: string): void {
   if (tlsCertChannel.hasSubscribers)
@@ -43,9 +45,8 @@ function event(kind: "issued" | "error", site: string, message: string): void {
     });
 }
 
-/** Serves (or stops serving) a challenge the ACME thread asks for. */
-function serveChallenge(data: unknown): void {
-  const c = data as ChallengeEvent;
+/** Serves (or stops serving) a challenge in this process's listeners. */
+export function serveChallenge(c: ChallengeEvent): void {
   if (c.type === "http-01") {
     if (c.op === "set") acmeChallenges.set(c.token, c.keyAuthorization);
     else acmeChallenges.delete(c.token);
@@ -54,9 +55,56 @@ function serveChallenge(data: unknown): void {
   else tlsAlpnChallenges.delete(c.name.toLowerCase());
 }
 
-export class AcmeManager {
+/** Where the certificate store gets ACME certificates: the manager itself, or (a cluster's worker) its primary's. */
+export interface AcmeSource {
+  /** The certificate for `names` when there is one (valid now); asks for its order or renewal otherwise. */
+  get(names: readonly string[]): Issued | null;
+  /** New settings on reload. */
+  configure(settings: AcmeSettings): void;
+  stop(): void;
+}
+
+/** When a certificate is due for renewal: at two thirds of its life. */
+export function renewalTime(cert: string): number {
+  const leaf = new X509Certificate(cert);
+  const from = Date.parse(leaf.validFrom);
+  return from + ((Date.parse(leaf.validTo) - from) * 2) / 3;
+}
+
+/** The certificate kept in `dir` (the state's acme folder) for `names`, when there is a readable one. */
+export function readStored(dir: string, names: readonly string[]): Issued | null {
+  const base = path.join(dir, names[0]!.replace(/^\*\./, "_wildcard."));
+  if (!existsSync(`${base}.crt`) || !existsSync(`${base}.key`)) return null;
+  try {
+    const cert = readFileSync(`${base}.crt`, "utf8");
+    return {
+      cert,
+      key: readFileSync(`${base}.key`, "utf8"),
+      notAfter: Date.parse(new X509Certificate(cert).validTo),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** How a manager hands its work on (a cluster's primary passes both to its workers). */
+export interface AcmeHooks {
+  /** Serves a challenge the order needs (resolved once every listener serves it); default: this process's. */
+  serve?: (challenge: ChallengeEvent) => void | Promise<void>;
+  /** Told of each certificate issued. */
+  issued?: (names: readonly string[], issued: Issued) => void;
+}
+
+/** Where ACME accounts and certificates are kept under the state folder. */
+export function acmeDir(state: string): string {
+  return path.join(state, "acme");
+}
+
+export class AcmeManager implements AcmeSource {
   /** Certificates by the names they cover (joined). */
   private readonly certs = new Map<string, Issued>();
+  /** When each certificate is due for renewal (epoch ms), by the same key. */
+  private readonly renewAt = new Map<string, number>();
   private readonly working = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly backoff = new Map<string, number>();
@@ -67,8 +115,9 @@ export class AcmeManager {
   constructor(
     private settings: AcmeSettings,
     state: string,
+    private readonly hooks: AcmeHooks = {},
   ) {
-    this.dir = path.join(state, "acme");
+    this.dir = acmeDir(state);
   }
 
   /** New settings on reload (orders in flight finish with the old ones). */
@@ -79,33 +128,22 @@ export class AcmeManager {
   /** The certificate for `names` when there is one; starts (or schedules) its order otherwise. */
   get(names: readonly string[]): Issued | null {
     const key = names.join(",");
-    let have = this.certs.get(key) ?? this.fromDisk(names);
-    if (have !== null && have.notAfter <= Date.now()) have = null;
-    if (have === null || this.dueForRenewal(have)) this.order(names);
+    let have = this.certs.get(key) ?? this.fromDisk(key, names);
+    const now = Date.now();
+    if (have !== null && have.notAfter <= now) have = null;
+    if (have === null || now > (this.renewAt.get(key) ?? 0)) this.order(names);
     return have;
   }
 
-  private fromDisk(names: readonly string[]): Issued | null {
-    const base = path.join(this.dir, names[0]!.replace(/^\*\./, "_wildcard."));
-    if (!existsSync(`${base}.crt`) || !existsSync(`${base}.key`)) return null;
-    try {
-      const cert = readFileSync(`${base}.crt`, "utf8");
-      const issued = {
-        cert,
-        key: readFileSync(`${base}.key`, "utf8"),
-        notAfter: Date.parse(new X509Certificate(cert).validTo),
-      };
-      this.certs.set(names.join(","), issued);
-      return issued;
-    } catch {
-      return null;
-    }
+  private fromDisk(key: string, names: readonly string[]): Issued | null {
+    const issued = readStored(this.dir, names);
+    if (issued !== null) this.keep(key, issued);
+    return issued;
   }
 
-  private dueForRenewal(c: Issued): boolean {
-    const leaf = new X509Certificate(c.cert);
-    const from = Date.parse(leaf.validFrom);
-    return Date.now() > from + ((c.notAfter - from) * 2) / 3;
+  private keep(key: string, issued: Issued): void {
+    this.certs.set(key, issued);
+    this.renewAt.set(key, renewalTime(issued.cert));
   }
 
   private order(names: readonly string[]): void {
@@ -116,16 +154,15 @@ export class AcmeManager {
       (issued) => {
         this.working.delete(key);
         this.backoff.delete(key);
-        this.certs.set(key, issued);
+        this.keep(key, issued);
+        this.hooks.issued?.(names, issued);
         event(
           "issued",
           names[0]!,
           `certificate from ${this.settings.directory} for ${names.join(", ")} (${this.settings.challenge})`,
         );
         // Renewal is scheduled from the certificate itself, at two thirds of its life.
-        const leaf = new X509Certificate(issued.cert);
-        const from = Date.parse(leaf.validFrom);
-        this.later(key, names, Math.max(1000, from + ((issued.notAfter - from) * 2) / 3 - Date.now()));
+        this.later(key, names, Math.max(1000, this.renewAt.get(key)! - Date.now()));
       },
       (err: Error) => {
         this.working.delete(key);
@@ -141,18 +178,31 @@ export class AcmeManager {
     );
   }
 
+  /** Orders `names` again in `ms` (a renewal months away is reached in steps: node's timers stop at 24.8 days). */
   private later(key: string, names: readonly string[], ms: number): void {
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      this.order(names);
-    }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    const at = Date.now() + ms;
+    const step = () => {
+      const left = at - Date.now();
+      const t = setTimeout(
+        () => {
+          this.timers.delete(key);
+          if (at - Date.now() > 0) step();
+          else this.order(names);
+        },
+        Math.max(0, Math.min(left, MAX_TIMER_MS)),
+      );
+      t.unref();
+      this.timers.set(key, t);
+    };
+    step();
   }
 
   /** One order, placed by the ACME thread (acme-worker.ts); its challenges are served from here. */
   private async issue(names: readonly string[]): Promise<Issued> {
-    this.thread ??= Thread.start(new URL("./acme-worker.js", import.meta.url), null, serveChallenge);
+    const serve = this.hooks.serve ?? serveChallenge;
+    this.thread ??= Thread.start(new URL("./acme-worker.js", import.meta.url), null, (data) =>
+      serve(data as ChallengeEvent),
+    );
     const request: OrderRequest = { settings: this.settings, dir: this.dir, names: [...names] };
     const { cert, key } = await this.thread.call<{ cert: string; key: string }>(request);
     return { cert, key, notAfter: Date.parse(new X509Certificate(cert).validTo) };

@@ -11,7 +11,7 @@ import tls from "node:tls";
 import type { SiteConfig } from "../core/config/types.js";
 import { type TlsCertEvent, tlsCertChannel } from "../core/diagnostics.js";
 import { FerryError } from "../core/errors.js";
-import type { AcmeManager } from "./acme.js";
+import type { AcmeSource } from "./acme.js";
 import type { CertificateAuthority } from "./ca-thread.js";
 import type { Issued } from "./local-ca.js";
 import { TLS_PROFILE } from "./profile.js";
@@ -100,7 +100,7 @@ export class CertStore {
     private readonly ca: CertificateAuthority | null,
     private readonly strictSni: boolean,
     issued: Map<string, Loaded>,
-    private readonly acme: AcmeManager | null,
+    private readonly acme: AcmeSource | null,
   ) {
     this.issued = issued;
     const fallback = sites.find((s) => s.default) ?? sites[0] ?? null;
@@ -119,7 +119,7 @@ export class CertStore {
       state: string;
       strictSni: boolean;
       openCA: (state: string) => Promise<CertificateAuthority>;
-      acme?: AcmeManager | null;
+      acme?: AcmeSource | null;
     },
     previous: CertStore | null = null,
   ): Promise<CertStore> {

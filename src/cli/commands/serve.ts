@@ -6,6 +6,7 @@ import { configFromFlags, type ServeFlags } from "../../core/config/adapters/fla
 import type { Config } from "../../core/config/types.js";
 import { UsageError } from "../../core/errors.js";
 import { createLogger, type Logger } from "../../core/log.js";
+import { AcmeRemote } from "../../tls/acme-remote.js";
 import { parseArgs } from "../args.js";
 
 export const serveHelp = `Usage: ferry serve [ROOT] [--http HOST:PORT]... [--dns HOST:PORT] [--zone FILE]... [--forward IP[:PORT]]...
@@ -138,7 +139,8 @@ export async function serve(args: string[]): Promise<void> {
   const noAdmin = (c: Config): Config => ({ ...c, admin: null });
   let rt: Runtime;
   try {
-    rt = await Runtime.start(noAdmin(config), wlog);
+    // ACME orders are the primary's (one per certificate); this worker serves their challenges.
+    rt = await Runtime.start(noAdmin(config), wlog, { acme: (_settings, state) => new AcmeRemote(state) });
   } catch (err) {
     const e = err as Error & { code?: string };
     process.send?.(

@@ -391,12 +391,6 @@ export function normalizeConfig(
     workers: user.workers === "auto" ? os.availableParallelism() : (user.workers ?? 1),
     state,
   };
-  if (config.workers > 1 && config.http?.sites.some((site) => site.tls?.kind === "acme"))
-    problems.push({
-      path: ["workers"],
-      message:
-        "tls: acme with workers > 1 is not supported yet (an HTTP-01 token lives in the worker that ordered the certificate); use one worker, or certificate files",
-    });
   if (config.dns?.tls) {
     const t = config.dns.tls;
     if (config.http?.tls == null)

@@ -610,7 +610,7 @@ export const configSchema = {
       default: 1,
       expects: "a number of processes (1–1024) or auto",
       description:
-        "Processes serving the same listeners (Node's cluster), `auto` for one per core. Each worker answers HTTP, TLS and DNS; the primary restarts a worker that dies, passes SIGHUP, SIGUSR1 and SIGTERM on to all, and runs the admin listener, fed by every worker. With more than one, realtime channels are shared through the primary (or a `broker`).",
+        "Processes serving the same listeners (Node's cluster), `auto` for one per core. Each worker answers HTTP, TLS and DNS; the primary restarts a worker that dies, passes SIGHUP, SIGUSR1 and SIGTERM on to all, and runs the admin listener, fed by every worker. With more than one, realtime channels are shared through the primary (or a `broker`), and the primary places `tls: acme` orders for all.",
     },
     shutdown: {
       type: "object",
