@@ -111,3 +111,26 @@ ${broker ? `          broker: ${broker}\n` : ""}log: { level: warn, access: fals
   );
   return file;
 }
+
+/**
+ * `--only a,b` on the command line: keeps just those rows of `rows` (by `name`), in place. A quick look
+ * while working; ratios to a row left out print as n/a.
+ */
+export function onlyRows(rows) {
+  const at = process.argv.indexOf("--only");
+  if (at < 0) return rows;
+  const keep = new Set((process.argv[at + 1] ?? "").split(","));
+  const kept = rows.filter((r) => keep.has(r.name));
+  if (kept.length === 0)
+    throw new Error(
+      `--only: none of ${[...keep].join(", ")} is a row (${rows.map((r) => r.name).join(", ")})`,
+    );
+  rows.length = 0;
+  rows.push(...kept);
+  return rows;
+}
+
+/** `a / b` to two places, or n/a when `b` is missing (its row left out by --only). */
+export function ratio(a, b) {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a";
+}

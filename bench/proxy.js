@@ -10,7 +10,18 @@ import { chmodSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, median, nginxBinary, nginxConfig, onCore, pinned, requireTools, waitPort } from "./lib.js";
+import {
+  freePort,
+  median,
+  nginxBinary,
+  nginxConfig,
+  onCore,
+  onlyRows,
+  pinned,
+  ratio,
+  requireTools,
+  waitPort,
+} from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -130,6 +141,7 @@ const proxies = [
     start: (p) => [process.execPath, [path.join(here, "peers/http-proxy.js"), upstream, String(p), "plain"]],
   },
 ];
+onlyRows(proxies);
 
 function wrk(port) {
   const [cmd, args] = onCore(1, "wrk", ["-t1", `-c${conns}`, `-d${duration}s`, `http://127.0.0.1:${port}/`]);
@@ -192,12 +204,12 @@ for (let r = 0; r < rounds; r++) {
   console.log(`round ${r + 1}/${rounds} done`);
 }
 
-const m = (name) => median(results[name]);
+const m = (name) => (results[name] ? median(results[name]) : Number.NaN);
 console.log(`\n1 KiB through the proxy (${conns} connections): median req/s, ratios`);
 for (const p of proxies) {
   const v = m(p.name);
   console.log(
-    `  ${p.name.padEnd(14)} ${v.toFixed(0).padStart(9)}   ${(v / m("nginx")).toFixed(2)}× nginx   ${(v / m("http-proxy-ka")).toFixed(2)}× http-proxy(keep-alive)   ${(v / m("caddy")).toFixed(2)}× caddy`,
+    `  ${p.name.padEnd(14)} ${v.toFixed(0).padStart(9)}   ${ratio(v, m("nginx"))} nginx   ${ratio(v, m("http-proxy-ka"))} http-proxy(keep-alive)   ${ratio(v, m("caddy"))} caddy`,
   );
 }
 console.log(

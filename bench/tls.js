@@ -18,7 +18,18 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, median, nginxBinary, nginxConfig, onCore, pinned, requireTools, waitPort } from "./lib.js";
+import {
+  freePort,
+  median,
+  nginxBinary,
+  nginxConfig,
+  onCore,
+  onlyRows,
+  pinned,
+  ratio,
+  requireTools,
+  waitPort,
+} from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, "..");
@@ -128,6 +139,7 @@ const servers = [
     start: (p) => [process.execPath, [path.join(here, "peers/bare-h2.js"), cert, key, String(p)]],
   },
 ];
+onlyRows(servers);
 
 /** utime + stime of a process and its children (nginx's worker), in seconds. */
 function cpu(pid) {
@@ -230,12 +242,13 @@ for (const [kind, label] of [
   ["h2", "HTTP/2, 1 KiB: requests"],
   ["hs", "full TLS handshakes"],
 ]) {
-  console.log(`\n${label} per second: wall clock and per server CPU-second, ratio to nginx (per CPU-second)`);
-  const ref = median(results[`nginx ${kind}`].cpu);
+  console.log(`\n${label} per second: wall clock and per server CPU-second, ratios per CPU-second`);
+  const per = (name) => (results[`${name} ${kind}`] ? median(results[`${name} ${kind}`].cpu) : Number.NaN);
   for (const s of servers) {
     const r = results[`${s.name} ${kind}`];
+    const v = median(r.cpu);
     console.log(
-      `  ${s.name.padEnd(14)} ${median(r.wall).toFixed(0).padStart(8)}/s wall ${median(r.cpu).toFixed(0).padStart(8)}/CPU-s   ${(median(r.cpu) / ref).toFixed(2)}× nginx`,
+      `  ${s.name.padEnd(14)} ${median(r.wall).toFixed(0).padStart(8)}/s wall ${v.toFixed(0).padStart(8)}/CPU-s   ${ratio(v, per("nginx"))} nginx   ${ratio(v, per("caddy"))} caddy   ${ratio(v, per("bare-node-h2"))} bare`,
     );
   }
 }

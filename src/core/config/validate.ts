@@ -1,35 +1,45 @@
-import { Ajv, type ErrorObject } from "ajv";
+import { createRequire } from "node:module";
+import type { ErrorObject } from "ajv";
 import { isSecretKey, MASK } from "../secrets.js";
 import type { KeyPath, RawProblem } from "./problems.js";
-import { configSchema } from "./schema.js";
 import type { UserConfig } from "./types.js";
 
 /**
- * `useDefaults`: the schema's `default`s are written into the config as it
- * is checked, so every default lives in the schema and nowhere else (the
+ * The schema (schema.ts) is compiled at build time into a standalone
+ * validator (`config-check.cjs`, by scripts/compile-config-check.js), with
+ * ajv's `useDefaults`: the schema's `default`s are written into the config as
+ * it is checked, so every default lives in the schema and nowhere else (the
  * normalisers read the filled-in values; docs/config.md prints them).
+ *
+ * Not compiled here: ajv's code generator leaves over a thousand objects made
+ * as `{[name]: 1}` behind, which fills V8's transition table of the empty
+ * object and made every later `process.nextTick` about 7× slower for the
+ * life of the process (scripts/compile-config-check.js says how).
  */
-type Check = ReturnType<Ajv["compile"]>;
+type Check = ((data: unknown) => data is UserConfig) & { errors?: ErrorObject[] | null };
+const require = createRequire(import.meta.url);
+const CHECK_MODULE = "./config-check.cjs";
 let compiled: Check | null = null;
 let dropTimer: NodeJS.Timeout | null = null;
 
 /**
- * The compiled validator, kept for ten seconds after its last use and then
- * dropped: config loads are rare (start, reload) and the compiled schema is
- * large. Kept for the life of the process, it made the heap, and so every
- * later GC cycle, bigger for nothing (bench:realtime's idle connections
- * measured 2.9 KiB each with it, 1.3 KiB without).
+ * The validator, loaded on first use, kept for ten seconds after its last
+ * use and then dropped: config loads are rare (start, reload) and it is
+ * large. Kept for the life of the process, the compiled schema made the heap,
+ * and so every later GC cycle, bigger for nothing (bench:realtime's idle
+ * connections measured 2.9 KiB each with it, 1.3 KiB without).
  */
 function compile(): Check {
   if (compiled === null) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: true });
-    compiled = ajv.compile<UserConfig>(configSchema);
+    const m = require(CHECK_MODULE) as { default?: Check } & Check;
+    compiled = m.default ?? m;
   }
   if (dropTimer !== null) dropTimer.refresh();
   else {
     dropTimer = setTimeout(() => {
       compiled = null;
       dropTimer = null;
+      delete require.cache[require.resolve(CHECK_MODULE)];
     }, 10_000);
     dropTimer.unref();
   }
