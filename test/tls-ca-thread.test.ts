@@ -87,3 +87,24 @@ test("tls: acme orders from a worker thread; the serving thread never loads acme
   assert.match(r.message, /ACME order for www\.example\.test failed/);
   assert.equal(r.polyfill, "undefined", "acme-client was loaded in the serving thread");
 });
+
+test("`ferry serve` as the CLI runs it (HTTPS from the local CA) loads neither the X.509 library nor ajv's code generator", async () => {
+  // Through the command itself: its own imports count (one once pulled the local CA in for every serve).
+  const dir = tmpSite({ "index.html": "x" });
+  const state = path.join(dir, "state");
+  const script = `
+    import { createRequire } from "node:module";
+    import { main } from ${JSON.stringify(path.join(dist, "cli/main.js"))};
+    await main(["serve", ${JSON.stringify(dir)}, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--state", ${JSON.stringify(state)}, "--access-log", "off", "--log-level", "warn"]);
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    console.log(JSON.stringify({
+      polyfill: typeof Reflect.getMetadata,
+      x509: loaded.filter((f) => f.includes("@peculiar") || f.includes("asn1")).length,
+      codegen: loaded.filter((f) => f.includes("/ajv/dist/compile/")).length,
+    }));
+    process.exit(0);
+  `;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { timeout: 20_000 });
+  const r = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+  assert.deepEqual(r, { polyfill: "undefined", x509: 0, codegen: 0 });
+});

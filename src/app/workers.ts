@@ -13,7 +13,6 @@ import { type Logger, logTls } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
 import type { AcmeToPrimary } from "../tls/acme-remote.js";
-import { LocalCA } from "../tls/local-ca.js";
 import { AcmeLeader } from "./acme-leader.js";
 import {
   DNS_QUERY,
@@ -260,8 +259,10 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
 
   const start = async () => {
     // The local CA's root is made once, here, before the workers (each would otherwise make its own).
+    // Imported only then: its X.509 library slows every request of a process that loads it (tls/README.md),
+    // and this module is loaded by every `ferry serve`.
     if (config.http?.sites.some((s) => s.tls?.kind === "internal" || s.tls?.kind === "acme"))
-      await LocalCA.open(config.state);
+      await (await import("../tls/local-ca.js")).LocalCA.open(config.state);
     acmeFor(config);
     if (config.admin) {
       admin = await AdminService.start(
