@@ -1,11 +1,12 @@
 /**
  * `tls: acme` with `workers` > 1, the primary's side (the worker's is
  * tls/acme-remote.ts): the primary runs the one ACME manager, so each
- * certificate is ordered once. A challenge is sent to every running worker
- * and the CA is told to check only once each has acknowledged it (any of
- * them may get the CA's request); a worker that starts meanwhile is sent
- * the challenges in progress. A certificate issued is sent to every worker
- * (and stored in the state folder, where a worker that starts later finds it).
+ * certificate is ordered once. A challenge is sent to every worker that has
+ * said hello (each does before its listeners open) and the CA is told to
+ * check only once each has acknowledged it (any of them may get the CA's
+ * request); a worker that says hello meanwhile is sent the challenges in
+ * progress at once. A certificate issued is sent to every worker (and stored
+ * in the state folder, where a worker that starts later finds it).
  */
 import type { Worker } from "node:cluster";
 import { AcmeManager, type AcmeSettings } from "../tls/acme.js";
@@ -30,12 +31,13 @@ export class AcmeLeader {
   private readonly live = new Map<string, ChallengeEvent>();
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
+  /** Workers that said hello and have not exited: the ones that serve challenges. */
+  private readonly serving = new Set<Worker>();
 
-  /** `running` lists the workers that serve now (ready); `all` every worker process, starting ones too. */
+  /** `all` lists every worker process, starting ones too. */
   constructor(
     settings: AcmeSettings,
     state: string,
-    private readonly running: () => Iterable<Worker>,
     private readonly all: () => Iterable<Worker>,
   ) {
     this.manager = new AcmeManager(settings, state, {
@@ -46,12 +48,17 @@ export class AcmeLeader {
     });
   }
 
-  configure(settings: AcmeSettings): void {
-    this.manager.configure(settings);
+  configure(settings: AcmeSettings | null, inUse: readonly (readonly string[])[]): void {
+    this.manager.configure(settings, inUse);
   }
 
   /** Handles a worker's ACME message; false when `msg` is not one. */
   handle(w: Worker, msg: AcmeToPrimary): boolean {
+    if (msg.t === "acme-hello") {
+      this.serving.add(w);
+      for (const challenge of this.live.values()) send(w, { t: "acme-challenge", id: 0, challenge });
+      return true;
+    }
     if (msg.t === "acme-want") {
       const have = this.manager.get(msg.names);
       if (have !== null) send(w, { t: "acme-cert", names: msg.names, ...have });
@@ -68,13 +75,9 @@ export class AcmeLeader {
     return false;
   }
 
-  /** A worker is ready: it gets the challenges in progress. */
-  ready(w: Worker): void {
-    for (const challenge of this.live.values()) send(w, { t: "acme-challenge", id: 0, challenge });
-  }
-
   /** A worker is gone: nothing waits for it any more. */
   forget(w: Worker): void {
+    this.serving.delete(w);
     for (const wait of this.waiting.values()) {
       if (wait.pending.delete(w) && wait.pending.size === 0) wait.done();
     }
@@ -84,14 +87,17 @@ export class AcmeLeader {
     this.manager.stop();
   }
 
-  /** Sends a challenge to every running worker; resolves once each serves it. */
+  /** Sends a challenge to every worker; resolves once each serves it. */
   private serve(challenge: ChallengeEvent): Promise<void> {
     const key = challengeKey(challenge);
     if (challenge.op === "set") this.live.set(key, challenge);
     else this.live.delete(key);
     const id = this.nextId++;
-    const pending = new Set(this.running());
-    if (pending.size === 0) return Promise.resolve();
+    const pending = new Set(this.serving);
+    if (pending.size === 0)
+      return challenge.op === "set"
+        ? Promise.reject(new Error("no worker is running to serve the challenge"))
+        : Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);

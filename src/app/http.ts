@@ -26,6 +26,11 @@ export type AcmeFactory = (settings: AcmeSettings, state: string) => AcmeSource;
 
 const ownAcme: AcmeFactory = (settings, state) => new AcmeManager(settings, state);
 
+/** The name lists of the sites with `tls: acme`. */
+function acmeNames(config: HttpConfig): string[][] {
+  return config.sites.filter((s) => s.tls?.kind === "acme").map((s) => s.hosts);
+}
+
 /** Opens the local CA only when a site uses it, in its own thread (its X.509 library slows the thread that loads it). */
 function openCA(state: string) {
   return import("../tls/ca-thread.js").then((m) => m.CAThread.open(state));
@@ -135,6 +140,7 @@ export class HttpApp {
       );
     } catch (err) {
       realtime.close();
+      acme?.stop();
       throw err;
     }
   }
@@ -169,8 +175,8 @@ export class HttpApp {
   private refreshCertificates(config: HttpConfig): void {
     if (config.tls?.acme) {
       if (this.acme === null) this.acme = this.makeAcme(config.tls.acme, this.state);
-      else this.acme.configure(config.tls.acme);
-    }
+      this.acme.configure(config.tls.acme, acmeNames(config));
+    } else this.acme?.configure(null, []);
     buildStore(config, this.state, this.store, this.acme).then(
       (store) => {
         if (store === null || config !== this.config) return;

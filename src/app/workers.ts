@@ -50,18 +50,26 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   /** ACME orders for `tls: acme` sites are placed here, once, for every worker (acme-leader.ts). */
   let acme: AcmeLeader | null = null;
   const acmeFor = (c: Config) => {
-    const settings = c.http?.tls?.acme;
-    if (!settings) return;
+    const settings = c.http?.tls?.acme ?? null;
+    // ACME taken out of the config: nothing is renewed any more.
+    if (settings === null) {
+      acme?.configure(null, []);
+      return;
+    }
     if (acme === null) {
-      acme = new AcmeLeader(
-        settings,
-        c.state,
-        () => up,
-        () => byId.values(),
-      );
+      acme = new AcmeLeader(settings, c.state, () => byId.values());
       // Its orders are logged here (issued, failed), as a single process logs its own.
       logTls(log);
-    } else acme.configure(settings);
+    }
+    const inUse = (c.http?.sites ?? []).filter((s) => s.tls?.kind === "acme").map((s) => s.hosts);
+    acme.configure(settings, inUse);
+  };
+  /** The local CA's root is made here, once, before the workers need it (each would otherwise make its own). */
+  const openCA = async (c: Config) => {
+    // Imported only then: its X.509 library slows every request of a process that loads it (tls/README.md),
+    // and this module is loaded by every `ferry serve`.
+    if (c.http?.sites.some((s) => s.tls?.kind === "internal" || s.tls?.kind === "acme"))
+      await (await import("../tls/local-ca.js")).LocalCA.open(c.state);
   };
   let admin: AdminService | null = null;
   let stopping = false;
@@ -128,7 +136,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       "message",
       (msg: RelayRequest | EventBatch | StatsReport | WorkerStatus | DnsNotifyRelay | AcmeToPrimary) => {
         if (msg === null || typeof msg !== "object") return;
-        if (msg.t === "acme-want" || msg.t === "acme-ack") {
+        if (msg.t === "acme-hello" || msg.t === "acme-want" || msg.t === "acme-ack") {
           acme?.handle(w, msg);
           return;
         }
@@ -143,7 +151,6 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         } else if (msg.t === "stats") stats.set(id, msg);
         else if (msg.t === "ready") {
           up.add(w);
-          acme?.ready(w);
           // Signals that came while it started (its handlers were not there yet: SIGHUP would have ended it).
           for (const signal of owed.get(w) ?? []) w.process.kill(signal);
           owed.delete(w);
@@ -243,8 +250,9 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   process.on("SIGINT", stop);
   process.on("SIGHUP", () => {
     log.info({ workers: byId.size }, "SIGHUP: reloading the configuration in every worker");
+    let next: Config;
     try {
-      const next = load();
+      next = load();
       if (next.workers !== current.workers) log.warn("workers changed: restart Ferry to apply it");
       current = next;
       relay.configure(next);
@@ -253,17 +261,21 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       log.error({ code: (err as { code?: string }).code }, `reload refused: ${(err as Error).message}`);
       return; // the workers would refuse it too; they keep the configuration they have
     }
-    signalAll("SIGHUP");
+    // A site that now uses the local CA (or ACME) finds its root made before the workers look for it.
+    openCA(next).then(
+      () => signalAll("SIGHUP"),
+      (err: Error) => {
+        log.error({ code: "ERR_TLS_LOCAL_CA" }, `local CA: ${err.message}`);
+        signalAll("SIGHUP");
+      },
+    );
   });
   process.on("SIGUSR1", () => signalAll("SIGUSR1"));
 
   const start = async () => {
-    // The local CA's root is made once, here, before the workers (each would otherwise make its own).
-    // Imported only then: its X.509 library slows every request of a process that loads it (tls/README.md),
-    // and this module is loaded by every `ferry serve`.
-    if (config.http?.sites.some((s) => s.tls?.kind === "internal" || s.tls?.kind === "acme"))
-      await (await import("../tls/local-ca.js")).LocalCA.open(config.state);
-    acmeFor(config);
+    await openCA(config);
+    // `current`: a SIGHUP may have come while the CA opened.
+    acmeFor(current);
     if (config.admin) {
       admin = await AdminService.start(
         config.admin,

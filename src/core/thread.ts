@@ -15,6 +15,8 @@ type Out = { id: number; result: unknown } | { id: number; error: string } | { e
 
 export class Thread {
   private next = 1;
+  /** True once the worker has ended: every call is refused from then on. */
+  exited = false;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(
@@ -34,7 +36,10 @@ export class Thread {
       else w.reject(new Error(m.error));
     });
     worker.on("error", (err) => this.failAll(err));
-    worker.on("exit", () => this.failAll(new Error("the thread stopped")));
+    worker.on("exit", () => {
+      this.exited = true;
+      this.failAll(new Error("the thread stopped"));
+    });
     worker.unref();
   }
 
@@ -45,6 +50,7 @@ export class Thread {
 
   /** Asks the worker; resolves with its result, rejects with its error message. */
   call<T>(payload: unknown): Promise<T> {
+    if (this.exited) return Promise.reject(new Error("the thread stopped"));
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();

@@ -10,14 +10,18 @@
  *   so the primary tells the CA to check only once every worker serves it.
  *
  * Protocol over the cluster's IPC channel:
- * worker → primary `acme-want` {names}, `acme-ack` {id};
+ * worker → primary `acme-hello` (sent before the worker listens: from then on
+ * it is sent every challenge, those in progress at once), `acme-want` {names}, `acme-ack` {id};
  * primary → worker `acme-challenge` {id, challenge}, `acme-cert` {names, cert, key, notAfter}.
  */
 import { type AcmeSource, acmeDir, readStored, renewalTime, serveChallenge } from "./acme.js";
 import type { ChallengeEvent } from "./acme-worker.js";
 import type { Issued } from "./local-ca.js";
 
-export type AcmeToPrimary = { t: "acme-want"; names: string[] } | { t: "acme-ack"; id: number };
+export type AcmeToPrimary =
+  | { t: "acme-hello" }
+  | { t: "acme-want"; names: string[] }
+  | { t: "acme-ack"; id: number };
 
 export type AcmeToWorker =
   | { t: "acme-challenge"; id: number; challenge: ChallengeEvent }
@@ -39,6 +43,8 @@ export class AcmeRemote implements AcmeSource {
   ) {
     this.dir = acmeDir(state);
     process.on("message", this.onMessage);
+    // Before any listener of this worker opens: the CA's check may reach it as soon as it does.
+    this.send({ t: "acme-hello" });
   }
 
   /** A message from the primary (anything not for ACME is left alone). */
@@ -54,29 +60,32 @@ export class AcmeRemote implements AcmeSource {
 
   get(names: readonly string[]): Issued | null {
     const key = names.join(",");
-    let have = this.certs.get(key);
-    if (have === undefined) {
-      const stored = readStored(this.dir, names);
-      if (stored !== null) have = this.keep(key, stored);
-    }
     const now = Date.now();
-    if (have === undefined || now > have.renewAt) this.ask(key, names, now);
+    let have = this.certs.get(key);
+    // Missing or due for renewal: the disk (where the primary's order stores it) and then the primary, every few seconds.
+    if (
+      (have === undefined || now > have.renewAt) &&
+      now - (this.asked.get(key) ?? Number.NEGATIVE_INFINITY) >= ASK_EVERY_MS
+    ) {
+      this.asked.set(key, now);
+      if (have === undefined) {
+        const stored = readStored(this.dir, names);
+        if (stored !== null) have = this.keep(key, stored);
+      }
+      if (have === undefined || now > have.renewAt) this.send({ t: "acme-want", names: [...names] });
+    }
     return have !== undefined && have.issued.notAfter > now ? have.issued : null;
   }
 
   private keep(key: string, issued: Issued): { issued: Issued; renewAt: number } {
+    const had = this.certs.get(key);
+    if (had !== undefined && had.issued.cert === issued.cert) return had;
     const entry = { issued, renewAt: renewalTime(issued.cert) };
     this.certs.set(key, entry);
     return entry;
   }
 
-  private ask(key: string, names: readonly string[], now: number): void {
-    if (now - (this.asked.get(key) ?? Number.NEGATIVE_INFINITY) < ASK_EVERY_MS) return;
-    this.asked.set(key, now);
-    this.send({ t: "acme-want", names: [...names] });
-  }
-
-  /** The primary's settings rule: it places the orders. */
+  /** The primary's settings rule: it places the orders (and forgets names no longer in use). */
   configure(): void {}
 
   stop(): void {

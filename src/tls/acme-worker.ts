@@ -11,7 +11,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { parentPort } from "node:worker_threads";
 import { workerSide } from "../core/thread.js";
-import type { AcmeSettings } from "./acme.js";
+import { type AcmeSettings, writeStored } from "./acme.js";
 
 /** What the owner is asked to serve (and later to stop serving). */
 export type ChallengeEvent =
@@ -70,8 +70,6 @@ side.serve(async (payload) => {
       } else await side.emit({ op: "delete", type: "http-01", token: challenge.token, keyAuthorization });
     },
   });
-  const base = path.join(dir, names[0]!.replace(/^\*\./, "_wildcard."));
-  writeFileSync(`${base}.key`, key, { mode: 0o600 });
-  writeFileSync(`${base}.crt`, cert);
+  writeStored(dir, names, cert, key.toString());
   return { cert, key: key.toString() };
 });

@@ -9,8 +9,8 @@
  * never load in the serving thread. It never blocks serving: until a certificate arrives the site answers with one from
  * the local CA.
  */
-import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import tls from "node:tls";
 import { tlsCertChannel } from "../core/diagnostics.js";
@@ -59,8 +59,11 @@ export function serveChallenge(c: ChallengeEvent): void {
 export interface AcmeSource {
   /** The certificate for `names` when there is one (valid now); asks for its order or renewal otherwise. */
   get(names: readonly string[]): Issued | null;
-  /** New settings on reload. */
-  configure(settings: AcmeSettings): void;
+  /**
+   * New settings on reload (null: ACME is no longer configured), and the name
+   * lists `tls: acme` sites have now (others are no longer renewed).
+   */
+  configure(settings: AcmeSettings | null, inUse: readonly (readonly string[])[]): void;
   stop(): void;
 }
 
@@ -71,21 +74,53 @@ export function renewalTime(cert: string): number {
   return from + ((Date.parse(leaf.validTo) - from) * 2) / 3;
 }
 
-/** The certificate kept in `dir` (the state's acme folder) for `names`, when there is a readable one. */
+/** The file names (without extension) a certificate for `names` is kept under in `dir`. */
+function storedBase(dir: string, names: readonly string[]): string {
+  return path.join(dir, names[0]!.replace(/^\*\./, "_wildcard."));
+}
+
+/**
+ * The certificate kept in `dir` (the state's acme folder) for `names`, when
+ * there is a usable one: readable, its key matching, and covering every name
+ * (a site whose names changed gets a new order, not the old certificate).
+ */
 export function readStored(dir: string, names: readonly string[]): Issued | null {
-  const base = path.join(dir, names[0]!.replace(/^\*\./, "_wildcard."));
+  const base = storedBase(dir, names);
   if (!existsSync(`${base}.crt`) || !existsSync(`${base}.key`)) return null;
   try {
     const cert = readFileSync(`${base}.crt`, "utf8");
-    return {
-      cert,
-      key: readFileSync(`${base}.key`, "utf8"),
-      notAfter: Date.parse(new X509Certificate(cert).validTo),
-    };
+    const key = readFileSync(`${base}.key`, "utf8");
+    const leaf = new X509Certificate(cert);
+    if (!leaf.checkPrivateKey(createPrivateKey(key))) return null;
+    const covered = new Set(
+      (leaf.subjectAltName ?? "")
+        .split(/,\s*/)
+        .filter((n) => n.startsWith("DNS:"))
+        .map((n) => n.slice(4).toLowerCase()),
+    );
+    if (!names.every((n) => covered.has(n.toLowerCase()))) return null;
+    return { cert, key, notAfter: Date.parse(leaf.validTo) };
   } catch {
     return null;
   }
 }
+
+/** Writes a certificate and its key for `names` into `dir`, each file replaced whole (a reader never sees half of one). */
+export function writeStored(dir: string, names: readonly string[], cert: string, key: string): void {
+  const base = storedBase(dir, names);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [file, text, mode] of [
+    [`${base}.key`, key, 0o600],
+    [`${base}.crt`, cert, 0o644],
+  ] as const) {
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, text, { mode });
+    renameSync(temp, file);
+  }
+}
+
+/** The stored certificate is looked for on disk no more often than this while there is none. */
+export const DISK_CHECK_MS = 5000;
 
 /** How a manager hands its work on (a cluster's primary passes both to its workers). */
 export interface AcmeHooks {
@@ -106,11 +141,17 @@ export class AcmeManager implements AcmeSource {
   /** When each certificate is due for renewal (epoch ms), by the same key. */
   private readonly renewAt = new Map<string, number>();
   private readonly working = new Set<string>();
+  /** One timer per name list: its renewal, or its retry after a failure. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly backoff = new Map<string, number>();
+  /** No new order before this (epoch ms): a failed one waits for its backoff. */
+  private readonly notBefore = new Map<string, number>();
+  /** When the disk was last looked at for a name list without a certificate. */
+  private readonly diskChecked = new Map<string, number>();
   private readonly dir: string;
-  /** The thread that places orders, started with the first one. */
+  /** The thread that places orders, started with the first one (again if it died). */
   private thread: Thread | null = null;
+  private stopped = false;
 
   constructor(
     private settings: AcmeSettings,
@@ -120,22 +161,32 @@ export class AcmeManager implements AcmeSource {
     this.dir = acmeDir(state);
   }
 
-  /** New settings on reload (orders in flight finish with the old ones). */
-  configure(settings: AcmeSettings): void {
-    this.settings = settings;
+  /** New settings on reload (orders in flight finish with the old ones); name lists no site has any more are forgotten. */
+  configure(settings: AcmeSettings | null, inUse: readonly (readonly string[])[]): void {
+    if (settings !== null) this.settings = settings;
+    const keep = new Set(inUse.map((names) => names.join(",")));
+    for (const [key, t] of this.timers)
+      if (!keep.has(key)) {
+        clearTimeout(t);
+        this.timers.delete(key);
+      }
+    for (const map of [this.certs, this.renewAt, this.backoff, this.notBefore, this.diskChecked])
+      for (const key of map.keys()) if (!keep.has(key)) map.delete(key);
   }
 
-  /** The certificate for `names` when there is one; starts (or schedules) its order otherwise. */
+  /** The certificate for `names` when there is one (valid now); starts its order (or renewal) when due. */
   get(names: readonly string[]): Issued | null {
     const key = names.join(",");
-    let have = this.certs.get(key) ?? this.fromDisk(key, names);
     const now = Date.now();
+    let have = this.certs.get(key) ?? this.fromDisk(key, names, now);
     if (have !== null && have.notAfter <= now) have = null;
     if (have === null || now > (this.renewAt.get(key) ?? 0)) this.order(names);
     return have;
   }
 
-  private fromDisk(key: string, names: readonly string[]): Issued | null {
+  private fromDisk(key: string, names: readonly string[], now: number): Issued | null {
+    if (now - (this.diskChecked.get(key) ?? Number.NEGATIVE_INFINITY) < DISK_CHECK_MS) return null;
+    this.diskChecked.set(key, now);
     const issued = readStored(this.dir, names);
     if (issued !== null) this.keep(key, issued);
     return issued;
@@ -146,14 +197,19 @@ export class AcmeManager implements AcmeSource {
     this.renewAt.set(key, renewalTime(issued.cert));
   }
 
+  /** Orders `names` now, unless an order runs or a failed one's backoff has not passed. */
   private order(names: readonly string[]): void {
     const key = names.join(",");
-    if (this.working.has(key) || this.timers.has(key)) return;
+    if (this.stopped || this.working.has(key) || Date.now() < (this.notBefore.get(key) ?? 0)) return;
+    // A renewal timer still waiting (a clock that jumped, a machine that slept) gives way to the order.
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
     this.working.add(key);
     this.issue(names).then(
       (issued) => {
         this.working.delete(key);
         this.backoff.delete(key);
+        this.notBefore.delete(key);
         this.keep(key, issued);
         this.hooks.issued?.(names, issued);
         event(
@@ -166,8 +222,10 @@ export class AcmeManager implements AcmeSource {
       },
       (err: Error) => {
         this.working.delete(key);
+        if (this.stopped) return;
         const wait = Math.min(MAX_BACKOFF_MS, (this.backoff.get(key) ?? FIRST_BACKOFF_MS / 2) * 2);
         this.backoff.set(key, wait);
+        this.notBefore.set(key, Date.now() + wait);
         event(
           "error",
           names[0]!,
@@ -180,16 +238,16 @@ export class AcmeManager implements AcmeSource {
 
   /** Orders `names` again in `ms` (a renewal months away is reached in steps: node's timers stop at 24.8 days). */
   private later(key: string, names: readonly string[], ms: number): void {
+    if (this.stopped) return;
     const at = Date.now() + ms;
     const step = () => {
-      const left = at - Date.now();
       const t = setTimeout(
         () => {
           this.timers.delete(key);
           if (at - Date.now() > 0) step();
           else this.order(names);
         },
-        Math.max(0, Math.min(left, MAX_TIMER_MS)),
+        Math.max(0, Math.min(at - Date.now(), MAX_TIMER_MS)),
       );
       t.unref();
       this.timers.set(key, t);
@@ -200,6 +258,8 @@ export class AcmeManager implements AcmeSource {
   /** One order, placed by the ACME thread (acme-worker.ts); its challenges are served from here. */
   private async issue(names: readonly string[]): Promise<Issued> {
     const serve = this.hooks.serve ?? serveChallenge;
+    // A thread that died (out of memory, a crash in the library) is replaced by the next order.
+    if (this.thread?.exited) this.thread = null;
     this.thread ??= Thread.start(new URL("./acme-worker.js", import.meta.url), null, (data) =>
       serve(data as ChallengeEvent),
     );
@@ -209,6 +269,7 @@ export class AcmeManager implements AcmeSource {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.thread?.terminate();
