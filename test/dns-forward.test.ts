@@ -40,13 +40,13 @@ async function startRelay(): Promise<void> {
   relayPort = relay.address().port;
 }
 
-async function ferry(forward: { host: string; port: number }[]): Promise<number> {
+async function ferry(forward: { host: string; port: number }[], forwardTimeout = 300): Promise<number> {
   const svc = await DnsService.start({
     listen: [{ host: "127.0.0.1", port: 0 }],
     zones: [],
     tsig: [],
     forward,
-    forwardTimeout: 300,
+    forwardTimeout,
     cacheSize: 1000,
     tcpIdleTimeout: 2000,
     tcpMessageTimeout: 2000,
@@ -82,6 +82,27 @@ test("a forwarded answer is the upstream's, with RA set and AA clear", async (t)
   assert.equal(direct.flags, "QR AA RD");
   assert.deepEqual(via.answer, direct.answer);
   assert.deepEqual(via.additional, direct.additional);
+});
+
+test("a forward timeout beyond node's timer limit (30 days) waits, it does not fail every query at once", async (t) => {
+  if (!needTool(t, "knotd", "knot")) return;
+  // node fires a timer longer than 2^31 - 1 ms after 1 ms: every forwarded query then failed, unless the
+  // upstream answered within that millisecond. This upstream (Knot behind a relay) takes 100 ms.
+  const slow = dgram.createSocket("udp4");
+  slow.on("message", (msg, client) => {
+    const up = dgram.createSocket("udp4");
+    up.on("message", (answer) => {
+      setTimeout(() => slow.send(answer, client.port, client.address), 100);
+      up.close();
+    });
+    up.send(msg, knotPort, "127.0.0.1");
+  });
+  await new Promise<void>((r) => slow.bind(0, "127.0.0.1", () => r()));
+  t.after(() => slow.close());
+  const slowPort = await ferry([{ host: "127.0.0.1", port: slow.address().port }], 30 * 86_400_000);
+  const via = summary(await must(slowPort, query("example.test", RRType.MX, { edns: true }), false));
+  assert.equal(via.rcode, 0);
+  assert.ok(via.answer.length > 0, "the upstream's answer came through");
 });
 
 test("answers are cached and their TTLs age", async (t) => {

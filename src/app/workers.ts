@@ -8,6 +8,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { randomBytes } from "node:crypto";
+import { timerMs } from "../core/clock.js";
 import type { Config } from "../core/config/types.js";
 import { type Logger, logTls } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
@@ -242,9 +243,12 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     if (byId.size === 0) return finish();
     for (const w of byId.values()) w.process.kill("SIGTERM");
     // A worker that does not end within its grace (and a little more) is ended.
-    setTimeout(() => {
-      for (const w of byId.values()) w.kill("SIGKILL");
-    }, current.shutdown.grace + 5000).unref();
+    setTimeout(
+      () => {
+        for (const w of byId.values()) w.kill("SIGKILL");
+      },
+      timerMs(current.shutdown.grace + 5000),
+    ).unref();
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -16,3 +16,15 @@ export function wallTime(perfNow: number): number {
   }
   return offset + perfNow;
 }
+
+/** The longest delay node's timers take (2^31 − 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A configured duration as a timer's delay: anything longer than node's
+ * limit waits that limit (24.8 days, as good as forever for a timeout)
+ * instead of firing at once.
+ */
+export function timerMs(ms: number): number {
+  return Math.min(ms, MAX_TIMER_MS);
+}

@@ -7,6 +7,7 @@
  * `timeoutMs` is closed.
  */
 import type net from "node:net";
+import { timerMs } from "./clock.js";
 
 export function decideByFirstBytes<T>(
   socket: net.Socket,
@@ -15,7 +16,7 @@ export function decideByFirstBytes<T>(
   then: (decision: T) => void,
 ): void {
   let head: Buffer | null = null;
-  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const timer = setTimeout(() => socket.destroy(), timerMs(timeoutMs));
   timer.unref();
   const onReadable = (): void => {
     let chunk = socket.read() as Buffer | null;

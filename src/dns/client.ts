@@ -10,6 +10,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import http2 from "node:http2";
 import net, { isIP, isIPv6 } from "node:net";
 import tls from "node:tls";
+import { timerMs } from "../core/clock.js";
 import { Flag, RRType } from "./wire/constants.js";
 import type { Message } from "./wire/message.js";
 import { decodeMessage } from "./wire/reader.js";
@@ -69,14 +70,17 @@ function matches(q: Message, a: Message): boolean {
 function overUdp(wire: Buffer, query: Message, opts: LookupOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket(isIPv6(opts.server.host) ? "udp6" : "udp4");
-    const timer = setTimeout(() => {
-      s.close();
-      reject(
-        new Error(
-          `no answer from ${opts.server.host}:${opts.server.port} within ${opts.timeoutMs ?? 3000} ms`,
-        ),
-      );
-    }, opts.timeoutMs ?? 3000);
+    const timer = setTimeout(
+      () => {
+        s.close();
+        reject(
+          new Error(
+            `no answer from ${opts.server.host}:${opts.server.port} within ${opts.timeoutMs ?? 3000} ms`,
+          ),
+        );
+      },
+      timerMs(opts.timeoutMs ?? 3000),
+    );
     s.on("message", (m, rinfo) => {
       // Anti-spoofing: only the server we asked, with our ID and question.
       if (rinfo.port !== opts.server.port || rinfo.address !== opts.server.host) return;
@@ -116,14 +120,17 @@ function overTcp(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
             servername: t.servername,
             ...(t.ca === undefined ? {} : { ca: [...tls.rootCertificates, t.ca] }),
           });
-    const timer = setTimeout(() => {
-      c.destroy();
-      reject(
-        new Error(
-          `no answer from ${opts.server.host}:${opts.server.port} (tcp) within ${opts.timeoutMs ?? 3000} ms`,
-        ),
-      );
-    }, opts.timeoutMs ?? 3000);
+    const timer = setTimeout(
+      () => {
+        c.destroy();
+        reject(
+          new Error(
+            `no answer from ${opts.server.host}:${opts.server.port} (tcp) within ${opts.timeoutMs ?? 3000} ms`,
+          ),
+        );
+      },
+      timerMs(opts.timeoutMs ?? 3000),
+    );
     const len = Buffer.alloc(2);
     len.writeUInt16BE(wire.length);
     c.write(Buffer.concat([len, wire]));
@@ -170,7 +177,7 @@ function overHttps(wire: Buffer, opts: LookupOptions): Promise<Buffer> {
             `no answer from ${opts.server.host}:${opts.server.port} (https) within ${opts.timeoutMs ?? 3000} ms`,
           ),
         ),
-      opts.timeoutMs ?? 3000,
+      timerMs(opts.timeoutMs ?? 3000),
     );
     session.on("error", fail);
     const req = session.request({

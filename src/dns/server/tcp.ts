@@ -12,6 +12,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
+import { timerMs } from "../../core/clock.js";
 import type { ListenAddress } from "../../core/config/types.js";
 import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
@@ -85,7 +86,7 @@ function arm(c: Conn, receiving: boolean): void {
   c.receiving = receiving;
   c.written = c.socket.writableLength;
   const ms = receiving ? c.state.tcp.messageTimeout : c.state.tcp.idleTimeout;
-  c.timer = setTimeout(onTimer, ms, c);
+  c.timer = setTimeout(onTimer, timerMs(ms), c);
 }
 
 function onTimer(c: Conn): void {

@@ -9,6 +9,7 @@
 import type { Http2Server } from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
+import { timerMs } from "../../core/clock.js";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
 import { rotateTicketKeys, TLS_PROFILE } from "../../tls/profile.js";
@@ -142,7 +143,7 @@ export class FerryHttpEngine implements HttpEngine, H1Host {
     for (const c of this.connections) c.closeIfIdle();
     const timer = setTimeout(() => {
       for (const c of this.connections) c.socket.destroy();
-    }, graceMs);
+    }, timerMs(graceMs));
     timer.unref();
     await done;
     clearTimeout(timer);

@@ -14,7 +14,7 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:ht
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { wallTime } from "../../core/clock.js";
+import { timerMs, wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { parseHostCached } from "../host.js";
@@ -114,7 +114,7 @@ export function closeH2(server: http2.Http2Server, graceMs: number): void {
   for (const s of sessions) s.close();
   const t = setTimeout(() => {
     for (const s of sessions) s.destroy();
-  }, graceMs);
+  }, timerMs(graceMs));
   t.unref();
 }
 

@@ -4,6 +4,7 @@ import https from "node:https";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
 import type tls from "node:tls";
+import { timerMs } from "../../core/clock.js";
 import type { HttpLimits, ListenAddress } from "../../core/config/types.js";
 import { httpRequestChannel } from "../../core/diagnostics.js";
 import { answerTlsAlpnChallenges } from "../../tls/alpn-challenge.js";
@@ -167,7 +168,7 @@ export class NodeHttpEngine implements HttpEngine {
       this.servers.map((server) => {
         const done = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        const timer = setTimeout(() => server.closeAllConnections(), timerMs(graceMs));
         timer.unref();
         return done.then(() => clearTimeout(timer));
       }),

@@ -6,6 +6,7 @@
 import { createReadStream } from "node:fs";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream";
+import { timerMs } from "../../core/clock.js";
 import type { FileBody, StreamBody } from "../types.js";
 
 /** How long a connection closed after an error reply may stay half-open before it is destroyed. */
@@ -39,7 +40,7 @@ export function streamBody(
   const stalled = setTimeout(() => {
     if (source.isPaused() || source.readableEnded) socket.destroy();
     else stalled.refresh();
-  }, sendTimeout);
+  }, timerMs(sendTimeout));
   let raw = 0;
   let coded = 0;
   source.on("data", (c: Buffer) => {

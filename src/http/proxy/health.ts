@@ -4,6 +4,7 @@
  * after `passes`/`fails` results in a row (see `Upstream.checked`).
  */
 import { Agent, request } from "undici";
+import { timerMs } from "../../core/clock.js";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
 import type { Upstream } from "./upstream.js";
 
@@ -29,7 +30,7 @@ export class HealthChecks {
     for (const u of upstreams) {
       // The first round at once (upstreams start healthy; a dead one is found within `fails` intervals).
       void this.check(u);
-      const t = setInterval(() => void this.check(u), health.interval);
+      const t = setInterval(() => void this.check(u), timerMs(health.interval));
       t.unref();
       this.timers.push(t);
     }

@@ -11,6 +11,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
 import { Client } from "undici";
+import { timerMs } from "../../core/clock.js";
 import type { UpstreamAddress } from "../../core/config/types.js";
 import type { Candidate } from "./balance.js";
 
@@ -172,7 +173,7 @@ export class Upstream implements Candidate {
     this.cooldown = setTimeout(() => {
       this.cooldown = null;
       if (this.activeUp) this.onHealth(true, "passive", "cooldown over");
-    }, p.cooldown);
+    }, timerMs(p.cooldown));
     this.cooldown.unref();
     if (wasHealthy) this.onHealth(false, "passive", `${p.fails} failures in a row (last: ${reason})`);
   }

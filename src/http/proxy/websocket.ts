@@ -9,6 +9,7 @@
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
+import { timerMs } from "../../core/clock.js";
 import type { HeaderRules } from "../../core/config/types.js";
 import {
   nextSessionId,
@@ -55,12 +56,12 @@ export function sendUpgrade(
       const err = Object.assign(new Error(code), { code });
       req.destroy(err);
     };
-    const connectTimer = setTimeout(fail, timeouts.connect, "UND_ERR_CONNECT_TIMEOUT");
+    const connectTimer = setTimeout(fail, timerMs(timeouts.connect), "UND_ERR_CONNECT_TIMEOUT");
     let responseTimer: NodeJS.Timeout | null = null;
     req.once("socket", (s: net.Socket) => {
       s.once("connect", () => {
         clearTimeout(connectTimer);
-        responseTimer = setTimeout(fail, timeouts.response, "UND_ERR_HEADERS_TIMEOUT");
+        responseTimer = setTimeout(fail, timerMs(timeouts.response), "UND_ERR_HEADERS_TIMEOUT");
       });
     });
     const settle = () => {
