@@ -89,6 +89,40 @@ test("two workers on one port: the banner once, every worker's requests in the p
   );
   assert.equal(perWorker.length, 2);
   assert.equal(perWorker[0]! + perWorker[1]!, total);
+  // Each worker on request: every series of its own, labelled with it; the two add up to the sum.
+  const own = await Promise.all(
+    [1, 2].map(async (w) => {
+      const r = await fetch(`http://127.0.0.1:${admin}/metrics?worker=${w}`);
+      assert.equal(r.status, 200);
+      const body = await r.text();
+      assert.doesNotMatch(
+        body,
+        /^ferry_\w+(\{(?!worker=)[^}]*\})? /m,
+        "every sample carries the worker label",
+      );
+      assert.ok(Number(/^ferry_process_resident_memory_bytes\{worker="\d"\} (\d+)/m.exec(body)?.[1]) > 0);
+      const events = (await (await fetch(`http://127.0.0.1:${admin}/api/events?worker=${w}`)).json()) as {
+        rows: { kind: string }[];
+      };
+      return {
+        requests: Number(
+          new RegExp(
+            `^ferry_http_requests_total\\{worker="${w}",site="default",status="2xx"\\} (\\d+)`,
+            "m",
+          ).exec(body)?.[1] ?? 0,
+        ),
+        rows: events.rows.filter((row) => row.kind === "http").length,
+      };
+    }),
+  );
+  assert.deepEqual(
+    own.map((o) => o.requests),
+    perWorker,
+  );
+  assert.equal(own[0]!.rows + own[1]!.rows, total, "each worker's own rows, together every request");
+  const none = await fetch(`http://127.0.0.1:${admin}/metrics?worker=7`);
+  assert.equal(none.status, 404);
+  assert.equal(((await none.json()) as { error: string }).error, "no_such_worker");
   // Six subscribers (spread over both workers by the cluster), one offset sequence.
   const clients = await Promise.all(
     Array.from({ length: 6 }, async () => {

@@ -92,13 +92,20 @@ export interface StatsReport {
   t: "stats";
   endpoints: EndpointStats[];
   upstreams: UpstreamState[];
+  /** The worker's resident memory, bytes. */
+  rss: number;
 }
 
 /** In a worker: sends its gauges to the primary every second; returns the stop function. */
 export function forwardStats(endpoints: () => EndpointStats[], upstreams: () => UpstreamState[]): () => void {
   const timer = setInterval(() => {
     process.send?.(
-      { t: "stats", endpoints: endpoints(), upstreams: upstreams() } satisfies StatsReport,
+      {
+        t: "stats",
+        endpoints: endpoints(),
+        upstreams: upstreams(),
+        rss: process.memoryUsage.rss(),
+      } satisfies StatsReport,
       undefined,
       {},
       () => {},

@@ -12,12 +12,14 @@ import { timerMs } from "../core/clock.js";
 import type { Config } from "../core/config/types.js";
 import { type Logger, logTls } from "../core/log.js";
 import { AdminService } from "../inspect/admin-server.js";
+import { Collector } from "../inspect/collector.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
 import type { AcmeToPrimary } from "../tls/acme-remote.js";
 import { AcmeLeader } from "./acme-leader.js";
 import {
   DNS_QUERY,
   type EventBatch,
+  FORWARDED,
   HTTP_REQUEST,
   mergeStats,
   republish,
@@ -35,6 +37,9 @@ export interface DnsNotifyRelay {
   t: "dns-notify";
   origin: string;
 }
+
+/** Rows each worker's own view keeps (the summed view keeps `admin.events`). */
+const PER_WORKER_EVENTS = 200;
 
 /** A worker that dies this soon after it started, this many times in a row, is not restarted again. */
 const QUICK_DEATH_MS = 5000;
@@ -102,6 +107,25 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
   };
   /** Each worker's last gauges (realtime endpoints, upstreams), for the inspector and /metrics. */
   const stats = new Map<number, StatsReport>();
+  /**
+   * Each worker's own collector (`?worker=N` on the admin listener), fed the
+   * same events as the summed one; kept across a restart (the id stays).
+   */
+  const collectors = new Map<number, Collector>();
+  const collectorOf = (id: number): Collector => {
+    let c = collectors.get(id);
+    if (c === undefined) {
+      const own = () => stats.get(id);
+      c = new Collector(
+        { events: PER_WORKER_EVENTS, sessions: 50, frames: 0, channels: 200 },
+        () => own()?.endpoints ?? [],
+        () => own()?.upstreams ?? [],
+        { subscribe: false, rss: () => own()?.rss ?? 0 },
+      );
+      collectors.set(id, c);
+    }
+    return c;
+  };
   /** Per worker id (a restarted worker keeps its id): requests and queries answered, restarts. */
   const perWorker = new Map<number, { http: number; dns: number; restarts: number }>();
   const workerMetrics = (): string => {
@@ -143,6 +167,10 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         }
         if (msg.t === "events") {
           republish(msg);
+          if (admin !== null) {
+            const own = collectorOf(id);
+            for (const [i, event] of msg.batch) own.feed(FORWARDED[i]!, event);
+          }
           const counts = perWorker.get(id) ?? { http: 0, dns: 0, restarts: 0 };
           for (const [channel] of msg.batch) {
             if (channel === HTTP_REQUEST) counts.http++;
@@ -224,6 +252,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     finished = true;
     relay.close();
     acme?.stop();
+    for (const c of collectors.values()) c.close();
     const done = () => {
       log.info("stopped");
       process.exit(0);
@@ -285,8 +314,11 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         config.admin,
         () => mergeStats(stats.values()).endpoints,
         () => mergeStats(stats.values()).upstreams,
+        // The whole of Ferry's memory: the primary's and every worker's.
+        () => process.memoryUsage.rss() + [...stats.values()].reduce((sum, s) => sum + s.rss, 0),
       );
       admin.extraMetrics = workerMetrics;
+      admin.perWorker = (id) => (byId.has(id) || perWorker.has(id) ? collectorOf(id) : undefined);
       log.info({ workers: config.workers }, "admin listener in the primary, fed by every worker");
     }
     for (let id = 1; id <= config.workers; id++) fork(id);

@@ -14,7 +14,7 @@ import { Hub } from "../realtime/hub.js";
 import { hubHandshake } from "../realtime/mount.js";
 import { checkAdmin, type GuardConfig, type Verdict } from "./admin-guard.js";
 import { Collector } from "./collector.js";
-import type { EndpointStats } from "./metrics.js";
+import { type EndpointStats, withLabel } from "./metrics.js";
 import { presentRow } from "./presenter.js";
 import type { Row } from "./rows.js";
 
@@ -124,13 +124,21 @@ export class AdminService {
   private readonly guard: GuardConfig;
   /** More series appended to /metrics (the primary of a cluster adds each worker's). */
   extraMetrics: (() => string) | null = null;
+  /** One worker's own collector (`?worker=N` on /metrics and /api/events), in a cluster's primary. */
+  perWorker: ((id: number) => Collector | undefined) | null = null;
 
-  private constructor(config: AdminConfig, endpoints: EndpointSource, upstreams: UpstreamSource) {
+  private constructor(
+    config: AdminConfig,
+    endpoints: EndpointSource,
+    upstreams: UpstreamSource,
+    rss?: () => number,
+  ) {
     this.guard = { token: config.token, allowRemote: config.allowRemote };
     this.collector = new Collector(
       { events: config.events, sessions: 200, frames: config.frames, channels: 1000 },
       endpoints,
       upstreams,
+      { rss },
     );
     this.engine = createEngine({
       limits: LIMITS,
@@ -147,8 +155,9 @@ export class AdminService {
     config: AdminConfig,
     endpoints: EndpointSource,
     upstreams: UpstreamSource = () => [],
+    rss?: () => number,
   ): Promise<AdminService> {
-    const svc = new AdminService(config, endpoints, upstreams);
+    const svc = new AdminService(config, endpoints, upstreams, rss);
     try {
       svc.addresses.push(await svc.engine.listen(config.listen));
     } catch (err) {
@@ -218,6 +227,20 @@ export class AdminService {
     const path = req.rawPath;
     const asset = this.assets.get(path === "/index.html" ? "/" : path);
     if (asset) return reply(200, asset.type, asset.body);
+    const params = new URLSearchParams(req.query);
+    const worker = params.get("worker");
+    if (worker !== null && (path === "/metrics" || path === "/api/events")) {
+      // One worker's own view (a cluster's primary keeps one per worker), its series labelled with it.
+      const one = /^\d{1,4}$/.test(worker) ? this.perWorker?.(Number(worker)) : undefined;
+      if (one === undefined) return json({ error: "no_such_worker", worker }, 404);
+      if (path === "/metrics")
+        return reply(
+          200,
+          "text/plain; version=0.0.4; charset=utf-8",
+          Buffer.from(withLabel(one.metrics.render(), "worker", worker)),
+        );
+      return this.events(one, params);
+    }
     const c = this.collector;
     if (path === "/metrics")
       return reply(
@@ -225,19 +248,21 @@ export class AdminService {
         "text/plain; version=0.0.4; charset=utf-8",
         Buffer.from(c.metrics.render() + (this.extraMetrics?.() ?? "")),
       );
-    if (path === "/api/events") {
-      const limit = Math.min(5000, Number(new URLSearchParams(req.query).get("limit") ?? 1000) || 1000);
-      return json({
-        rows: c.rows(limit).map(presentRow),
-        series: c.series.all(),
-        channels: c.channelRows(),
-        watching: true,
-      });
-    }
+    if (path === "/api/events") return this.events(c, params);
     if (path === "/api/channels") return json(c.channelRows());
     if (path === "/api/upstreams") return json(c.upstreamRows());
     const m = /^\/api\/sessions\/(\d+)\/frames$/.exec(path);
     if (m) return json(c.sessionFrames(Number(m[1])));
     return json({ error: "not_found" }, 404);
+  }
+
+  private events(c: Collector, params: URLSearchParams): Reply {
+    const limit = Math.min(5000, Number(params.get("limit") ?? 1000) || 1000);
+    return json({
+      rows: c.rows(limit).map(presentRow),
+      series: c.series.all(),
+      channels: c.channelRows(),
+      watching: true,
+    });
   }
 }

@@ -101,28 +101,38 @@ export class Collector {
   private readonly onPublish = (m: unknown) => this.publish(m as WsPublishEvent);
   private readonly onFrame = (m: unknown) => this.frame(m as WsFrameEvent);
 
+  /** The handler of each channel this collector reads (frames only while watching). */
+  private readonly handlers: [name: string, on: (m: unknown) => void][];
+  /** False: fed by `feed` (one worker's events, in a cluster's primary) instead of the channels. */
+  private readonly subscribed: boolean;
+
   constructor(
     limits: CollectorLimits,
     endpoints: () => EndpointStats[],
     upstreams: () => UpstreamState[] = () => [],
+    options: { subscribe?: boolean; rss?: () => number } = {},
   ) {
     this.limits = limits;
     this.dns = new Ring(limits.events);
     this.http = new Ring(limits.events);
     this.ws = new Ring(limits.events);
-    this.metrics = new Metrics(endpoints, upstreams);
+    this.metrics = new Metrics(endpoints, upstreams, options.rss);
     this.upstreams = upstreams;
     this.forwardHits = this.metrics.dnsForwarded.cell({ result: "hit" });
     this.forwardMisses = this.metrics.dnsForwarded.cell({ result: "miss" });
-    diagnostics.subscribe(httpRequestChannel.name, this.onHttp);
-    diagnostics.subscribe(httpClientErrorChannel.name, this.onRefused);
-    diagnostics.subscribe(proxyErrorChannel.name, this.onProxyError);
-    diagnostics.subscribe(tlsHandshakeChannel.name, this.onHandshake);
-    diagnostics.subscribe(proxyHealthChannel.name, this.onProxyHealth);
-    diagnostics.subscribe(dnsQueryChannel.name, this.onDns);
-    diagnostics.subscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
-    diagnostics.subscribe(wsSessionChannel.name, this.onSession);
-    diagnostics.subscribe(wsPublishChannel.name, this.onPublish);
+    this.handlers = [
+      [httpRequestChannel.name as string, this.onHttp],
+      [httpClientErrorChannel.name as string, this.onRefused],
+      [proxyErrorChannel.name as string, this.onProxyError],
+      [tlsHandshakeChannel.name as string, this.onHandshake],
+      [proxyHealthChannel.name as string, this.onProxyHealth],
+      [dnsQueryChannel.name as string, this.onDns],
+      [dnsTcpDropChannel.name as string, this.onDnsTcpDrop],
+      [wsSessionChannel.name as string, this.onSession],
+      [wsPublishChannel.name as string, this.onPublish],
+    ];
+    this.subscribed = options.subscribe ?? true;
+    if (this.subscribed) for (const [name, on] of this.handlers) diagnostics.subscribe(name, on);
     this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
   }
@@ -141,15 +151,16 @@ export class Collector {
   close(): void {
     clearInterval(this.timer);
     this.watch(false);
-    diagnostics.unsubscribe(httpRequestChannel.name, this.onHttp);
-    diagnostics.unsubscribe(httpClientErrorChannel.name, this.onRefused);
-    diagnostics.unsubscribe(proxyErrorChannel.name, this.onProxyError);
-    diagnostics.unsubscribe(tlsHandshakeChannel.name, this.onHandshake);
-    diagnostics.unsubscribe(proxyHealthChannel.name, this.onProxyHealth);
-    diagnostics.unsubscribe(dnsQueryChannel.name, this.onDns);
-    diagnostics.unsubscribe(dnsTcpDropChannel.name, this.onDnsTcpDrop);
-    diagnostics.unsubscribe(wsSessionChannel.name, this.onSession);
-    diagnostics.unsubscribe(wsPublishChannel.name, this.onPublish);
+    if (this.subscribed) for (const [name, on] of this.handlers) diagnostics.unsubscribe(name, on);
+  }
+
+  /** An event of channel `name`, as the channel would have delivered it (a collector that does not subscribe). */
+  feed(name: string, event: unknown): void {
+    for (const [n, on] of this.handlers)
+      if (n === name) {
+        on(event);
+        return;
+      }
   }
 
   private store<T extends Row>(ring: Ring<T | Pending<T>>, row: Pending<T>): void {

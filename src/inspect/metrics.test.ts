@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseExposition } from "../../test/prometheus.js";
-import { Metrics } from "./metrics.js";
+import { Metrics, withLabel } from "./metrics.js";
 
 test("metrics render in the Prometheus text format and parse back with their values", () => {
   const m = new Metrics(() => [
@@ -42,4 +42,19 @@ test("metrics render in the Prometheus text format and parse back with their val
   assert.equal(f.get("ferry_ws_connections")!.samples[0]!.value, 3);
   assert.equal(f.get("ferry_ws_slow_consumers_total")!.type, "counter");
   assert.ok(f.get("ferry_process_resident_memory_bytes")!.samples[0]!.value > 0);
+});
+
+test("withLabel adds one label to every sample, with or without labels of its own, and parses back", () => {
+  const m = new Metrics(
+    () => [],
+    () => [],
+    () => 1234,
+  );
+  m.httpRequests.inc({ site: 'a "b" site', status: "2xx" });
+  m.httpDuration.observe(0.002, { site: "a" });
+  const f = parseExposition(withLabel(m.render(), "worker", "2"));
+  for (const [, family] of f)
+    for (const sample of family.samples) assert.equal(sample.labels.worker, "2", sample.name);
+  assert.equal(f.get("ferry_http_requests_total")!.samples[0]!.labels.site, 'a "b" site');
+  assert.equal(f.get("ferry_process_resident_memory_bytes")!.samples[0]!.value, 1234);
 });

@@ -208,7 +208,12 @@ export class Metrics {
    * `endpoints` reads each realtime endpoint's own counters, `upstreams` each
    * proxy upstream's state, when the metrics are rendered.
    */
-  constructor(endpoints: () => EndpointStats[], upstreams: () => UpstreamState[] = () => []) {
+  /** `rss`: the resident memory to report (default: this process's; a cluster's primary adds its workers'). */
+  constructor(
+    endpoints: () => EndpointStats[],
+    upstreams: () => UpstreamState[] = () => [],
+    rss: () => number = () => process.memoryUsage.rss(),
+  ) {
     const eachUpstream = (pick: (u: UpstreamState) => number) => () =>
       upstreams().map((u) => ({
         labels: { site: u.site, location: u.location, upstream: u.upstream },
@@ -279,7 +284,7 @@ export class Metrics {
         return [{ labels: {}, value: total === 0 ? 0 : hit / total }];
       }),
       new Gauge("ferry_process_resident_memory_bytes", "Resident memory of the process.", () => [
-        { labels: {}, value: process.memoryUsage.rss() },
+        { labels: {}, value: rss() },
       ]),
       new Gauge("ferry_uptime_seconds", "Seconds since the inspector started.", () => [
         { labels: {}, value: (Date.now() - this.started) / 1000 },
@@ -307,4 +312,22 @@ export class Metrics {
       ...this.gauges.map((g) => g.render()),
     ].join("");
   }
+}
+
+/**
+ * Adds `name="value"` to every sample of an exposition text (one worker's
+ * series, told apart from the others' by it).
+ */
+export function withLabel(exposition: string, name: string, value: string): string {
+  const label = `${name}="${escapeLabel(value)}"`;
+  return exposition
+    .split("\n")
+    .map((line) => {
+      if (line === "" || line.startsWith("#")) return line;
+      const brace = line.indexOf("{");
+      const space = line.indexOf(" ");
+      if (brace >= 0 && brace < space) return `${line.slice(0, brace + 1)}${label},${line.slice(brace + 1)}`;
+      return `${line.slice(0, space)}{${label}}${line.slice(space)}`;
+    })
+    .join("\n");
 }
