@@ -164,6 +164,72 @@ test("two workers on one port: the banner once, every worker's requests in the p
   assert.match(gauges, /^ferry_ws_published_total\{[^}]*path="\/ws"[^}]*\} 10$/m);
 });
 
+test("an inspector watching the primary sees the WebSocket frames of sessions on every worker", async () => {
+  const { port, admin } = await start();
+  // An inspector connects to the live feed: the primary asks every worker for its frames.
+  const inspector = new WebSocket(`ws://127.0.0.1:${admin}/live?subscribe=events`);
+  stops.push(() => inspector.terminate());
+  await new Promise((resolve, reject) => {
+    inspector.once("open", resolve);
+    inspector.once("error", reject);
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const clients = await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?subscribe=quotes`);
+      stops.push(() => ws.terminate());
+      let n = 0;
+      ws.on("message", (d) => {
+        if (JSON.parse(String(d)).type === "message") n++;
+      });
+      await new Promise((resolve) => ws.once("open", resolve));
+      return () => n;
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await fetch(`http://127.0.0.1:${port}/ws`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ channel: "quotes", data: "frame-seen-by-the-primary" }),
+  });
+  assert.equal(r.status, 200);
+  await waitFor(() => clients.every((n) => n() === 1), "the message on every client");
+  // The sessions, by worker (ids are made unique per worker: 1e9 × worker + the worker's own).
+  let seen = new Map<number, string[]>();
+  for (let i = 0; i < 50; i++) {
+    const events = (await (await fetch(`http://127.0.0.1:${admin}/api/events`)).json()) as {
+      rows: { kind: string; session?: number }[];
+    };
+    const ids = [...new Set(events.rows.filter((row) => row.kind === "ws").map((row) => row.session!))];
+    seen = new Map();
+    for (const id of ids) {
+      const frames = (await (await fetch(`http://127.0.0.1:${admin}/api/sessions/${id}/frames`)).json()) as {
+        direction: string;
+        text: string;
+      }[];
+      seen.set(
+        id,
+        frames.filter((f) => f.direction === "out").map((f) => f.text),
+      );
+    }
+    const withMessage = [...seen.values()].filter((texts) =>
+      texts.some((t) => t.includes("frame-seen-by-the-primary")),
+    );
+    if (withMessage.length === 4) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const workers = new Set(
+    [...seen]
+      .filter(([, texts]) => texts.some((t) => t.includes("frame-seen-by-the-primary")))
+      .map(([id]) => Math.floor(id / 1_000_000_000)),
+  );
+  assert.deepEqual(
+    workers,
+    new Set([1, 2]),
+    `sessions with the frame, by worker: ${JSON.stringify([...seen])}`,
+  );
+});
+
 test("a worker killed under load loses only its in-flight requests and is started again; SIGHUP reaches every worker; SIGTERM stops all", async () => {
   const { f, port, admin, logs } = await start();
   const [first] = children(f.child.pid!);

@@ -16,6 +16,7 @@ import {
   proxyHealthChannel,
   tlsHandshakeChannel,
   type UpstreamState,
+  wsFrameChannel,
   wsPublishChannel,
   wsSessionChannel,
 } from "../core/diagnostics.js";
@@ -32,9 +33,18 @@ export const FORWARDED = [
   dnsTcpDropChannel,
   wsSessionChannel,
   wsPublishChannel,
+  // Last, and only while an inspector watches (the primary says so): frames are the costly events.
+  wsFrameChannel,
 ].map((c) => c.name as string);
 
 const SESSION = FORWARDED.indexOf(wsSessionChannel.name as string);
+const FRAME = FORWARDED.indexOf(wsFrameChannel.name as string);
+
+/** The primary tells a worker whether an inspector watches (then its frames are forwarded too). */
+export interface WatchFrames {
+  t: "watch";
+  on: boolean;
+}
 const BATCH = 512;
 /** Batches sent and not yet taken by the primary, at most. */
 const MAX_IN_FLIGHT = 32;
@@ -49,8 +59,11 @@ export interface EventBatch {
 export const HTTP_REQUEST = FORWARDED.indexOf(httpRequestChannel.name as string);
 export const DNS_QUERY = FORWARDED.indexOf(dnsQueryChannel.name as string);
 
-/** In a worker: starts sending events to the primary; returns the stop function. */
-export function forwardEvents(worker: number): () => void {
+/**
+ * In a worker: starts sending events to the primary (frames only while
+ * `watch(true)`); returns `stop` and `watch`.
+ */
+export function forwardEvents(worker: number): { stop: () => void; watch: (on: boolean) => void } {
   let batch: EventBatch["batch"] = [];
   let inFlight = 0;
   const flush = () => {
@@ -65,25 +78,37 @@ export function forwardEvents(worker: number): () => void {
       inFlight--;
     });
   };
-  const subs = FORWARDED.map((name, i) => {
-    const on = (event: unknown) => {
-      // Session ids are per process: made unique across workers.
-      if (i === SESSION) {
-        const e = event as { id: number };
-        event = { ...e, id: worker * 1_000_000_000 + e.id };
-      }
-      batch.push([i, event]);
-      if (batch.length >= BATCH) flush();
-    };
-    diagnostics.subscribe(name, on);
-    return () => diagnostics.unsubscribe(name, on);
+  const handlers = FORWARDED.map((_name, i) => (event: unknown) => {
+    // Session ids are per process: made unique across workers (a frame names its session's).
+    if (i === SESSION || i === FRAME) {
+      const e = event as { id: number };
+      event = { ...e, id: worker * 1_000_000_000 + e.id };
+    }
+    batch.push([i, event]);
+    if (batch.length >= BATCH) flush();
   });
+  FORWARDED.forEach((name, i) => {
+    if (i !== FRAME) diagnostics.subscribe(name, handlers[i]!);
+  });
+  let watching = false;
+  const watch = (on: boolean) => {
+    if (on === watching) return;
+    watching = on;
+    if (on) diagnostics.subscribe(FORWARDED[FRAME]!, handlers[FRAME]!);
+    else diagnostics.unsubscribe(FORWARDED[FRAME]!, handlers[FRAME]!);
+  };
   const timer = setInterval(flush, EVERY_MS);
   timer.unref();
-  return () => {
-    clearInterval(timer);
-    flush();
-    for (const stop of subs) stop();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      flush();
+      watch(false);
+      FORWARDED.forEach((name, i) => {
+        if (i !== FRAME) diagnostics.unsubscribe(name, handlers[i]!);
+      });
+    },
+    watch,
   };
 }
 

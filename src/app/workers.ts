@@ -24,6 +24,7 @@ import {
   mergeStats,
   republish,
   type StatsReport,
+  type WatchFrames,
 } from "./forward-events.js";
 import { Relay } from "./relay.js";
 
@@ -78,6 +79,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       await (await import("../tls/local-ca.js")).LocalCA.open(c.state);
   };
   let admin: AdminService | null = null;
+  /** Whether an inspector watches (workers then forward their WebSocket frames). */
+  let watching = false;
   let stopping = false;
   const byId = new Map<number, Worker>();
   const startedAt = new Map<Worker, number>();
@@ -180,6 +183,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         } else if (msg.t === "stats") stats.set(id, msg);
         else if (msg.t === "ready") {
           up.add(w);
+          // An inspector already watching: this worker's frames are wanted too.
+          if (watching) w.send({ t: "watch", on: true } satisfies WatchFrames);
           // Signals that came while it started (its handlers were not there yet: SIGHUP would have ended it).
           for (const signal of owed.get(w) ?? []) w.process.kill(signal);
           owed.delete(w);
@@ -318,6 +323,10 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
         () => process.memoryUsage.rss() + [...stats.values()].reduce((sum, s) => sum + s.rss, 0),
       );
       admin.extraMetrics = workerMetrics;
+      admin.onWatch = (on) => {
+        watching = on;
+        for (const w of up) w.send({ t: "watch", on } satisfies WatchFrames);
+      };
       admin.perWorker = (id) => (byId.has(id) || perWorker.has(id) ? collectorOf(id) : undefined);
       log.info({ workers: config.workers }, "admin listener in the primary, fed by every worker");
     }

@@ -124,6 +124,9 @@ export class AdminService {
   private readonly guard: GuardConfig;
   /** More series appended to /metrics (the primary of a cluster adds each worker's). */
   extraMetrics: (() => string) | null = null;
+  /** Told when inspectors start or stop watching (a cluster's primary asks its workers for frames). */
+  onWatch: ((on: boolean) => void) | null = null;
+  private watchingNow = false;
   /** One worker's own collector (`?worker=N` on /metrics and /api/events), in a cluster's primary. */
   perWorker: ((id: number) => Collector | undefined) | null = null;
 
@@ -178,6 +181,10 @@ export class AdminService {
   private updateWatching(): void {
     const watching = this.hub.connections.size > 0;
     this.collector.watch(watching);
+    if (watching !== this.watchingNow) {
+      this.watchingNow = watching;
+      this.onWatch?.(watching);
+    }
     if (watching && this.collector.live === null) {
       this.collector.live = (m) => {
         if (m.type === "point") {

@@ -150,15 +150,18 @@ export async function serve(args: string[]): Promise<void> {
     return;
   }
   rt.handleSignals(() => noAdmin(configFromFlags(flags)), true);
+  let events: ReturnType<typeof forwardEvents> | null = null;
   if (process.env.FERRY_EVENTS === "1") {
-    forwardEvents(Number(worker));
+    events = forwardEvents(Number(worker));
     forwardStats(
       () => (rt.http?.realtime.all() ?? []).map((h) => ({ site: h.site, path: h.config.path, ...h.stats })),
       () => rt.http?.upstreams() ?? [],
     );
   }
-  process.on("message", (msg: { t?: string; origin?: string }) => {
+  process.on("message", (msg: { t?: string; origin?: string; on?: boolean }) => {
     if (msg?.t === "dns-notify" && msg.origin !== undefined) rt.dns?.notified(msg.origin);
+    // An inspector watches in the primary: this worker's frames go there too.
+    else if (msg?.t === "watch") events?.watch(msg.on === true);
   });
   process.send?.({ t: "ready", banner: bannerOf(rt, wlog) });
 }
