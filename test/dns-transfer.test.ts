@@ -42,6 +42,8 @@ function zoneText(origin: string, serial: number, www: string, extra = 0): strin
 interface Primary {
   ferry: FerryProcess;
   port: number;
+  /** The admin listener's port (inspector and /metrics). */
+  admin: number;
   dir: string;
   /** Rewrites a zone file (serial and www's address) and waits until Ferry reloaded it. */
   edit: (origin: string, serial: number, www: string) => Promise<void>;
@@ -52,8 +54,9 @@ async function primary(
   zones: { origin: string; allow?: string[]; tsig?: boolean; notify?: number[]; extra?: number }[],
 ): Promise<Primary> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-xfr-"));
-  const port = await freePort();
+  const [port, admin] = [await freePort(), await freePort()];
   const yaml = [
+    `admin: { listen: "127.0.0.1:${admin}" }`,
     "dns:",
     `  listen: ["127.0.0.1:${port}"]`,
     "  tsig:",
@@ -79,6 +82,7 @@ async function primary(
   return {
     ferry,
     port,
+    admin,
     dir,
     logs,
     edit: async (origin, serial, www) => {
@@ -282,6 +286,14 @@ describe("IXFR over UDP (RFC 1995 §2)", () => {
       () => /IXFR over UDP answered with the current SOA/.test(p.logs()),
       "the UDP IXFR in the log",
     );
+    // And among the queries the inspector and /metrics count, as UDP.
+    const all = (
+      (await (await fetch(`http://127.0.0.1:${p.admin}/api/events`)).json()) as {
+        rows: { kind: string; type?: string; transport?: string; name?: string }[];
+      }
+    ).rows;
+    const rows = all.filter((r) => r.kind === "dns" && r.type === "IXFR" && r.transport === "udp");
+    assert.ok(rows.filter((r) => r.name === "u.test").length >= 2, JSON.stringify(all.slice(0, 5)));
   });
 });
 

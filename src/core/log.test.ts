@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import pino from "pino";
 import { encodeCombined, encodeJson, maxLineBytes } from "./access-encode.js";
-import type { HttpRequestEvent } from "./diagnostics.js";
+import { dnsSecondaryChannel, type HttpRequestEvent } from "./diagnostics.js";
+import { logDnsTransfers } from "./log.js";
 
 /** What the JSON line must be: the event's fields through JSON.stringify. */
 function referenceJson(e: HttpRequestEvent): string {
@@ -134,4 +136,30 @@ test("a run of lines that repeat some values and change others encodes each line
     }),
     { numRuns: 1000 },
   );
+});
+
+test("a NOTIFY for a secondary zone is logged once per sender and zone every 10 s, then with how many were left out", () => {
+  const lines: { msg: string; remote: string; suppressed?: number }[] = [];
+  const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
+  const stop = logDnsTransfers(log);
+  try {
+    const notify = (remote: string, time: number) =>
+      dnsSecondaryChannel.publish({ result: "notified", zone: "example.test", primary: remote, time });
+    // A forged flood from one address: one line.
+    for (let i = 0; i < 20; i++) notify("192.0.2.1", 1_000 + i);
+    notify("192.0.2.2", 1_500);
+    assert.deepEqual(
+      lines.map((l) => [l.remote, l.suppressed]),
+      [
+        ["192.0.2.1", undefined],
+        ["192.0.2.2", undefined],
+      ],
+    );
+    notify("192.0.2.1", 12_000);
+    assert.equal(lines.length, 3);
+    assert.equal(lines[2]!.suppressed, 19);
+    assert.equal(lines[2]!.msg, "NOTIFY received");
+  } finally {
+    stop();
+  }
 });

@@ -109,28 +109,29 @@ export function logDnsTcp(log: Logger): () => void {
 /**
  * Logs zone transfers (info), refused ones (warn, ERR_DNS_TRANSFER_REFUSED),
  * failed TSIG checks (warn, ERR_DNS_TSIG: the key's name, never its secret),
- * and NOTIFY: acknowledged (info) or given up (warn, ERR_DNS_NOTIFY).
+ * and NOTIFY: acknowledged (info) or given up (warn, ERR_DNS_NOTIFY), and
+ * received for a secondary zone (info, once per sender and zone every 10 s).
  */
 export function logDnsTransfers(log: Logger): () => void {
   // Refusals come from the network (a forged UDP source costs nothing): one line per client, zone and
   // kind every 10 s at most, then how many were left out.
+  // So does a NOTIFY for a secondary zone without a key: anyone who forges the primary's address sends one.
   const quiet = new Map<string, { at: number; skipped: number }>();
-  const allowed = (e: DnsTransferEvent): number | null => {
-    const key = `${e.kind} ${e.client} ${e.zone}`;
+  const allowed = (key: string, time: number): number | null => {
     const q = quiet.get(key);
-    if (q !== undefined && e.time - q.at < 10_000) {
+    if (q !== undefined && time - q.at < 10_000) {
       q.skipped++;
       return null;
     }
     if (quiet.size >= 10_000) quiet.clear();
-    quiet.set(key, { at: e.time, skipped: 0 });
+    quiet.set(key, { at: time, skipped: 0 });
     return q?.skipped ?? 0;
   };
   const onTransfer = (msg: unknown) => {
     const e = msg as DnsTransferEvent;
     let skipped = 0;
     if (e.kind === "refused" || e.kind === "notauth") {
-      const n = allowed(e);
+      const n = allowed(`${e.kind} ${e.client} ${e.zone}`, e.time);
       if (n === null) return;
       skipped = n;
     }
@@ -177,12 +178,19 @@ export function logDnsTransfers(log: Logger): () => void {
         { ...fields, kind: e.kind, from: e.from },
         `secondary zone updated by ${e.kind?.toUpperCase()}`,
       );
-    else if (e.result === "notified")
+    else if (e.result === "notified") {
+      const skipped = allowed(`notified ${e.primary} ${e.zone}`, e.time);
+      if (skipped === null) return;
       log.info(
-        { zone: e.zone, remote: e.primary, ...(e.reason ? { relayed: e.reason } : {}) },
+        {
+          zone: e.zone,
+          remote: e.primary,
+          ...(e.reason ? { relayed: e.reason } : {}),
+          ...(skipped > 0 ? { suppressed: skipped } : {}),
+        },
         e.reason ? "NOTIFY received, passed to the leader worker" : "NOTIFY received",
       );
-    else if (e.result === "loaded") log.info(fields, "secondary zone served from its copy on disk");
+    } else if (e.result === "loaded") log.info(fields, "secondary zone served from its copy on disk");
     else if (e.result === "current") log.debug(fields, "secondary zone is current");
     else if (e.result === "failed")
       log.warn({ ...fields, code: "ERR_DNS_SECONDARY", reason: e.reason }, "secondary zone refresh failed");

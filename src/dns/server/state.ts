@@ -83,8 +83,20 @@ export function answerQuery(
   if (udp && transferType(buf) === IXFR) {
     const t = answerTransfer(buf, state.zones, state.transfer, client, true);
     if (t !== null) {
+      const m = t.messages[0]!;
       state.onTransfer?.(t.outcome, client, 0);
-      return t.messages[0]!;
+      // Counted among the queries too, as the TCP path counts its transfers.
+      report?.({
+        name: t.outcome.zone,
+        type: IXFR,
+        rcode: m.readUInt16BE(2) & 0xf,
+        flags: m.readUInt16BE(2),
+        answers: t.outcome.records,
+        truncated: false,
+        source: "zone",
+        records: [],
+      });
+      return m;
     }
   }
   const key = PacketCache.key(buf);

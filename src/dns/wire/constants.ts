@@ -14,6 +14,7 @@ export const RRType = {
   OPT: 41,
   DS: 43,
   CAA: 257,
+  IXFR: 251,
   AXFR: 252,
   ANY: 255,
 } as const;
