@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import WebSocket from "ws";
 import { jsonDepthWithin } from "../src/realtime/json-depth.js";
-import { type RealtimeServer, startRealtime } from "./ws-raw.js";
+import { RawPeer, type RealtimeServer, rawFrame, startRealtime } from "./ws-raw.js";
 
 const KEY = "abuse-key-1";
 let server: RealtimeServer;
@@ -160,4 +160,31 @@ describe("refused subscriptions create nothing", () => {
     c.ws.close();
     other.ws.close();
   });
+});
+
+test("subscribes to one channel sent back to back: one is answered at a time, the rest get subscribe_pending, the connection stays", async () => {
+  // With a broker each answer reads the channel's history (a Redis round trip and a replay): a client
+  // must not have it read over and over at once.
+  const peer = await RawPeer.connect(server.port, "/ws");
+  try {
+    const sub = (n: number) =>
+      rawFrame({
+        opcode: 1,
+        payload: JSON.stringify({ type: "subscribe", channel: "burst", since: 0, id: n }),
+      });
+    peer.socket.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => sub(i))));
+    const replies: Record<string, unknown>[] = [];
+    for (let i = 0; i < 10; i++) replies.push(await peer.message());
+    const subscribed = replies.filter((r) => r.type === "subscribed");
+    const pending = replies.filter((r) => r.type === "error" && r.code === "subscribe_pending");
+    assert.equal(subscribed.length, 1, JSON.stringify(replies));
+    assert.equal(pending.length, 9, JSON.stringify(replies));
+    // Once answered, a subscribe to it is served again, and the connection is as it was.
+    peer.json({ type: "subscribe", channel: "burst", since: 0, id: 99 });
+    const again = await peer.message();
+    assert.equal(again.type, "subscribed");
+    assert.equal(again.id, 99);
+  } finally {
+    peer.socket.destroy();
+  }
 });

@@ -121,6 +121,13 @@ export class Connection extends Receiver implements FrameSink, Subscriber {
     socket.on("close", onSocketClose);
   }
 
+  /**
+   * Channels whose subscribe is being answered (the broker reads where the
+   * channel stands, with a Redis round trip and a replay): one at a time per
+   * channel, so a client cannot have its history read over and over at once.
+   */
+  answering: Set<ChannelGroup<Connection>> | null = null;
+
   /** Whether it is subscribed to `ch`. */
   isSubscribed(ch: ChannelGroup<Connection>): boolean {
     const s = this.subs;

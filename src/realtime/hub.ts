@@ -208,6 +208,10 @@ export class Hub implements ConnectionOwner {
     }
     // Every limit is checked before anything is created: a refused subscription creates nothing.
     const existing = this.channels.get(name);
+    if (existing !== undefined && conn.answering?.has(existing)) {
+      this.error(conn, "subscribe_pending", `a subscribe to ${name} is still being answered`, id);
+      return;
+    }
     const already = existing !== undefined && conn.isSubscribed(existing);
     if (!already) {
       if (conn.subscriptionCount >= this.config.maxSubscriptions) {
@@ -237,9 +241,15 @@ export class Hub implements ConnectionOwner {
       this.broker.count(name, group.size);
     }
     const g = group;
+    conn.answering ??= new Set();
+    conn.answering.add(g);
     this.broker.position(name, since, epoch, Date.now()).then(
-      (pos) => this.answerSubscribe(conn, g, pos, already, id),
+      (pos) => {
+        conn.answering?.delete(g);
+        this.answerSubscribe(conn, g, pos, already, id);
+      },
       (err) => {
+        conn.answering?.delete(g);
         this.leave(conn, g);
         conn.internalError(err);
       },
