@@ -51,6 +51,7 @@ async function ferry(forward: { host: string; port: number }[], forwardTimeout =
     tcpIdleTimeout: 2000,
     tcpMessageTimeout: 2000,
     tcpMaxConnections: 100,
+    transfersOut: 10,
     tls: null,
   });
   services.push(svc);

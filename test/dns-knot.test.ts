@@ -38,6 +38,7 @@ before(async () => {
     tcpIdleTimeout: 2000,
     tcpMessageTimeout: 2000,
     tcpMaxConnections: 100,
+    transfersOut: 10,
     tls: null,
   });
   ferryPort = ferry.addresses[0]!.port;

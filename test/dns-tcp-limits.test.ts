@@ -38,6 +38,7 @@ before(async () => {
     tcpIdleTimeout: 3000,
     tcpMessageTimeout: 400,
     tcpMaxConnections: 8,
+    transfersOut: 10,
     tls: null,
   });
   port = svc.addresses[0]!.port;
@@ -256,6 +257,7 @@ describe("DNS over TCP: deadlines and the connection cap", () => {
       tcpIdleTimeout: 5000,
       tcpMessageTimeout: 400,
       tcpMaxConnections: 8,
+      transfersOut: 10,
       tls: null,
     });
     try {

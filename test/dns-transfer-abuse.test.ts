@@ -39,6 +39,7 @@ before(async () => {
     tcpIdleTimeout: 600,
     tcpMessageTimeout: 1000,
     tcpMaxConnections: 50,
+    transfersOut: 10,
     tls: null,
   });
   port = svc.addresses[0]!.port;

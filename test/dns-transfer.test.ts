@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
@@ -52,6 +53,7 @@ interface Primary {
 
 async function primary(
   zones: { origin: string; allow?: string[]; tsig?: boolean; notify?: number[]; extra?: number }[],
+  dnsKeys: string[] = [],
 ): Promise<Primary> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-xfr-"));
   const [port, admin] = [await freePort(), await freePort()];
@@ -59,6 +61,7 @@ async function primary(
     `admin: { listen: "127.0.0.1:${admin}" }`,
     "dns:",
     `  listen: ["127.0.0.1:${port}"]`,
+    ...dnsKeys.map((k) => `  ${k}`),
     "  tsig:",
     `    - { name: ${KEY.name}, algorithm: ${KEY.algorithm}, secret: "${KEY.secret}" }`,
     "  zones:",
@@ -102,6 +105,7 @@ async function primary(
 function kdig(port: number, args: string[]): string {
   const r = spawnSync("kdig", [`@127.0.0.1`, "-p", String(port), "+time=2", "+retry=0", ...args], {
     encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
   });
   return r.stdout + r.stderr;
 }
@@ -160,6 +164,7 @@ test("a zone file edited between its load and the watcher's start is still reloa
     tcpIdleTimeout: 1000,
     tcpMessageTimeout: 1000,
     tcpMaxConnections: 10,
+    transfersOut: 10,
     tls: null,
   });
   running.push({ stop: () => void svc.close() });
@@ -248,6 +253,33 @@ describe("AXFR and IXFR to kdig", () => {
     );
     assert.match(kdig(p.port, ["www.inc.test", "A"]), /192\.0\.2\.99/);
   });
+});
+
+test("dns.transfersOut: one transfer more than the cap is REFUSED while the others are still being read, then served", async (t) => {
+  if (!needTool(t, "kdig", "knot-dnsutils")) return;
+  // A zone of ~6 MB encoded: more than the kernel buffers a client that reads nothing lets through.
+  const p = await primary(
+    [{ origin: "big.test", allow: ["127.0.0.1/32"], extra: 90_000 }],
+    ["transfersOut: 1"],
+  );
+  const stalled = net.connect({ host: "127.0.0.1", port: p.port });
+  await new Promise((r) => stalled.once("connect", r));
+  stalled.pause();
+  const q = query("big.test", RRType.AXFR);
+  const framed = Buffer.alloc(2 + q.length);
+  framed.writeUInt16BE(q.length, 0);
+  q.copy(framed, 2);
+  stalled.write(framed);
+  await new Promise((r) => setTimeout(r, 500));
+  const refused = kdig(p.port, ["big.test", "AXFR"]);
+  assert.match(refused, /REFUSED/, refused.slice(0, 500));
+  await waitFor(() => /too many zone transfers in progress/.test(p.logs()), "the refusal in the log");
+  // The stalled client goes: its slot is free again.
+  stalled.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  const served = kdig(p.port, ["big.test", "AXFR"]);
+  assert.doesNotMatch(served, /REFUSED/);
+  assert.match(served, /^h89999\.big\.test\.\s/m);
 });
 
 describe("IXFR over UDP (RFC 1995 §2)", () => {

@@ -100,6 +100,7 @@ function tcpLimits(config: DnsConfig): DnsServerState["tcp"] {
     idleTimeout: config.tcpIdleTimeout,
     messageTimeout: config.tcpMessageTimeout,
     maxConnections: config.tcpMaxConnections,
+    maxTransfers: config.transfersOut,
   };
 }
 

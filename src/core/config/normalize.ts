@@ -325,6 +325,7 @@ function normalizeDns(
     tcpIdleTimeout: parseDuration(dns.tcpIdleTimeout!),
     tcpMessageTimeout: parseDuration(dns.tcpMessageTimeout!),
     tcpMaxConnections: dns.tcpMaxConnections!,
+    transfersOut: dns.transfersOut!,
     tls: dns.tls
       ? {
           listen: listenList(dns.tls.listen!, ["dns", "tls", "listen"], problems),

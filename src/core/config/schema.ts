@@ -500,6 +500,14 @@ export const configSchema = {
           description:
             "Open DNS-over-TCP connections per listener. At the cap a new connection closes the least recently active idle one (then one stuck mid-query) rather than being refused.",
         },
+        transfersOut: {
+          type: "integer",
+          minimum: 1,
+          maximum: 10000,
+          default: 10,
+          description:
+            "Zone transfers (AXFR, IXFR over TCP) being sent at once, to all clients together (BIND's `transfers-out`). Each holds its encoded zone until the client has read it; one more is answered REFUSED and logged (`ERR_DNS_TRANSFER_REFUSED`), and the secondary retries.",
+        },
         tls: {
           type: "object",
           additionalProperties: false,

@@ -137,6 +137,7 @@ export interface UserConfig {
     tcpIdleTimeout?: DurationInput;
     tcpMessageTimeout?: DurationInput;
     tcpMaxConnections?: number;
+    transfersOut?: number;
     tls?: { listen?: string[]; site?: string };
   };
   admin?: {
@@ -376,6 +377,8 @@ export interface DnsConfig {
   tcpMessageTimeout: number;
   /** Open DNS-over-TCP connections per listener; past it the least recently active idle one is closed. */
   tcpMaxConnections: number;
+  /** Zone transfers being sent at once (all clients); one more is refused. */
+  transfersOut: number;
   /** DNS over TLS listeners, with the certificate of the HTTP site `site` (null: the default site's). */
   tls: { listen: ListenAddress[]; site: string | null } | null;
 }

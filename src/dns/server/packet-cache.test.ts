@@ -11,7 +11,7 @@ import type { QueryOutcome } from "./handle-query.js";
 import { PacketCache } from "./packet-cache.js";
 import { answerQuery, createState, type DnsServerState, setZones } from "./state.js";
 
-const TCP = { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10 };
+const TCP = { idleTimeout: 1000, messageTimeout: 1000, maxConnections: 10, maxTransfers: 10 };
 
 function zones(address: string): ZoneSet {
   const text = `$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A ${address}\n`;

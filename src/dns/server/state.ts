@@ -26,7 +26,9 @@ export interface DnsServerState {
   /** Zones then forwarder, built once from the two above (`setZones`, `setForwarder`). */
   chain: QueryChain;
   /** DNS-over-TCP limits (read per connection, so a reload applies to new ones). */
-  tcp: { idleTimeout: number; messageTimeout: number; maxConnections: number };
+  tcp: { idleTimeout: number; messageTimeout: number; maxConnections: number; maxTransfers: number };
+  /** Zone transfers over TCP whose messages are still queued for their clients (at most `tcp.maxTransfers`). */
+  transfersOut: number;
   onQuery:
     | ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh" | "dot", ms: number) => void)
     | null;
@@ -48,6 +50,7 @@ export function createState(zones: ZoneSet, tcp: DnsServerState["tcp"]): DnsServ
     forwarder: null,
     chain: buildChain(zones, null),
     tcp,
+    transfersOut: 0,
     onQuery: null,
     transfer: { keys: new Map(), policies: new Map(), journals: new Map() },
     onTransfer: null,

@@ -218,14 +218,37 @@ function transfer(c: Conn, query: Buffer): boolean | null {
   const socket = c.socket;
   const started = performance.now();
   const client = socket.remoteAddress ?? "";
+  const state = c.state;
   let t: ReturnType<typeof answerTransfer>;
   try {
-    t = answerTransfer(query, c.state.zones, c.state.transfer, client);
+    t = answerTransfer(
+      query,
+      state.zones,
+      state.transfer,
+      client,
+      false,
+      state.transfersOut >= state.tcp.maxTransfers,
+    );
   } catch {
     return false;
   }
   if (t === null) return null;
   for (const m of t.messages) sendFramed(socket, m);
+  // A transfer is in progress while its messages wait for the client (they hold the encoded zone).
+  if (
+    (t.outcome.kind === "axfr" || t.outcome.kind === "ixfr") &&
+    socket.writableNeedDrain &&
+    !socket.destroyed
+  ) {
+    state.transfersOut++;
+    const done = () => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      state.transfersOut--;
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  }
   const ms = performance.now() - started;
   c.state.onTransfer?.(t.outcome, client, ms);
   c.state.onQuery?.(

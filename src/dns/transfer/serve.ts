@@ -193,6 +193,7 @@ export function answerTransfer(
   state: TransferState,
   client: string,
   udp = false,
+  busy = false,
 ): { messages: Buffer[]; outcome: TransferOutcome } | null {
   let signed: SignedQuery;
   let query: Message;
@@ -241,6 +242,8 @@ export function answerTransfer(
         ? `unsigned (the zone needs key ${policy.tsig})`
         : `signed with ${keyName}, not ${policy.tsig}`,
     );
+  // Every transfer slot taken (dns.transfersOut): refused, after the checks, so only allowed clients hear it.
+  if (busy && !udp) return refuse(5, "refused", "too many zone transfers in progress (dns.transfersOut)");
   let records = axfrRecords(zone);
   let kind: "axfr" | "ixfr" = "axfr";
   let full = false;
