@@ -165,7 +165,7 @@ test("two workers on one port: the banner once, every worker's requests in the p
 });
 
 test("an inspector watching the primary sees the WebSocket frames of sessions on every worker", async () => {
-  const { port, admin } = await start();
+  const { f, port, admin, logs } = await start();
   // An inspector connects to the live feed: the primary asks every worker for its frames.
   const inspector = new WebSocket(`ws://127.0.0.1:${admin}/live?subscribe=events`);
   stops.push(() => inspector.terminate());
@@ -194,7 +194,7 @@ test("an inspector watching the primary sees the WebSocket frames of sessions on
   });
   assert.equal(r.status, 200);
   await waitFor(() => clients.every((n) => n() === 1), "the message on every client");
-  // The sessions, by worker (ids are made unique per worker: 1e9 × worker + the worker's own).
+  // The sessions, by worker (ids are made unique per worker: 1e12 × worker + 1e8 × restarts + its own).
   let seen = new Map<number, string[]>();
   for (let i = 0; i < 50; i++) {
     const events = (await (await fetch(`http://127.0.0.1:${admin}/api/events`)).json()) as {
@@ -221,13 +221,38 @@ test("an inspector watching the primary sees the WebSocket frames of sessions on
   const workers = new Set(
     [...seen]
       .filter(([, texts]) => texts.some((t) => t.includes("frame-seen-by-the-primary")))
-      .map(([id]) => Math.floor(id / 1_000_000_000)),
+      .map(([id]) => Math.floor(id / 1e12)),
   );
   assert.deepEqual(
     workers,
     new Set([1, 2]),
     `sessions with the frame, by worker: ${JSON.stringify([...seen])}`,
   );
+  // A worker that starts again numbers its sessions anew, but never with its last life's ids
+  // (the primary would mix their frames): they come from the next block of its range.
+  const before = new Set(seen.keys());
+  const pids = f.found[0]!.split(", ").map(Number);
+  process.kill(pids[0]!, "SIGKILL");
+  await waitFor(() => /worker 1 ready/.test(logs()), "worker 1 to start again", 10_000);
+  for (let i = 0; i < 4; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?subscribe=quotes`);
+    stops.push(() => ws.terminate());
+    await new Promise((resolve) => ws.once("open", resolve));
+  }
+  let fresh: number[] = [];
+  for (let i = 0; i < 50 && fresh.length === 0; i++) {
+    const events = (await (await fetch(`http://127.0.0.1:${admin}/api/events`)).json()) as {
+      rows: { kind: string; session?: number }[];
+    };
+    fresh = events.rows
+      .filter(
+        (row) => row.kind === "ws" && !before.has(row.session!) && Math.floor(row.session! / 1e12) === 1,
+      )
+      .map((row) => row.session!);
+    if (fresh.length === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(fresh.length > 0, "a session on the restarted worker");
+  for (const id of fresh) assert.ok(id % 1e12 > 1e8, `session ${id} is in the restarted worker's new block`);
 });
 
 test("a worker killed under load loses only its in-flight requests and is started again; SIGHUP reaches every worker; SIGTERM stops all", async () => {

@@ -64,6 +64,7 @@ export const DNS_QUERY = FORWARDED.indexOf(dnsQueryChannel.name as string);
  * `watch(true)`); returns `stop` and `watch`.
  */
 export function forwardEvents(worker: number): { stop: () => void; watch: (on: boolean) => void } {
+  const sessionBase = Number(process.env.FERRY_SESSION_BASE ?? worker * 1e12);
   let batch: EventBatch["batch"] = [];
   let inFlight = 0;
   const flush = () => {
@@ -82,7 +83,7 @@ export function forwardEvents(worker: number): { stop: () => void; watch: (on: b
     // Session ids are per process: made unique across workers (a frame names its session's).
     if (i === SESSION || i === FRAME) {
       const e = event as { id: number };
-      event = { ...e, id: worker * 1_000_000_000 + e.id };
+      event = { ...e, id: sessionBase + e.id };
     }
     batch.push([i, event]);
     if (batch.length >= BATCH) flush();

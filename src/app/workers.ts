@@ -39,6 +39,9 @@ export interface DnsNotifyRelay {
   origin: string;
 }
 
+/** The session ids of one worker, in the primary (its restarts each take 1e8 of them). */
+const SESSION_ID_SPAN = 1e12;
+
 /** Rows each worker's own view keeps (the summed view keeps `admin.events`). */
 const PER_WORKER_EVENTS = 200;
 
@@ -155,6 +158,9 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       FERRY_WORKER: String(id),
       FERRY_EVENTS: current.admin ? "1" : "",
       FERRY_PUBLISH_KEY: publishKey,
+      // Session ids seen in the primary: 1e12 × worker + 1e8 × its restarts + its own count, so a
+      // restarted worker's sessions never take the ids (and the inspector's frames) of its last life's.
+      FERRY_SESSION_BASE: String(id * SESSION_ID_SPAN + ((perWorker.get(id)?.restarts ?? 0) % 10_000) * 1e8),
     });
     byId.set(id, w);
     startedAt.set(w, Date.now());

@@ -238,7 +238,7 @@ export class AdminService {
     const worker = params.get("worker");
     if (worker !== null && (path === "/metrics" || path === "/api/events")) {
       // One worker's own view (a cluster's primary keeps one per worker), its series labelled with it.
-      const one = /^\d{1,4}$/.test(worker) ? this.perWorker?.(Number(worker)) : undefined;
+      const one = /^[1-9]\d{0,3}$/.test(worker) ? this.perWorker?.(Number(worker)) : undefined;
       if (one === undefined) return json({ error: "no_such_worker", worker }, 404);
       if (path === "/metrics")
         return reply(

@@ -29,6 +29,14 @@ import { type CompiledRule, compileRules, isChannelName, ruleFor } from "./rules
 /** Why a publish was refused (the HTTP API maps these to statuses). */
 export type PublishRefusal = "bad_channel" | "forbidden" | "too_many_channels" | "broker_unavailable";
 
+/** A subscribe to `g` was answered (its set goes when empty: idle connections stay small). */
+function answered(conn: Connection, g: ChannelGroup<Connection>): void {
+  const set = conn.answering;
+  if (set === null) return;
+  set.delete(g);
+  if (set.size === 0) conn.answering = null;
+}
+
 const REFUSAL_WORDS: Record<BrokerRefusal, string> = {
   too_many_channels: "too many channels",
   broker_unavailable: "the broker is unreachable; try again",
@@ -209,7 +217,7 @@ export class Hub implements ConnectionOwner {
     // Every limit is checked before anything is created: a refused subscription creates nothing.
     const existing = this.channels.get(name);
     if (existing !== undefined && conn.answering?.has(existing)) {
-      this.error(conn, "subscribe_pending", `a subscribe to ${name} is still being answered`, id);
+      this.error(conn, "subscribe_pending", `a subscribe to ${name} is still being answered; retry`, id);
       return;
     }
     const already = existing !== undefined && conn.isSubscribed(existing);
@@ -245,11 +253,11 @@ export class Hub implements ConnectionOwner {
     conn.answering.add(g);
     this.broker.position(name, since, epoch, Date.now()).then(
       (pos) => {
-        conn.answering?.delete(g);
+        answered(conn, g);
         this.answerSubscribe(conn, g, pos, already, id);
       },
       (err) => {
-        conn.answering?.delete(g);
+        answered(conn, g);
         this.leave(conn, g);
         conn.internalError(err);
       },

@@ -41,6 +41,8 @@ interface Conn {
   receiving: boolean;
   /** Bytes queued for the client when the timer was armed (none of them taken since: a stalled reader). */
   written: number;
+  /** Zone transfers of this connection still queued for the client (counted in `state.transfersOut`). */
+  transfers: number;
 }
 
 type DnsSocket = net.Socket & { [kConn]: Conn };
@@ -241,13 +243,17 @@ function transfer(c: Conn, query: Buffer): boolean | null {
     !socket.destroyed
   ) {
     state.transfersOut++;
-    const done = () => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      state.transfersOut--;
-    };
-    socket.on("drain", done);
-    socket.on("close", done);
+    // One listener pair per connection, however many transfers it has queued.
+    if (c.transfers++ === 0) {
+      const done = () => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        state.transfersOut -= c.transfers;
+        c.transfers = 0;
+      };
+      socket.on("drain", done);
+      socket.on("close", done);
+    }
   }
   const ms = performance.now() - started;
   c.state.onTransfer?.(t.outcome, client, ms);
@@ -368,6 +374,7 @@ export function listenTcp(
       timer: null,
       receiving: false,
       written: 0,
+      transfers: 0,
     };
     socket[kConn] = c;
     socket.on("error", onError);
