@@ -270,9 +270,19 @@ for (const c of cases) {
   const nginx = median(results[`nginx ${c.file}`] ?? []);
   for (const s of servers) {
     const m = median(results[`${s.name} ${c.file}`]);
-    console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${(m / nginx).toFixed(2)}× nginx`);
+    const toNginx = Number.isFinite(nginx) && nginx > 0 ? `${(m / nginx).toFixed(2)}×` : "n/a";
+    console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${toNginx} nginx`);
   }
-  if (onlyAt >= 0) continue;
+  if (onlyAt >= 0) {
+    // The access log's cost, when the rows it needs ran (e.g. --only ferry-default,ferry-combined,ferry).
+    const logOff = results[`ferry ${c.file}`];
+    for (const row of ["ferry-default", "ferry-combined"])
+      if (logOff && results[`${row} ${c.file}`])
+        console.log(
+          `  access log cost (${row}): ${((1 - median(results[`${row} ${c.file}`]) / median(logOff)) * 100).toFixed(1)}%`,
+        );
+    continue;
+  }
   const ferry = median(results[`ferry ${c.file}`]);
   const cost = (on, off) =>
     `${((1 - median(results[`${on} ${c.file}`]) / median(results[`${off} ${c.file}`])) * 100).toFixed(0)}%`;
