@@ -4,7 +4,6 @@
  * thread never leaves an order hanging. Certificates are made by openssl.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import diagnostics from "node:diagnostics_channel";
 import { once } from "node:events";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
@@ -16,33 +15,12 @@ import { Worker } from "node:worker_threads";
 import { tlsCertChannel } from "../src/core/diagnostics.js";
 import { Thread } from "../src/core/thread.js";
 import { AcmeManager, type AcmeSettings, acmeDir, readStored, writeStored } from "../src/tls/acme.js";
-import { needTool, tmpSite } from "./helpers.js";
+import { needTool, selfSignedCert, tmpSite } from "./helpers.js";
 
-/** A self-signed certificate for `names` (PEM text). */
+/** A self-signed certificate for `names` (PEM text), made by openssl. */
 function certFor(dir: string, names: string[]): { cert: string; key: string } {
-  const cert = path.join(dir, `${names[0]}.pem`);
-  const key = path.join(dir, `${names[0]}.key.pem`);
-  const r = spawnSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "30",
-    "-subj",
-    `/CN=${names[0]}`,
-    "-addext",
-    `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
-  ]);
-  assert.equal(r.status, 0, r.stderr.toString());
-  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+  const files = selfSignedCert(dir, names[0]!, `${names[0]}-${names.length}`, names.slice(1));
+  return { cert: readFileSync(files.cert, "utf8"), key: readFileSync(files.key, "utf8") };
 }
 
 test("a stored ACME certificate is used only for the names it covers, with its own key", (t) => {

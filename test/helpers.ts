@@ -228,10 +228,15 @@ export async function waitFor(cond: () => boolean, what: string, ms = 5000): Pro
 }
 
 /** A self-signed ECDSA certificate for `name` made by openssl, as `DIR/FILE.crt` and `DIR/FILE.key`. */
-export function selfSignedCert(dir: string, name: string, file: string): { cert: string; key: string } {
+export function selfSignedCert(
+  dir: string,
+  name: string,
+  file: string,
+  moreNames: string[] = [],
+): { cert: string; key: string } {
   const cert = path.join(dir, `${file}.crt`);
   const key = path.join(dir, `${file}.key`);
-  const san = net.isIP(name) ? `IP:${name}` : `DNS:${name}`;
+  const san = [name, ...moreNames].map((n) => (net.isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
   const r = spawnSync("openssl", [
     "req",
     "-x509",
