@@ -63,11 +63,12 @@ class H2Request implements FerryRequest {
     readonly remoteAddress: string,
     private readonly h2: ServerHttp2Stream,
     private readonly maxBodySize: number,
+    secure: boolean,
   ) {
     const q = target.indexOf("?");
     this.rawPath = q < 0 ? target : target.slice(0, q);
     this.query = q < 0 ? "" : target.slice(q + 1);
-    this.secure = (h2.session?.socket as TLSSocket | undefined)?.encrypted === true;
+    this.secure = secure;
   }
 
   /** Regular headers, with `:authority` as `host` (what HTTP/1.1 code and a proxy expect). */
@@ -243,7 +244,8 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
   const authority = String(headers[":authority"] ?? headers.host ?? "");
-  const remote = peerOf(stream).remote;
+  const peer = peerOf(stream);
+  const remote = peer.remote;
   const hostName = authority === "" ? "" : parseHostCached(authority);
   if (hostName === null || target.charCodeAt(0) !== 47 /* / */) {
     respond(stream, plainReply(400), method, started, headers, remote);
@@ -267,6 +269,7 @@ function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttp
     remote,
     stream,
     host.currentLimits.maxBodySize,
+    peer.tls !== null,
   );
   let reply: Reply | Promise<Reply>;
   try {
@@ -306,7 +309,16 @@ function webSocket(
     connection: "upgrade",
     "sec-websocket-key": randomBytes(16).toString("base64"),
   };
-  const req = new H2Request("GET", String(headers[":path"]), hostName, asUpgrade, remote, stream, 0);
+  const req = new H2Request(
+    "GET",
+    String(headers[":path"]),
+    hostName,
+    asUpgrade,
+    remote,
+    stream,
+    0,
+    peerOf(stream).tls !== null,
+  );
   const answer = (reply: Reply): void => {
     if (reply.status !== 101 || reply.upgrade === undefined || stream.destroyed) {
       respond(stream, reply.status === 101 ? plainReply(500) : reply, "CONNECT", started, headers, remote);
