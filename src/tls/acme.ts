@@ -13,6 +13,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import tls from "node:tls";
+import { timerMs } from "../core/clock.js";
 import { tlsCertChannel } from "../core/diagnostics.js";
 import { Thread } from "../core/thread.js";
 import { acmeChallenges, tlsAlpnChallenges } from "./acme-challenges.js";
@@ -30,8 +31,6 @@ export interface AcmeSettings {
 /** First retry after a failed order; doubled each time up to an hour. */
 const FIRST_BACKOFF_MS = 10_000;
 const MAX_BACKOFF_MS = 3600_000;
-/** The longest a timer waits in one go (node's limit is 2^31 - 1 ms; a longer delay fires at once). */
-const MAX_TIMER_MS = 86_400_000;
 
 function event(kind: "issued" | "error", site: string, message: string): void {
   if (tlsCertChannel.hasSubscribers)
@@ -236,7 +235,7 @@ export class AcmeManager implements AcmeSource {
     );
   }
 
-  /** Orders `names` again in `ms` (a renewal months away is reached in steps: node's timers stop at 24.8 days). */
+  /** Orders `names` again in `ms` (a renewal months away is reached in steps of node's longest timer, 24.8 days). */
   private later(key: string, names: readonly string[], ms: number): void {
     if (this.stopped) return;
     const at = Date.now() + ms;
@@ -247,7 +246,7 @@ export class AcmeManager implements AcmeSource {
           if (at - Date.now() > 0) step();
           else this.order(names);
         },
-        Math.max(0, Math.min(at - Date.now(), MAX_TIMER_MS)),
+        timerMs(Math.max(0, at - Date.now())),
       );
       t.unref();
       this.timers.set(key, t);

@@ -71,6 +71,24 @@ export function setForwarder(state: DnsServerState, forwarder: Forwarder | null)
   state.chain = buildChain(state.zones, forwarder);
 }
 
+/** A transfer (or its refusal) as the query it answered, for the query counters and the inspector. */
+export function transferAsQuery(
+  t: { messages: Buffer[]; outcome: { zone: string; records: number } },
+  type: number,
+): QueryOutcome {
+  const flags = t.messages[0]!.readUInt16BE(2);
+  return {
+    name: t.outcome.zone,
+    type,
+    rcode: flags & 0xf,
+    flags,
+    answers: t.outcome.records,
+    truncated: false,
+    source: "zone",
+    records: [],
+  };
+}
+
 /**
  * Answers one query through the packet cache (zone answers only: forwarded
  * answers age with their TTLs). `report` sees the outcome of every answered query.
@@ -86,20 +104,10 @@ export function answerQuery(
   if (udp && transferType(buf) === IXFR) {
     const t = answerTransfer(buf, state.zones, state.transfer, client, true);
     if (t !== null) {
-      const m = t.messages[0]!;
       state.onTransfer?.(t.outcome, client, 0);
       // Counted among the queries too, as the TCP path counts its transfers.
-      report?.({
-        name: t.outcome.zone,
-        type: IXFR,
-        rcode: m.readUInt16BE(2) & 0xf,
-        flags: m.readUInt16BE(2),
-        answers: t.outcome.records,
-        truncated: false,
-        source: "zone",
-        records: [],
-      });
-      return m;
+      report?.(transferAsQuery(t, IXFR));
+      return t.messages[0]!;
     }
   }
   const key = PacketCache.key(buf);

@@ -18,7 +18,7 @@ import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.
 import { FerryError } from "../../core/errors.js";
 import { answerTransfer, isTransferQuery, transferType } from "../transfer/serve.js";
 import type { QueryOutcome } from "./handle-query.js";
-import { answerQuery, type DnsServerState } from "./state.js";
+import { answerQuery, type DnsServerState, transferAsQuery } from "./state.js";
 
 const kConn = Symbol("ferry.dns.tcp");
 /** Answers queued for a client that is not reading, before Ferry stops reading its queries. */
@@ -258,16 +258,7 @@ function transfer(c: Conn, query: Buffer): boolean | null {
   const ms = performance.now() - started;
   c.state.onTransfer?.(t.outcome, client, ms);
   c.state.onQuery?.(
-    {
-      name: t.outcome.zone,
-      type: transferType(query),
-      rcode: t.messages[0]!.readUInt16BE(2) & 0xf,
-      flags: t.messages[0]!.readUInt16BE(2),
-      answers: t.outcome.records,
-      truncated: false,
-      source: "zone",
-      records: [],
-    },
+    transferAsQuery(t, transferType(query)),
     client,
     (socket as unknown as tls.TLSSocket).encrypted === true ? "dot" : "tcp",
     ms,

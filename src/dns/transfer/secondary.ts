@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
+import { timerMs } from "../../core/clock.js";
 import type { ListenAddress } from "../../core/config/types.js";
 import type { Record } from "../wire/message.js";
 import { recordText } from "../wire/present.js";
@@ -26,8 +27,6 @@ import { serialAfter, serialOf, zoneRecords } from "./journal.js";
 import type { TsigKey } from "./tsig.js";
 import { fetchZone } from "./xfr-client.js";
 
-/** The longest a timer can wait in node (about 24.8 days); longer SOA intervals are checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Retries while there is no copy at all: 1 s, 2 s … up to this. */
 const MAX_BOOTSTRAP_RETRY_MS = 60_000;
 const TRANSFER_TIMEOUT_MS = 60_000;
@@ -156,7 +155,7 @@ export class SecondaryZone {
   private schedule(ms: number): void {
     if (this.closed) return;
     if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), Math.min(ms, MAX_TIMER_MS));
+    this.timer = setTimeout(() => void this.refresh(), timerMs(ms)); // a longer SOA interval is checked again then
     this.timer.unref();
   }
 
@@ -178,7 +177,7 @@ export class SecondaryZone {
         } catch {}
         this.report("expired", null, null, `no good refresh within the SOA expire (${expire} s)`, serial);
       },
-      Math.max(0, Math.min(left, MAX_TIMER_MS)),
+      timerMs(Math.max(0, left)),
     );
     this.expiry.unref();
   }
