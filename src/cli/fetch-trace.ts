@@ -3,9 +3,11 @@
  * given, else the system's), TCP connect, TLS handshake for https, request,
  * first byte, download, each timed on one clock.
  */
+
 import { promises as dnsPromises } from "node:dns";
 import http from "node:http";
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import tls from "node:tls";
 import { FerryError, UsageError } from "../core/errors.js";
 import { lookup } from "../dns/client.js";

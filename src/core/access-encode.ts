@@ -52,8 +52,41 @@ function jstr(buf: Buffer, pos: number, s: string): number {
   return pos + buf.write(str(s), pos, "utf8");
 }
 
-/** A non-negative integer's digits (no string made); anything else as `String(v)` writes it. */
+/** A non-negative integer's digits (no string made; 32-bit integer arithmetic below 2^32); anything else as `String(v)` writes it. */
 function num(buf: Buffer, pos: number, v: number): number {
+  if (v >>> 0 !== v) return bigNum(buf, pos, v);
+  const digits =
+    v < 10
+      ? 1
+      : v < 100
+        ? 2
+        : v < 1e3
+          ? 3
+          : v < 1e4
+            ? 4
+            : v < 1e5
+              ? 5
+              : v < 1e6
+                ? 6
+                : v < 1e7
+                  ? 7
+                  : v < 1e8
+                    ? 8
+                    : v < 1e9
+                      ? 9
+                      : 10;
+  let at = pos + digits - 1;
+  while (v >= 10) {
+    const q = (v / 10) >>> 0;
+    buf[at--] = 48 + v - q * 10;
+    v = q;
+  }
+  buf[at] = 48 + v;
+  return pos + digits;
+}
+
+/** `num` for 2^32 and above (safe integers), and anything else as `String(v)` writes it. */
+function bigNum(buf: Buffer, pos: number, v: number): number {
   if (!Number.isSafeInteger(v) || v < 0) return ascii(buf, pos, String(v));
   let digits = 1;
   for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
@@ -72,27 +105,44 @@ function ms3(v: number): number {
 /** Milliseconds rounded to three decimals, written as JSON writes `ms3(v)` (integer arithmetic, no float printing). */
 function millis(buf: Buffer, pos: number, v: number): number {
   const t = Math.round(v * 1000);
-  if (!Number.isSafeInteger(t) || t < 0) return ascii(buf, pos, String(ms3(v)));
-  pos = num(buf, pos, Math.floor(t / 1000));
-  let frac = t % 1000;
-  if (frac === 0) return pos;
-  buf[pos++] = 0x2e; // .
-  let div = 100;
-  while (frac > 0) {
-    const d = Math.floor(frac / div);
-    buf[pos++] = 48 + d;
-    frac -= d * div;
-    div /= 10;
+  if (t >>> 0 !== t) {
+    if (!Number.isSafeInteger(t) || t < 0) return ascii(buf, pos, String(ms3(v)));
+    return fraction(buf, bigNum(buf, pos, Math.floor(t / 1000)), t % 1000);
   }
-  return pos;
+  const whole = (t / 1000) >>> 0;
+  return fraction(buf, num(buf, pos, whole), t - whole * 1000);
+}
+
+/** `.5`, `.25`, `.125` for thousandths 500, 250, 125 (trailing zeros left out, as JSON prints a number); nothing for 0. */
+function fraction(buf: Buffer, pos: number, thousandths: number): number {
+  if (thousandths === 0) return pos;
+  const d1 = (thousandths / 100) >>> 0;
+  const rest = thousandths - d1 * 100;
+  const d2 = (rest / 10) >>> 0;
+  const d3 = rest - d2 * 10;
+  buf[pos] = 0x2e; // .
+  buf[pos + 1] = 48 + d1;
+  if (d3 !== 0) {
+    buf[pos + 2] = 48 + d2;
+    buf[pos + 3] = 48 + d3;
+    return pos + 4;
+  }
+  if (d2 !== 0) {
+    buf[pos + 2] = 48 + d2;
+    return pos + 3;
+  }
+  return pos + 2;
 }
 
 /** The milliseconds of a time, three digits (the ISO prefix of its second comes before, `Z` after). */
 function millisOfSecond(buf: Buffer, pos: number, ms: number): number {
-  const frac = Math.floor(ms - Math.floor(ms / 1000) * 1000);
-  buf[pos] = 48 + Math.floor(frac / 100);
-  buf[pos + 1] = 48 + (Math.floor(frac / 10) % 10);
-  buf[pos + 2] = 48 + (frac % 10);
+  const frac = Math.floor(ms - Math.floor(ms / 1000) * 1000) >>> 0;
+  const d1 = (frac / 100) >>> 0;
+  const rest = frac - d1 * 100;
+  const d2 = (rest / 10) >>> 0;
+  buf[pos] = 48 + d1;
+  buf[pos + 1] = 48 + d2;
+  buf[pos + 2] = 48 + rest - d2 * 10;
   return pos + 3;
 }
 
@@ -174,6 +224,40 @@ class PairRuns {
 const REMOTE = new Runs('Z","remote":', ',"method":');
 const METHOD_HOST = new PairRuns("", ',"host":', ',"uri":');
 const PROTOCOL = new Runs(',"protocol":', ',"status":', (version) => `HTTP/${version}`);
+
+/**
+ * `,"protocol":"HTTP/1.1","status":200,"bytes":` for a version and a status,
+ * copied in one piece: kept for statuses 0–999 of up to 8 versions.
+ */
+class StatusRuns {
+  private readonly byVersion = new Map<string, Buffer[]>();
+  private lastVersion: string | null = null;
+  private lastStatus = -1;
+  private lastRun: Buffer = Buffer.alloc(0);
+
+  get(version: string, status: number): Buffer | null {
+    if (status === this.lastStatus && version === this.lastVersion) return this.lastRun;
+    if (status >>> 0 !== status || status > 999) return null;
+    let runs = this.byVersion.get(version);
+    if (runs === undefined) {
+      if (version.length > MAX_KEPT) return null;
+      if (this.byVersion.size >= 8) this.byVersion.clear();
+      runs = [];
+      this.byVersion.set(version, runs);
+    }
+    let run = runs[status];
+    if (run === undefined) {
+      run = Buffer.from(`,"protocol":${str(`HTTP/${version}`)},"status":${status},"bytes":`, "utf8");
+      runs[status] = run;
+    }
+    this.lastVersion = version;
+    this.lastStatus = status;
+    this.lastRun = run;
+    return run;
+  }
+}
+const STATUS = new StatusRuns();
+const DURATION = Buffer.from(',"duration_ms":', "latin1");
 const SITE_LOCATION = new PairRuns(',"site":', ',"location":', ',"referer":');
 /** The user agent after an empty referer (the usual case for a first visit, and for every tool). */
 const AGENT_NO_REFERER = new Runs('"","user_agent":', "");
@@ -199,11 +283,15 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
   pos = copy(buf, pos, REMOTE.get(e.remoteAddress));
   pos = copy(buf, pos, METHOD_HOST.get(e.method, e.host));
   pos = jstr(buf, pos, e.target);
-  pos = copy(buf, pos, PROTOCOL.get(e.httpVersion));
-  pos = num(buf, pos, e.status);
-  pos = ascii(buf, pos, ',"bytes":');
+  const status = STATUS.get(e.httpVersion, e.status);
+  if (status !== null) pos = copy(buf, pos, status);
+  else {
+    pos = copy(buf, pos, PROTOCOL.get(e.httpVersion));
+    pos = num(buf, pos, e.status);
+    pos = ascii(buf, pos, ',"bytes":');
+  }
   pos = num(buf, pos, e.bytes);
-  pos = ascii(buf, pos, ',"duration_ms":');
+  pos = copy(buf, pos, DURATION);
   pos = millis(buf, pos, e.durationMs);
   pos = copy(buf, pos, SITE_LOCATION.get(e.site, e.location));
   if (e.referer === "") pos = copy(buf, pos, AGENT_NO_REFERER.get(e.userAgent));

@@ -4,6 +4,8 @@
  * already has its monotonic time gets its wall time without a second clock
  * read (the access log's time, per request). A clock step shows within a second.
  */
+import { performance } from "node:perf_hooks";
+
 let checkedAt = performance.now();
 let offset = Date.now() - checkedAt;
 

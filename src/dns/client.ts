@@ -4,11 +4,13 @@
  * POST over HTTP/2). Random IDs (0 over HTTPS, as RFC 8484 §4.1 asks); an
  * answer is accepted only when its ID and question match what was asked.
  */
+
 import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
 import { lookup as dnsLookup } from "node:dns/promises";
 import http2 from "node:http2";
 import net, { isIP, isIPv6 } from "node:net";
+import { performance } from "node:perf_hooks";
 import tls from "node:tls";
 import { timerMs } from "../core/clock.js";
 import { Flag, RRType } from "./wire/constants.js";

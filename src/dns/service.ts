@@ -7,6 +7,7 @@
 import type dgram from "node:dgram";
 import { existsSync, statSync } from "node:fs";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import { AddressSet } from "../core/cidr.js";
 import type { DnsConfig, DnsZoneConfig, ListenAddress } from "../core/config/types.js";
 import {

@@ -10,7 +10,9 @@
  * Nothing a client sends can throw past this module: a failure costs that
  * connection only.
  */
+
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import tls from "node:tls";
 import { timerMs } from "../../core/clock.js";
 import type { ListenAddress } from "../../core/config/types.js";

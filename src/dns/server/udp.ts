@@ -1,6 +1,8 @@
 /** DNS over UDP: one datagram in, at most one datagram out. */
+
 import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
+import { performance } from "node:perf_hooks";
 import type { ListenAddress } from "../../core/config/types.js";
 import { FerryError } from "../../core/errors.js";
 import type { QueryOutcome } from "./handle-query.js";

@@ -6,8 +6,10 @@
  * the parsed head, the request object and the reply's text; the timers are
  * deadlines a sweeper of the engine checks (`expire`), not timer objects.
  */
+
 import { METHODS } from "node:http";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import { wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
@@ -551,8 +553,8 @@ export class H1Connection implements H1Sink, BodyOwner {
     let userAgent = "";
     for (let i = 0; i < raw.length; i += 2) {
       const n = raw[i]!;
-      if (n.length === 7 && n.toLowerCase() === "referer") referer ||= raw[i + 1]!;
-      else if (n.length === 10 && n.toLowerCase() === "user-agent") userAgent ||= raw[i + 1]!;
+      if (n.length === 7 && isName(n, "referer")) referer ||= raw[i + 1]!;
+      else if (n.length === 10 && isName(n, "user-agent")) userAgent ||= raw[i + 1]!;
     }
     const event: HttpRequestEvent = {
       time: wallTime(this.started),
@@ -577,6 +579,17 @@ export class H1Connection implements H1Sink, BodyOwner {
     };
     httpRequestChannel.publish(event);
   }
+}
+
+/**
+ * A header name (a token, as the parser checked) against a lowercase name of
+ * the same length, without making a lowercase copy: OR-ing 0x20 folds only
+ * `A`–`Z` onto another token character.
+ */
+function isName(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++)
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
 }
 
 /** The head a refusal is answered with when the parser had none (HTTP/1.1 framing, connection closing). */

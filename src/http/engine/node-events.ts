@@ -1,6 +1,8 @@
 /** The engine's diagnostics events: one per exchange, one per refused request. */
+
 import type { IncomingMessage } from "node:http";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import {
   type HttpRequestEvent,

@@ -8,10 +8,12 @@
  * against invalid-frame and CONTINUATION floods; an idle session is closed
  * after `idleTimeout` (one carrying a WebSocket is not idle).
  */
+
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { timerMs, wallTime } from "../../core/clock.js";

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, ServerResponse, STATUS_CODES } from "node:h
 import type { Http2Server } from "node:http2";
 import https from "node:https";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import { timerMs } from "../../core/clock.js";

@@ -4,7 +4,9 @@
  * upstream, retries that never resend what may have reached an upstream,
  * streaming both ways, and WebSocket pass-through. Every method goes up.
  */
+
 import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { AddressSet } from "../../core/cidr.js";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
 import {

@@ -16,6 +16,7 @@
  * `release` is called once, when the upstream connection is free again (the
  * response ended, or the request failed or was aborted).
  */
+import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 

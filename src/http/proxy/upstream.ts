@@ -7,8 +7,10 @@
  * but closes the surplus only once it has sat idle for a second: a burst
  * wider than N does not close and reopen connections on every request.
  */
+
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { performance } from "node:perf_hooks";
 import { rootCertificates } from "node:tls";
 import { Client } from "undici";
 import { timerMs } from "../../core/clock.js";

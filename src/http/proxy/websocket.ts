@@ -6,9 +6,11 @@
  * The frames are read as they pass (`FrameTap`) and published like Ferry's
  * own sessions, so the inspector shows a proxied session and its messages.
  */
+
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import { timerMs } from "../../core/clock.js";
 import type { HeaderRules } from "../../core/config/types.js";
 import {
