@@ -190,7 +190,7 @@ class Runs {
 
 /**
  * Two neighbouring values in one run (the method and the host; the site and
- * the location): one copy instead of two. At most 16 first values × 64
+ * the location; the TLS version and the SNI name): one copy instead of two. At most 16 first values × 64
  * second ones are kept (a client's made-up methods and hosts cannot grow it).
  */
 class PairRuns {
@@ -226,37 +226,51 @@ const METHOD_HOST = new PairRuns("", ',"host":', ',"uri":');
 const PROTOCOL = new Runs(',"protocol":', ',"status":', (version) => `HTTP/${version}`);
 
 /**
- * `,"protocol":"HTTP/1.1","status":200,"bytes":` for a version and a status,
- * copied in one piece: kept for statuses 0–999 of up to 8 versions.
+ * A run made of a string and a status (`,"protocol":"HTTP/1.1","status":200,"bytes":`;
+ * an upstream's address and status), copied in one piece: kept for statuses
+ * 0–999 of up to `max` strings (it starts over when full); `null` for a value
+ * it does not keep, which the caller writes part by part.
  */
 class StatusRuns {
-  private readonly byVersion = new Map<string, Buffer[]>();
-  private lastVersion: string | null = null;
+  private readonly byKey = new Map<string, Buffer[]>();
+  private lastKey: string | null = null;
   private lastStatus = -1;
   private lastRun: Buffer = Buffer.alloc(0);
+  constructor(
+    private readonly make: (key: string, status: number) => string,
+    private readonly max: number,
+  ) {}
 
-  get(version: string, status: number): Buffer | null {
-    if (status === this.lastStatus && version === this.lastVersion) return this.lastRun;
-    if (status >>> 0 !== status || status > 999) return null;
-    let runs = this.byVersion.get(version);
+  get(key: string, status: number): Buffer | null {
+    if (status === this.lastStatus && key === this.lastKey) return this.lastRun;
+    if (status >>> 0 !== status || status > 999 || key.length > MAX_KEPT) return null;
+    let runs = this.byKey.get(key);
     if (runs === undefined) {
-      if (version.length > MAX_KEPT) return null;
-      if (this.byVersion.size >= 8) this.byVersion.clear();
+      if (this.byKey.size >= this.max) this.byKey.clear();
       runs = [];
-      this.byVersion.set(version, runs);
+      this.byKey.set(key, runs);
     }
     let run = runs[status];
     if (run === undefined) {
-      run = Buffer.from(`,"protocol":${str(`HTTP/${version}`)},"status":${status},"bytes":`, "utf8");
+      run = Buffer.from(this.make(key, status), "utf8");
       runs[status] = run;
     }
-    this.lastVersion = version;
+    this.lastKey = key;
     this.lastStatus = status;
     this.lastRun = run;
     return run;
   }
 }
-const STATUS = new StatusRuns();
+const STATUS = new StatusRuns(
+  (version, status) => `,"protocol":${str(`HTTP/${version}`)},"status":${status},"bytes":`,
+  8,
+);
+const UPSTREAM = new StatusRuns(
+  (address, status) => `,"upstream":${str(address)},"upstream_status":${status},"upstream_connect_ms":`,
+  64,
+);
+const FIRST_BYTE = Buffer.from(',"upstream_first_byte_ms":', "latin1");
+const TLS = new PairRuns(',"tls":', ',"sni":', "");
 const DURATION = Buffer.from(',"duration_ms":', "latin1");
 const SITE_LOCATION = new PairRuns(',"site":', ',"location":', ',"referer":');
 /** The user agent after an empty referer (the usual case for a first visit, and for every tool). */
@@ -300,21 +314,20 @@ export function encodeJson(buf: Buffer, pos: number, e: HttpRequestEvent): numbe
     pos = copy(buf, pos, AGENT.get(e.userAgent));
   }
   if (!e.completed) pos = ascii(buf, pos, ',"aborted":true');
-  if (e.tls !== null) {
-    pos = ascii(buf, pos, ',"tls":');
-    pos = jstr(buf, pos, e.tls.version);
-    pos = ascii(buf, pos, ',"sni":');
-    pos = jstr(buf, pos, e.tls.sni);
-  }
+  if (e.tls !== null) pos = copy(buf, pos, TLS.get(e.tls.version, e.tls.sni));
   const u = e.upstream;
   if (u !== null) {
-    pos = ascii(buf, pos, ',"upstream":');
-    pos = jstr(buf, pos, u.address);
-    pos = ascii(buf, pos, ',"upstream_status":');
-    pos = num(buf, pos, u.status);
-    pos = ascii(buf, pos, ',"upstream_connect_ms":');
+    const run = UPSTREAM.get(u.address, u.status);
+    if (run !== null) pos = copy(buf, pos, run);
+    else {
+      pos = ascii(buf, pos, ',"upstream":');
+      pos = jstr(buf, pos, u.address);
+      pos = ascii(buf, pos, ',"upstream_status":');
+      pos = num(buf, pos, u.status);
+      pos = ascii(buf, pos, ',"upstream_connect_ms":');
+    }
     pos = millis(buf, pos, u.connectMs);
-    pos = ascii(buf, pos, ',"upstream_first_byte_ms":');
+    pos = copy(buf, pos, FIRST_BYTE);
     pos = millis(buf, pos, u.firstByteMs);
     if (u.error) {
       pos = ascii(buf, pos, ',"upstream_error":');
