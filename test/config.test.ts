@@ -234,6 +234,35 @@ test("flags: --broker is the endpoint's broker key, set through YAML the same; a
     (err: ConfigError) =>
       err.problems.some((p) => p.key === "http.sites[0].realtime[0].broker" && p.position?.line === 6),
   );
+  // A Redis Cluster: seed nodes, through YAML and the flag; its password masked too.
+  const cluster = "redis+cluster://:cl-s3cret@127.0.0.1:7000,127.0.0.1:7001";
+  writeFileSync(
+    file,
+    `http:\n  sites:\n    - root: .\n      realtime:\n        - path: /ws\n          broker: "${cluster}"\n`,
+  );
+  assert.equal(configFromFlags({ http: [], config: file }).http!.sites[0]!.realtime[0]!.broker, cluster);
+  const clusterFlag = configFromFlags({ http: [], root: ".", realtime: "/ws", broker: cluster });
+  assert.equal(clusterFlag.http!.sites[0]!.realtime[0]!.broker, cluster);
+  const masked = JSON.stringify(maskConfig(clusterFlag));
+  assert.ok(!masked.includes("cl-s3cret"), masked);
+  assert.match(masked, /redis\+cluster:\/\/:••••••@127\.0\.0\.1:7000,127\.0\.0\.1:7001/);
+  // A cluster has database 0 only, and every seed needs a port.
+  for (const bad of [
+    "redis+cluster://127.0.0.1:7000/2",
+    "redis+cluster://127.0.0.1",
+    "redis+cluster://a:1,b",
+  ]) {
+    writeFileSync(
+      file,
+      `http:\n  sites:\n    - root: .\n      realtime:\n        - path: /ws\n          broker: "${bad}"\n`,
+    );
+    assert.throws(
+      () => configFromFlags({ http: [], config: file }),
+      (err: ConfigError) =>
+        err.problems.some((p) => p.key === "http.sites[0].realtime[0].broker" && p.position?.line === 6),
+      bad,
+    );
+  }
 });
 
 test("workers: the YAML key and --workers agree; auto is one per core; 1 by default; bad values are refused", () => {

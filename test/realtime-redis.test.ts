@@ -8,7 +8,6 @@
  * the history); a node killed and started again.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -19,54 +18,23 @@ import WebSocket from "ws";
 import type { ChannelRule } from "../src/core/config/types.js";
 import { RedisBroker } from "../src/realtime/broker/redis.js";
 import type { Message } from "../src/realtime/channel.js";
-import { type FerryProcess, needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
+import { needTool, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
+import {
+  type Client,
+  client,
+  KEY,
+  node,
+  publish,
+  range,
+  startRedis,
+  stops,
+  subscribed,
+} from "./redis-nodes.js";
 
-const KEY = "redis-test-publish-key";
-const stops: (() => void)[] = [];
 after(() => {
   for (const s of stops.reverse()) s();
 });
-
-interface RedisServer {
-  port: number;
-  child: ChildProcess;
-  stop: () => Promise<void>;
-}
-
-async function startRedis(port: number, dir: string): Promise<RedisServer> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    {
-      stdio: "ignore",
-    },
-  );
-  const server: RedisServer = {
-    port,
-    child,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGKILL");
-      }),
-  };
-  stops.push(() => child.kill("SIGKILL"));
-  for (let i = 0; i < 100 && !(await connects(port)); i++) await new Promise((r) => setTimeout(r, 50));
-  return server;
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 /** A TCP relay between a node and Redis that the test can cut and restore. */
 async function relay(target: number): Promise<{ port: number; cut: () => void; restore: () => void }> {
@@ -99,86 +67,6 @@ async function relay(target: number): Promise<{ port: number; cut: () => void; r
     },
   };
 }
-
-interface Node {
-  port: number;
-  ferry: FerryProcess;
-  logs: () => string;
-}
-
-async function node(redisPort: number, port?: number): Promise<Node> {
-  const dir = tmpSite({ "index.html": "x" });
-  const p = port ?? (await freePort());
-  const ferry = await spawnFerry(
-    [
-      "serve",
-      dir,
-      "--http",
-      `127.0.0.1:${p}`,
-      "--realtime",
-      "/ws",
-      "--publish-key",
-      KEY,
-      "--broker",
-      `redis://127.0.0.1:${redisPort}/0`,
-    ],
-    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
-  );
-  stops.push(() => ferry.child.kill("SIGKILL"));
-  const logs = () => ferry.stdout() + ferry.stderr();
-  await waitFor(() => logs().includes("realtime broker connected"), "the broker connected", 5000);
-  return { port: p, ferry, logs };
-}
-
-async function publish(
-  port: number,
-  channel: string,
-  data: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`http://127.0.0.1:${port}/ws`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ channel, data }),
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
-
-interface Client {
-  ws: WebSocket;
-  got: Record<string, unknown>[];
-  messages: () => number[];
-  send: (m: unknown) => void;
-}
-
-async function client(port: number): Promise<Client> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-  const got: Record<string, unknown>[] = [];
-  ws.on("message", (d) => got.push(JSON.parse(String(d))));
-  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-  stops.push(() => ws.terminate());
-  return {
-    ws,
-    got,
-    messages: () => got.filter((m) => m.type === "message").map((m) => m.offset as number),
-    send: (m) => ws.send(JSON.stringify(m)),
-  };
-}
-
-async function subscribed(
-  c: Client,
-  channel: string,
-  extra: Record<string, unknown> = {},
-): Promise<Record<string, unknown>> {
-  const before = c.got.length;
-  c.send({ type: "subscribe", channel, ...extra });
-  await waitFor(
-    () => c.got.slice(before).some((m) => m.type === "subscribed" || m.type === "error"),
-    `an answer to subscribe ${channel}`,
-  );
-  return c.got.slice(before).find((m) => m.type === "subscribed" || m.type === "error")!;
-}
-
-const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 describe("realtime on Redis across nodes", () => {
   test("three nodes: a message published on any node reaches every subscriber on every node once, in offset order; presence counts them all", async (t) => {

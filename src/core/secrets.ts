@@ -69,7 +69,7 @@ export function maskConfig<T>(value: T): T {
       if (typeof v !== "string") return v;
       if (SECRET_KEYS.has(k)) return MASK;
       // A broker URL may carry a password (redis://:PASSWORD@host or redis://user:PASSWORD@host).
-      if (k === "broker") return v.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, `$1:${MASK}@`);
+      if (k === "broker") return v.replace(/^([a-z+]+:\/\/[^:@/]*):[^@/]*@/i, `$1:${MASK}@`);
       return v;
     }),
   ) as T;

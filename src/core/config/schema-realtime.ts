@@ -57,10 +57,12 @@ export const realtimeSchema = {
     },
     broker: {
       type: "string",
-      pattern: "^rediss?://",
-      expects: "a Redis URL such as redis://127.0.0.1:6379/0",
+      pattern:
+        "^(rediss?://.*|rediss?\\+cluster://([^:@/]*(:[^@/]*)?@)?[^@/,]+:[0-9]+(,[^@/,]+:[0-9]+)*(/0?)?)$",
+      expects:
+        "a Redis URL such as redis://127.0.0.1:6379/0, or redis+cluster://HOST:PORT,HOST:PORT for a Redis Cluster",
       description:
-        "Share the endpoint's channels with every Ferry node on this Redis (`redis://[:PASSWORD@]HOST:PORT/DB`): offsets, epochs and history live in Redis, a message published on any node reaches every subscriber once. Left out, channels are local to the process.",
+        "Share the endpoint's channels with every Ferry node on this Redis (`redis://[:PASSWORD@]HOST:PORT/DB`, `rediss://` for TLS): offsets, epochs and history live in Redis, a message published on any node reaches every subscriber once. A Redis Cluster: `redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…]` (seed nodes; a channel's keys share one hash slot). Left out, channels are local to the process.",
     },
     origins: {
       type: "array",

@@ -16,10 +16,11 @@
  * channel is caught up when it is back.
  */
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { ChannelRule } from "../../core/config/types.js";
 import { type Message, messageFor } from "../channel.js";
 import type { Broker, BrokerRefusal, ChannelPosition } from "./broker.js";
+import { clusterSeeds } from "./cluster-url.js";
 
 /** Numbers the message, keeps it, publishes it: returns {offset, epoch}. */
 const PUBLISH = `
@@ -81,15 +82,20 @@ type StreamEntry = [string, string[]];
 
 function nothing(): void {}
 
+/** One Redis, or a Redis Cluster (`redis+cluster://`). */
+type Client = Redis | Cluster;
+
 /** The client with the scripts defined on it. */
-type Scripted = Redis & {
+type Scripted = Client & {
   ferryPublish(...args: string[]): Promise<unknown>;
   ferryPosition(...args: string[]): Promise<unknown>;
 };
 
 export class RedisBroker implements Broker {
-  private readonly cmd: Redis;
-  private readonly sub: Redis;
+  private readonly cmd: Client;
+  private readonly sub: Client;
+  /** A Redis Cluster: a pipeline holds one channel's keys only (one hash slot). */
+  private readonly clustered: boolean;
   private readonly prefix: string;
   private readonly node = randomBytes(8).toString("hex");
   private readonly watched = new Map<string, Watched>();
@@ -106,24 +112,43 @@ export class RedisBroker implements Broker {
   /** `scope` keeps endpoints apart on one Redis (site and path). */
   constructor(url: string, scope: string, events: RedisBrokerEvents) {
     this.prefix = `ferry:rt:${scope}:`;
-    const options = {
+    const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
+    const options: RedisOptions = {
       // Fail at once while Redis is away (the API answers 503); reconnect with a backoff up to 2 s.
       // A Redis that stops answering without closing fails commands after 2 s, and TCP keep-alive finds it.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      retryStrategy,
       commandTimeout: 2000,
       connectTimeout: 2000,
       keepAlive: 10_000,
       lazyConnect: false,
     };
-    this.cmd = new Redis(url, options);
+    const seeds = clusterSeeds(url);
+    this.clustered = seeds !== null;
+    const connect = (extra: RedisOptions): Client =>
+      seeds === null
+        ? new Redis(url, { ...options, ...extra })
+        : // The seeds tell ioredis the cluster's nodes; it follows MOVED/ASK and failovers from there.
+          new Cluster(seeds.nodes, {
+            enableOfflineQueue: false,
+            clusterRetryStrategy: retryStrategy,
+            slotsRefreshTimeout: 2000,
+            redisOptions: {
+              ...options,
+              ...extra,
+              username: seeds.username,
+              password: seeds.password,
+              ...(seeds.tls ? { tls: {} } : {}),
+            },
+          });
+    this.cmd = connect({});
     // Sent as EVALSHA (the script body once per connection, as ioredis does for defined commands).
     this.cmd.defineCommand("ferryPublish", { numberOfKeys: 3, lua: PUBLISH });
     this.cmd.defineCommand("ferryPosition", { numberOfKeys: 2, lua: POSITION });
     // The subscriber connection sends nothing while away (no queue a client could grow); on every
     // `ready` it subscribes to the channels watched then, in one command.
-    this.sub = new Redis(url, { ...options, commandTimeout: undefined, autoResubscribe: false });
+    this.sub = connect({ commandTimeout: undefined, autoResubscribe: false });
     let lastError = "";
     this.cmd.on("error", (err: Error) => {
       lastError = err.message;
@@ -429,8 +454,11 @@ export class RedisBroker implements Broker {
     const names = all ? new Set([...this.dirty, ...this.counts.keys()]) : this.dirty;
     if (names.size === 0) return Promise.resolve();
     const now = Date.now();
-    const pipe = this.cmd.pipeline();
+    // One pipeline for all; on a Redis Cluster one per channel (its keys share a slot, the channels do not).
+    const pipes = [this.cmd.pipeline()];
     for (const channel of names) {
+      if (this.clustered && pipes[0]!.length > 0) pipes.unshift(this.cmd.pipeline());
+      const pipe = pipes[0]!;
       const key = this.key(channel, "p");
       const n = this.counts.get(channel) ?? 0;
       if (n === 0) pipe.hdel(key, this.node);
@@ -440,7 +468,7 @@ export class RedisBroker implements Broker {
       }
     }
     this.dirty.clear();
-    return pipe.exec().catch(() => {});
+    return Promise.all(pipes.map((pipe) => pipe.exec().catch(() => {})));
   }
 
   async presence(channel: string): Promise<number | BrokerRefusal> {

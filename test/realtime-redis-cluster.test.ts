@@ -1,0 +1,159 @@
+/**
+ * Realtime across Ferry nodes on a real Redis Cluster (Debian redis-server in
+ * cluster mode, three masters made one cluster by `redis-cli --cluster
+ * create`). Two `ferry serve` nodes reach it through `redis+cluster://` seeds
+ * (one node knows a single seed: it learns the rest from the cluster).
+ * Channels whose keys live on three different masters: every message reaches
+ * every subscriber on both nodes once, in order; a client that moves to the
+ * other node recovers with `since`/`epoch`; presence counts across nodes
+ * (a presence write per channel, since one pipeline cannot span slots).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { Redis } from "ioredis";
+import { needTool, waitFor } from "./helpers.js";
+import { freePort } from "./knot.js";
+import { client, KEY, node, publish, range, startRedis, stops, subscribed } from "./redis-nodes.js";
+
+after(() => {
+  for (const s of stops.reverse()) s();
+});
+
+/** Three masters, each with its own cluster bus port, joined into one cluster that covers every slot. */
+async function startCluster(): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-redis-cluster-"));
+    await startRedis(port, dir, [
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--cluster-port",
+      String(await freePort()),
+      "--cluster-node-timeout",
+      "2000",
+    ]);
+    ports.push(port);
+  }
+  execFileSync(
+    "redis-cli",
+    [
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ],
+    { stdio: "ignore", timeout: 20_000 },
+  );
+  for (const port of ports) {
+    const r = new Redis(port, "127.0.0.1", { lazyConnect: true });
+    await r.connect();
+    try {
+      for (let i = 0; i < 100 && !String(await r.cluster("INFO")).includes("cluster_state:ok"); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(String(await r.cluster("INFO")), /cluster_state:ok/);
+    } finally {
+      r.disconnect();
+    }
+  }
+  return ports;
+}
+
+/** The port of the master that holds `channel`'s keys (their hash tag is the channel name). */
+async function ownerOf(ports: number[], channel: string): Promise<number> {
+  const r = new Redis(ports[0]!, "127.0.0.1");
+  try {
+    const slot = Number(await r.cluster("KEYSLOT", `{${channel}}`));
+    const owner = (await r.cluster("SLOTS")).find(([from, to]) => slot >= from && slot <= to);
+    assert.ok(owner?.[2], `slot ${slot} is served`);
+    return owner[2][1];
+  } finally {
+    r.disconnect();
+  }
+}
+
+test("a Redis Cluster: channels on three masters, two nodes, every message once and in order; recovery on the other node; presence across nodes", async (t) => {
+  if (!needTool(t, "redis-server", "redis-server")) return;
+  if (!needTool(t, "redis-cli", "redis-tools")) return;
+  const ports = await startCluster();
+  // One channel per master, so the script, the history and the presence hash run on each of them.
+  const channels: string[] = [];
+  const owners = new Set<number>();
+  for (let i = 0; channels.length < 3 && i < 200; i++) {
+    const owner = await ownerOf(ports, `pair-${i}`);
+    if (owners.has(owner)) continue;
+    owners.add(owner);
+    channels.push(`pair-${i}`);
+  }
+  assert.equal(channels.length, 3, "a channel on each master");
+
+  const a = await node(`redis+cluster://127.0.0.1:${ports[0]}`);
+  const b = await node(`redis+cluster://127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}`);
+  const clients = [await client(a.port), await client(b.port), await client(b.port)];
+  for (const c of clients)
+    for (const channel of channels) assert.equal((await subscribed(c, channel)).offset, 0);
+
+  for (let i = 1; i <= 10; i++)
+    for (const channel of channels) {
+      const r = await publish((i % 2 === 0 ? a : b).port, channel, { i });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.offset, i);
+    }
+  const offsets = (c: (typeof clients)[0], channel: string) =>
+    c.got.filter((m) => m.type === "message" && m.channel === channel).map((m) => m.offset as number);
+  for (const c of clients)
+    await waitFor(() => channels.every((ch) => offsets(c, ch).length >= 10), "10 messages per channel");
+  await new Promise((r) => setTimeout(r, 200));
+  for (const c of clients)
+    for (const channel of channels) assert.deepEqual(offsets(c, channel), range(1, 10));
+
+  // Each channel's keys are on its own master: read there without the cluster client.
+  for (const channel of channels) {
+    const owner = new Redis(await ownerOf(ports, channel), "127.0.0.1");
+    try {
+      assert.equal(await owner.get(`ferry:rt:default/ws:{${channel}}:o`), "10");
+      assert.equal(await owner.xlen(`ferry:rt:default/ws:{${channel}}:h`), 10);
+    } finally {
+      owner.disconnect();
+    }
+  }
+
+  // Presence: three subscribers of each channel, on two nodes.
+  const presence = async (port: number, channel: string) =>
+    (
+      (await (
+        await fetch(`http://127.0.0.1:${port}/ws/presence?channel=${channel}`, {
+          headers: { authorization: `Bearer ${KEY}` },
+        })
+      ).json()) as { subscribers: number }
+    ).subscribers;
+  for (const channel of channels) {
+    for (let i = 0; i < 50 && (await presence(a.port, channel)) !== 3; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await presence(a.port, channel), 3, channel);
+    assert.equal(await presence(b.port, channel), 3, channel);
+  }
+
+  // A client of node a moves to node b and recovers what it missed there.
+  const moving = clients[0]!;
+  const epoch = (await subscribed(await client(a.port), channels[0]!)).epoch;
+  moving.ws.close();
+  for (let i = 11; i <= 14; i++) await publish(b.port, channels[0]!, { i });
+  const moved = await client(b.port);
+  const again = await subscribed(moved, channels[0]!, { since: 10, epoch });
+  assert.equal(again.recovered, true);
+  assert.equal(again.epoch, epoch);
+  await waitFor(() => offsets(moved, channels[0]!).length === 4, "the 4 missed messages");
+  await publish(a.port, channels[0]!, { i: 15 });
+  await waitFor(() => offsets(moved, channels[0]!).length === 5, "the live message");
+  assert.deepEqual(offsets(moved, channels[0]!), range(11, 15));
+  assert.ok(!a.logs().includes("ERR_REALTIME_BROKER") && !b.logs().includes("ERR_REALTIME_BROKER"));
+});
