@@ -105,10 +105,9 @@ function ms3(v: number): number {
 /** Milliseconds rounded to three decimals, written as JSON writes `ms3(v)` (integer arithmetic, no float printing). */
 function millis(buf: Buffer, pos: number, v: number): number {
   const t = Math.round(v * 1000);
-  if (t >>> 0 !== t) {
-    if (!Number.isSafeInteger(t) || t < 0) return ascii(buf, pos, String(ms3(v)));
-    return fraction(buf, bigNum(buf, pos, Math.floor(t / 1000)), t % 1000);
-  }
+  // Past 2^32 thousandths (49 days), or not a number of them: as JSON writes it. (Far past that, near
+  // 2^43 ms, a double cannot hold three decimals and JSON prints fewer than the digits would.)
+  if (t >>> 0 !== t) return ascii(buf, pos, String(ms3(v)));
   const whole = (t / 1000) >>> 0;
   return fraction(buf, num(buf, pos, whole), t - whole * 1000);
 }

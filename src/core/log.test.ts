@@ -58,6 +58,7 @@ const eventsOf = (text: fc.Arbitrary<string>) =>
       durationMs: fc.oneof(
         fc.double({ min: 0, max: 1e5, noNaN: true }),
         fc.double({ min: 0, max: 1e13, noNaN: true }),
+        fc.double({ min: 8.7e12, max: 9.1e12, noNaN: true }),
         // Around 2^32 thousandths, where the encoder leaves 32-bit arithmetic, and around rounding.
         fc.constantFrom(4294967.295, 4294967.296, 4294967.2955, 4294967.2965, 0.0005, 0.0004999, 1.9995),
       ),
@@ -70,9 +71,12 @@ const eventsOf = (text: fc.Arbitrary<string>) =>
       upstream: fc.option(
         fc.record({
           address: text,
-          status: fc.integer({ min: 0, max: 599 }),
+          status: fc.oneof(fc.integer({ min: 0, max: 599 }), fc.integer({ min: 0, max: 1_000_000 })),
           connectMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
-          firstByteMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
+          firstByteMs: fc.oneof(
+            fc.double({ min: 0, max: 1e4, noNaN: true }),
+            fc.double({ min: 4e12, max: 1e13, noNaN: true }),
+          ),
           tries: fc.nat(),
           error: fc.constantFrom("", "ERR_PROXY_CONNECT"),
         }),
