@@ -62,15 +62,31 @@ export function maskHeaderList(flat: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * A URL with the password of its user info masked: `redis://user:PASSWORD@host`
+ * → `redis://user:••••••@host`. Everything up to the last `@` counts as user
+ * info, so a password with an unescaped `/` or `@` (a URL the schema refused)
+ * is masked too; user info without a `:` is masked whole.
+ */
+export function maskUrl(url: string): string {
+  const scheme = url.indexOf("://");
+  const at = url.lastIndexOf("@");
+  if (scheme < 0 || at < scheme) return url;
+  const info = url.slice(scheme + 3, at);
+  const colon = info.indexOf(":");
+  const shown = colon >= 0 ? `${info.slice(0, colon)}:${MASK}` : MASK;
+  return `${url.slice(0, scheme + 3)}${shown}@${url.slice(at + 1)}`;
+}
+
+/** A config value as Ferry may show it: secrets masked, a broker URL without its password. */
+export function shownValue(key: string | number | undefined, value: string): string {
+  if (isSecretKey(key)) return MASK;
+  // A broker URL may carry a password (redis://:PASSWORD@host or redis://user:PASSWORD@host).
+  if (key === "broker") return maskUrl(value);
+  return value;
+}
+
 /** A deep copy of a config (or any JSON-like value) with every secret key's value masked. */
 export function maskConfig<T>(value: T): T {
-  return JSON.parse(
-    JSON.stringify(value, (k, v) => {
-      if (typeof v !== "string") return v;
-      if (SECRET_KEYS.has(k)) return MASK;
-      // A broker URL may carry a password (redis://:PASSWORD@host or redis://user:PASSWORD@host).
-      if (k === "broker") return v.replace(/^([a-z+]+:\/\/[^:@/]*):[^@/]*@/i, `$1:${MASK}@`);
-      return v;
-    }),
-  ) as T;
+  return JSON.parse(JSON.stringify(value, (k, v) => (typeof v === "string" ? shownValue(k, v) : v))) as T;
 }

@@ -58,7 +58,7 @@ export const realtimeSchema = {
     broker: {
       type: "string",
       pattern:
-        "^(rediss?://.*|rediss?\\+cluster://([^:@/]*(:[^@/]*)?@)?[^@/,]+:[0-9]+(,[^@/,]+:[0-9]+)*(/0?)?)$",
+        "^(rediss?://.*|rediss?\\+cluster://(([^:@/%]|%[0-9A-Fa-f]{2})*(:([^@/%]|%[0-9A-Fa-f]{2})*)?@)?[^@/,]+:[0-9]+(,[^@/,]+:[0-9]+)*(/0?)?)$",
       expects:
         "a Redis URL such as redis://127.0.0.1:6379/0, or redis+cluster://HOST:PORT,HOST:PORT for a Redis Cluster",
       description:

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { ErrorObject } from "ajv";
-import { isSecretKey, MASK } from "../secrets.js";
+import { isSecretKey, MASK, shownValue } from "../secrets.js";
 import type { KeyPath, RawProblem } from "./problems.js";
 import type { UserConfig } from "./types.js";
 
@@ -81,7 +81,10 @@ function describe(e: ErrorObject): { path: KeyPath; message: string } {
       };
     case "oneOf":
     case "pattern": {
-      const shown = isSecretKey(path[path.length - 1]) ? MASK : JSON.stringify(e.data);
+      const key = path[path.length - 1];
+      const shown = isSecretKey(key)
+        ? MASK
+        : JSON.stringify(typeof e.data === "string" ? shownValue(key, e.data) : e.data);
       return { path, message: `has an invalid value ${shown}${hint}` };
     }
     default:

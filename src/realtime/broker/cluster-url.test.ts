@@ -37,6 +37,11 @@ test("a redis+cluster:// URL gives its seed nodes and credentials; any other URL
         tls: true,
       },
     ],
+    // Not UTF-8 once decoded: taken as written (a wrong password, never a crash).
+    [
+      "redis+cluster://:%FF@127.0.0.1:7000",
+      { nodes: [{ host: "127.0.0.1", port: 7000 }], username: undefined, password: "%FF", tls: false },
+    ],
     ["redis://127.0.0.1:6379/0", null],
     ["rediss://127.0.0.1:6379", null],
     // Cluster has one database: another is not a cluster URL (the schema refuses it).

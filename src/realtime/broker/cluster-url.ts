@@ -20,8 +20,17 @@ export function clusterSeeds(url: string): ClusterSeeds | null {
   });
   return {
     nodes,
-    username: m[2] ? decodeURIComponent(m[2]) : undefined,
-    password: m[3] !== undefined ? decodeURIComponent(m[3]) : undefined,
+    username: m[2] ? decoded(m[2]) : undefined,
+    password: m[3] !== undefined ? decoded(m[3]) : undefined,
     tls: m[1]!.toLowerCase() === "rediss",
   };
+}
+
+/** Percent-decoded, or as written when that is not valid UTF-8 (`%FF`): a wrong password, not a crash. */
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
