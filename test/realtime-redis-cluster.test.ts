@@ -17,19 +17,31 @@ import { after, test } from "node:test";
 import { Redis } from "ioredis";
 import { needTool, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
-import { client, KEY, node, publish, range, startRedis, stops, subscribed } from "./redis-nodes.js";
+import {
+  type Client,
+  client,
+  KEY,
+  node,
+  publish,
+  type RedisServer,
+  range,
+  startRedis,
+  stops,
+  subscribed,
+} from "./redis-nodes.js";
 
 after(() => {
   for (const s of stops.reverse()) s();
 });
 
 /** Three masters, each with its own cluster bus port, joined into one cluster that covers every slot. */
-async function startCluster(): Promise<number[]> {
+async function startCluster(extra: string[] = []): Promise<{ ports: number[]; servers: RedisServer[] }> {
   const ports: number[] = [];
+  const servers: RedisServer[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
     const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-redis-cluster-"));
-    await startRedis(port, dir, [
+    const server = await startRedis(port, dir, [
       "--cluster-enabled",
       "yes",
       "--cluster-config-file",
@@ -38,8 +50,10 @@ async function startCluster(): Promise<number[]> {
       String(await freePort()),
       "--cluster-node-timeout",
       "2000",
+      ...extra,
     ]);
     ports.push(port);
+    servers.push(server);
   }
   execFileSync(
     "redis-cli",
@@ -64,8 +78,11 @@ async function startCluster(): Promise<number[]> {
       r.disconnect();
     }
   }
-  return ports;
+  return { ports, servers };
 }
+
+const offsetsOf = (c: Client, channel: string) =>
+  c.got.filter((m) => m.type === "message" && m.channel === channel).map((m) => m.offset as number);
 
 /** The port of the master that holds `channel`'s keys (their hash tag is the channel name). */
 async function ownerOf(ports: number[], channel: string): Promise<number> {
@@ -83,7 +100,7 @@ async function ownerOf(ports: number[], channel: string): Promise<number> {
 test("a Redis Cluster: channels on three masters, two nodes, every message once and in order; recovery on the other node; presence across nodes", async (t) => {
   if (!needTool(t, "redis-server", "redis-server")) return;
   if (!needTool(t, "redis-cli", "redis-tools")) return;
-  const ports = await startCluster();
+  const { ports } = await startCluster();
   // One channel per master, so the script, the history and the presence hash run on each of them.
   const channels: string[] = [];
   const owners = new Set<number>();
@@ -107,13 +124,21 @@ test("a Redis Cluster: channels on three masters, two nodes, every message once 
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.offset, i);
     }
-  const offsets = (c: (typeof clients)[0], channel: string) =>
-    c.got.filter((m) => m.type === "message" && m.channel === channel).map((m) => m.offset as number);
+  const offsets = offsetsOf;
   for (const c of clients)
     await waitFor(() => channels.every((ch) => offsets(c, ch).length >= 10), "10 messages per channel");
   await new Promise((r) => setTimeout(r, 200));
   for (const c of clients)
     for (const channel of channels) assert.deepEqual(offsets(c, channel), range(1, 10));
+
+  // A name that starts with "}" (no hash tag of its own) still keeps its keys in one slot.
+  assert.equal((await subscribed(clients[1]!, "}brace")).offset, 0);
+  for (let i = 1; i <= 2; i++) {
+    const r = await publish(a.port, "}brace", { i });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await waitFor(() => offsets(clients[1]!, "}brace").length === 2, "2 messages on }brace");
+  assert.deepEqual(offsets(clients[1]!, "}brace"), [1, 2]);
 
   // Each channel's keys are on its own master: read there without the cluster client.
   for (const channel of channels) {
@@ -156,4 +181,36 @@ test("a Redis Cluster: channels on three masters, two nodes, every message once 
   await waitFor(() => offsets(moved, channels[0]!).length === 5, "the live message");
   assert.deepEqual(offsets(moved, channels[0]!), range(11, 15));
   assert.ok(!a.logs().includes("ERR_REALTIME_BROKER") && !b.logs().includes("ERR_REALTIME_BROKER"));
+});
+
+test("a Redis Cluster node that carries a Ferry node's subscription dies: the subscription moves to another node, and what was published meanwhile arrives, once and in order", async (t) => {
+  if (!needTool(t, "redis-server", "redis-server")) return;
+  if (!needTool(t, "redis-cli", "redis-tools")) return;
+  // The other masters keep serving their slots while one is down.
+  const { ports, servers } = await startCluster(["--cluster-require-full-coverage", "no"]);
+  // Node a knows one seed: its subscription starts on that node.
+  const a = await node(`redis+cluster://127.0.0.1:${ports[0]}`);
+  let channel = "";
+  for (let i = 0; channel === "" && i < 200; i++)
+    if ((await ownerOf(ports, `live-${i}`)) !== ports[0]) channel = `live-${i}`;
+  const c = await client(a.port);
+  assert.equal((await subscribed(c, channel)).offset, 0);
+  const seed = new Redis(ports[0]!, "127.0.0.1");
+  const numsub = (await seed.pubsub("NUMSUB", `ferry:rt:default/ws:pub:${channel}`)) as [string, number];
+  seed.disconnect();
+  assert.equal(numsub[1], 1, "node a subscribed on the seed");
+  for (let i = 1; i <= 3; i++) assert.equal((await publish(a.port, channel, { i })).status, 200);
+  await waitFor(() => offsetsOf(c, channel).length === 3, "3 messages");
+
+  await servers[0]!.stop();
+  // Published while node a's subscription has no node: delivered from the history once it has one.
+  for (let i = 4; i <= 6; i++) {
+    const r = await publish(a.port, channel, { i });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await waitFor(() => offsetsOf(c, channel).length >= 6, "the 3 messages published meanwhile", 10_000);
+  assert.equal((await publish(a.port, channel, { i: 7 })).status, 200);
+  await waitFor(() => offsetsOf(c, channel).length >= 7, "the next live message");
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(offsetsOf(c, channel), range(1, 7));
 });

@@ -41,7 +41,8 @@ config; SIGINT/SIGTERM stop gracefully.
                                                       config: http.engine
   --realtime PATH       WebSocket pub/sub and publish API at PATH config: http.sites[].realtime
   --publish-key KEY     publish API key (default: generated) config: realtime[].publishKey
-  --broker URL          share channels across nodes on Redis (redis://HOST:PORT/DB) config: realtime[].broker
+  --broker URL          share channels across nodes on Redis (redis://HOST:PORT/DB, or a cluster:
+                        redis+cluster://HOST:PORT,HOST:PORT) config: realtime[].broker
   --workers N|auto      processes serving the same listeners (auto: one per core) config: workers
   --admin HOST:PORT     inspector and /metrics (loopback)  config: admin.listen
   --config FILE         YAML config file (see docs/config.md)

@@ -93,7 +93,10 @@ type Scripted = Client & {
 
 export class RedisBroker implements Broker {
   private readonly cmd: Client;
-  private readonly sub: Client;
+  /** Pub/sub: a plain connection, to the Redis or to one node of the cluster (replaced when it moves). */
+  private sub: Redis;
+  private subWasDown = false;
+  private closed = false;
   /** A Redis Cluster: a pipeline holds one channel's keys only (one hash slot). */
   private readonly clustered: boolean;
   private readonly prefix: string;
@@ -111,7 +114,8 @@ export class RedisBroker implements Broker {
 
   /** `scope` keeps endpoints apart on one Redis (site and path). */
   constructor(url: string, scope: string, events: RedisBrokerEvents) {
-    this.prefix = `ferry:rt:${scope}:`;
+    // Braces in the scope (a path) would choose the cluster's hash slot for every channel: escaped.
+    this.prefix = `ferry:rt:${scope.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}:`;
     const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
     const options: RedisOptions = {
       // Fail at once while Redis is away (the API answers 503); reconnect with a backoff up to 2 s.
@@ -126,34 +130,71 @@ export class RedisBroker implements Broker {
     };
     const seeds = clusterSeeds(url);
     this.clustered = seeds !== null;
-    const connect = (extra: RedisOptions): Client =>
+    this.cmd =
       seeds === null
-        ? new Redis(url, { ...options, ...extra })
+        ? new Redis(url, options)
         : // The seeds tell ioredis the cluster's nodes; it follows MOVED/ASK and failovers from there.
           new Cluster(seeds.nodes, {
+            // No node at all: fail at once, as with one Redis.
             enableOfflineQueue: false,
             clusterRetryStrategy: retryStrategy,
             slotsRefreshTimeout: 2000,
             redisOptions: {
               ...options,
-              ...extra,
+              // A node's connection opens with its first command, which waits for it (commandTimeout
+              // bounds that). Opened at once instead, a node still connecting refuses commands, and the
+              // cluster's own readiness check (CLUSTER INFO to a node it has just found) fails and
+              // starts over whenever it asks too early.
+              lazyConnect: true,
               username: seeds.username,
               password: seeds.password,
               ...(seeds.tls ? { tls: {} } : {}),
             },
           });
-    this.cmd = connect({});
     // Sent as EVALSHA (the script body once per connection, as ioredis does for defined commands).
     this.cmd.defineCommand("ferryPublish", { numberOfKeys: 3, lua: PUBLISH });
     this.cmd.defineCommand("ferryPosition", { numberOfKeys: 2, lua: POSITION });
     // The subscriber connection sends nothing while away (no queue a client could grow); on every
-    // `ready` it subscribes to the channels watched then, in one command.
-    this.sub = connect({ commandTimeout: undefined, autoResubscribe: false });
+    // `ready` it subscribes to the channels watched then, in one command. It is one plain connection
+    // even to a cluster (whose every node relays PUBLISH), so that its own close and ready tell when
+    // messages may have been missed; there it moves to another node when its node stays away.
+    const subOptions: RedisOptions = { ...options, commandTimeout: undefined, autoResubscribe: false };
+    if (seeds === null) this.sub = this.attachSub(new Redis(url, subOptions));
+    else {
+      const credentials = {
+        username: seeds.username,
+        password: seeds.password,
+        ...(seeds.tls ? { tls: {} } : {}),
+      };
+      let next = 0;
+      const open = (): Redis => {
+        // The cluster's nodes as the command client knows them (replicas relay PUBLISH too), else the seeds.
+        const known = (this.cmd as Cluster)
+          .nodes("all")
+          .map((n) => ({ host: n.options.host!, port: n.options.port! }));
+        const nodes = known.length > 0 ? known : seeds.nodes;
+        const at = nodes[next++ % nodes.length]!;
+        const sub = new Redis({
+          ...subOptions,
+          ...credentials,
+          host: at.host,
+          port: at.port,
+          // Two tries on this node, then another one.
+          retryStrategy: (times: number) => (times > 2 ? null : retryStrategy(times)),
+        });
+        sub.once("end", () => {
+          if (this.closed) return;
+          this.subWasDown = true;
+          this.sub = this.attachSub(open());
+        });
+        return sub;
+      };
+      this.sub = this.attachSub(open());
+    }
     let lastError = "";
     this.cmd.on("error", (err: Error) => {
       lastError = err.message;
     });
-    this.sub.on("error", () => {});
     this.cmd.on("ready", () => {
       const was = this.up;
       this.up = true;
@@ -166,25 +207,6 @@ export class RedisBroker implements Broker {
       this.up = false;
       events.state(false, lastError || "connection closed");
     });
-    // The subscriber connection back (it may drop alone): what was published meanwhile comes from the history.
-    let subWasDown = false;
-    this.sub.on("close", () => {
-      subWasDown = true;
-    });
-    this.sub.on("ready", () => {
-      const topics = [...this.watched.keys()].map((c) => this.topic(c));
-      const done =
-        topics.length > 0 ? this.sub.subscribe(...topics).then(nothing, nothing) : Promise.resolve();
-      for (const w of this.watched.values()) w.subscribed = done;
-      if (!subWasDown) return;
-      subWasDown = false;
-      void done.then(() => {
-        for (const channel of this.watched.keys()) void this.catchUp(channel, null);
-      });
-    });
-    this.sub.on("messageBuffer", (topic: Buffer, payload: Buffer) =>
-      this.onMessage(topic.toString(), payload),
-    );
     let ticks = 0;
     this.timer = setInterval(() => {
       ticks++;
@@ -193,8 +215,38 @@ export class RedisBroker implements Broker {
     this.timer.unref();
   }
 
+  /**
+   * The subscriber connection's handlers. Back after a drop (alone, or on
+   * another cluster node), what was published meanwhile comes from the history.
+   */
+  private attachSub(sub: Redis): Redis {
+    sub.on("error", () => {});
+    sub.on("close", () => {
+      this.subWasDown = true;
+    });
+    sub.on("ready", () => {
+      const topics = [...this.watched.keys()].map((c) => this.topic(c));
+      const done = topics.length > 0 ? sub.subscribe(...topics).then(nothing, nothing) : Promise.resolve();
+      for (const w of this.watched.values()) w.subscribed = done;
+      if (!this.subWasDown) return;
+      this.subWasDown = false;
+      void done.then(() => {
+        for (const channel of this.watched.keys()) void this.catchUp(channel, null);
+      });
+    });
+    sub.on("messageBuffer", (topic: Buffer, payload: Buffer) => this.onMessage(topic.toString(), payload));
+    return sub;
+  }
+
+  /**
+   * A key of the channel: its name is the hash tag, so a cluster keeps its keys in one slot. A name
+   * that starts with `}` would make an empty tag (Redis would hash each whole key): a space (never
+   * in a name) stands before it, and the tag is that space.
+   */
   private key(channel: string, part: string): string {
-    return `${this.prefix}{${channel}}:${part}`;
+    return channel.charCodeAt(0) === 0x7d
+      ? `${this.prefix}{ ${channel}}:${part}`
+      : `${this.prefix}{${channel}}:${part}`;
   }
 
   private topic(channel: string): string {
@@ -454,7 +506,8 @@ export class RedisBroker implements Broker {
     const names = all ? new Set([...this.dirty, ...this.counts.keys()]) : this.dirty;
     if (names.size === 0) return Promise.resolve();
     const now = Date.now();
-    // One pipeline for all; on a Redis Cluster one per channel (its keys share a slot, the channels do not).
+    // One pipeline for all; on a Redis Cluster one per channel: its keys share a slot, the channels do
+    // not, and ioredis refuses a pipeline whose keys are not all on one node (slots move between nodes).
     const pipes = [this.cmd.pipeline()];
     for (const channel of names) {
       if (this.clustered && pipes[0]!.length > 0) pipes.unshift(this.cmd.pipeline());
@@ -491,6 +544,7 @@ export class RedisBroker implements Broker {
   sweep(_now: number): void {}
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     for (const channel of this.counts.keys()) this.counts.set(channel, 0);
     await this.flushPresence(true);
