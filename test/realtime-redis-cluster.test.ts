@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { Redis } from "ioredis";
 import { needTool, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
@@ -26,13 +26,8 @@ import {
   type RedisServer,
   range,
   startRedis,
-  stops,
   subscribed,
 } from "./redis-nodes.js";
-
-after(() => {
-  for (const s of stops.reverse()) s();
-});
 
 /** Three masters, each with its own cluster bus port, joined into one cluster that covers every slot. */
 async function startCluster(extra: string[] = []): Promise<{ ports: number[]; servers: RedisServer[] }> {

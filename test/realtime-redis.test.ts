@@ -12,7 +12,7 @@ import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import type { ChannelRule } from "../src/core/config/types.js";
@@ -31,10 +31,6 @@ import {
   stops,
   subscribed,
 } from "./redis-nodes.js";
-
-after(() => {
-  for (const s of stops.reverse()) s();
-});
 
 /** A TCP relay between a node and Redis that the test can cut and restore. */
 async function relay(target: number): Promise<{ port: number; cut: () => void; restore: () => void }> {

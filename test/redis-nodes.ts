@@ -5,13 +5,17 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
+import { after } from "node:test";
 import WebSocket from "ws";
 import { type FerryProcess, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
 
 export const KEY = "redis-test-publish-key";
-/** What each test file stops at its end (its `after` runs these). */
+/** What a test started (Redis servers, Ferry nodes, clients), stopped when the test file ends. */
 export const stops: (() => void)[] = [];
+after(() => {
+  for (const s of stops.reverse()) s();
+});
 
 export interface RedisServer {
   port: number;
