@@ -5,7 +5,7 @@
  * refused and logged. Ferry runs as `ferry serve --config` with YAML.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -228,6 +228,66 @@ describe("AXFR and IXFR to kdig", () => {
     assert.doesNotMatch(soa, /WARNING/);
     await waitFor(() => p.logs().includes('"code":"ERR_DNS_TSIG"'), "the TSIG failure in the log");
     assert.ok(!p.logs().includes(KEY.secret) && !p.logs().includes(WRONG.secret), "a secret in the log");
+  });
+
+  test("TSIG: kdig's signed AXFR recorded and sent again is REFUSED (a replay) and logged; kdig's next request is answered", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary([{ origin: "replay.test", allow: ["127.0.0.1/32"], tsig: true }]);
+    // A relay between kdig and Ferry that keeps what kdig sent: what someone on the path could record.
+    const recorded: Buffer[] = [];
+    const relay = net.createServer((c) => {
+      const up = net.connect(p.port, "127.0.0.1");
+      c.on("data", (d: Buffer) => recorded.push(d));
+      c.pipe(up).pipe(c);
+      c.on("error", () => up.destroy());
+      up.on("error", () => c.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    running.push({ stop: () => relay.close() });
+    const y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
+    // kdig runs while this process relays (spawnSync would stop the relay).
+    const relayPort = (relay.address() as net.AddressInfo).port;
+    const first = await new Promise<string>((resolve) =>
+      execFile(
+        "kdig",
+        [
+          "@127.0.0.1",
+          "-p",
+          String(relayPort),
+          "+time=2",
+          "+retry=0",
+          "+tcp",
+          "-y",
+          y,
+          "replay.test",
+          "AXFR",
+        ],
+        (_err, stdout, stderr) => resolve(stdout + stderr),
+      ),
+    );
+    assert.match(first, /Received \d+ B \(1 messages, 6 records\)/, first.slice(-500));
+    const request = Buffer.concat(recorded);
+    // The same bytes again, well within the request's time window.
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(p.port, "127.0.0.1", () => s.write(request));
+      s.on("data", (d: Buffer) => {
+        chunks.push(d);
+        const all = Buffer.concat(chunks);
+        if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) {
+          s.destroy();
+          resolve(all.subarray(2, 2 + all.readUInt16BE(0)));
+        }
+      });
+      s.on("error", reject);
+    });
+    assert.equal(answer.readUInt16BE(0), request.readUInt16BE(2), "the request's ID");
+    assert.equal(answer.readUInt16BE(2) & 0xf, 5, "REFUSED");
+    assert.equal(answer.readUInt16BE(6), 0, "no records");
+    await waitFor(() => p.logs().includes("a replayed request"), "the replay in the log");
+    // kdig signs each request anew: the next one is answered.
+    assert.match(kdig(p.port, ["+tcp", "-y", y, "replay.test", "AXFR"]), /\(1 messages, 6 records\)/);
+    assert.ok(!p.logs().includes(KEY.secret), "the secret in the log");
   });
 
   test("IXFR: the steps since the client's serial, the SOA alone when current, the whole zone past the journal", async (t) => {

@@ -27,6 +27,7 @@ import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
 import { diffZones, Journal, serialAfter, serialOf } from "./transfer/journal.js";
 import { Notifier } from "./transfer/notify.js";
+import { ReplayCache } from "./transfer/replay.js";
 import { SecondaryZone, soaField } from "./transfer/secondary.js";
 import { NOTAUTH, type TransferPolicy, type TransferState } from "./transfer/serve.js";
 import { type TsigKey, tsigKey } from "./transfer/tsig.js";
@@ -149,6 +150,7 @@ function transferState(
   config: DnsConfig,
   zones: Map<string, Zone>,
   journals: Map<string, Journal>,
+  replays: ReplayCache,
 ): TransferState {
   const keys = new Map<string, TsigKey>();
   for (const k of config.tsig) keys.set(k.name, tsigKey(k.name, k.algorithm, k.secret));
@@ -159,7 +161,7 @@ function transferState(
     policies.set(zone.apex, { allow: new AddressSet(z.transfer.allow), tsig: z.transfer.tsig });
     if (!journals.has(zone.apex)) journals.set(zone.apex, new Journal());
   }
-  return { keys, policies, journals };
+  return { keys, policies, journals, replays };
 }
 
 export class DnsService {
@@ -179,6 +181,8 @@ export class DnsService {
   private watcher: NodeJS.Timeout | null = null;
   /** IXFR journals by zone apex (kept across reloads). */
   private readonly journals = new Map<string, Journal>();
+  /** Signed transfer requests already answered (kept across reloads). */
+  private readonly replays = new ReplayCache();
   /** Secondary zones by their file under the state folder, with what configured each (to see changes on reload). */
   private readonly secondaries = new Map<string, { zone: SecondaryZone; config: string }>();
   private readonly notifier = new Notifier((o) => {
@@ -195,7 +199,7 @@ export class DnsService {
     this.reports = reports;
     this.state = createState(new ZoneSet([...zones.values()]), tcpLimits(config));
     setForwarder(this.state, forwarderFor(config, this.state));
-    this.state.transfer = transferState(config, zones, this.journals);
+    this.state.transfer = transferState(config, zones, this.journals, this.replays);
     this.state.onTransfer = (o, client, ms) => {
       if (!dnsTransferChannel.hasSubscribers) return;
       const event: DnsTransferEvent = { time: Date.now(), client, durationMs: ms, ...o };
@@ -284,7 +288,7 @@ export class DnsService {
     const { zones, reports } = loadZones(config, previous);
     this.byFile = zones;
     setZones(this.state, new ZoneSet([...zones.values()]));
-    this.state.transfer = transferState(config, zones, this.journals);
+    this.state.transfer = transferState(config, zones, this.journals, this.replays);
     for (const z of config.zones) {
       const zone = zones.get(z.file);
       const warning = zone ? this.zoneChanged(z, previous.get(z.file), zone) : null;
@@ -400,7 +404,7 @@ export class DnsService {
 
   private swapZones(): void {
     setZones(this.state, new ZoneSet([...this.byFile.values()]));
-    this.state.transfer = transferState(this.config, this.byFile, this.journals);
+    this.state.transfer = transferState(this.config, this.byFile, this.journals, this.replays);
   }
 
   /** A NOTIFY: NOERROR and a refresh for a secondary zone's primary (signed with its key when it has one). */

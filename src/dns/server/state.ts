@@ -1,4 +1,5 @@
 import type { Forwarder } from "../forward/forwarder.js";
+import { ReplayCache } from "../transfer/replay.js";
 import {
   answerNotify,
   answerTransfer,
@@ -52,7 +53,7 @@ export function createState(zones: ZoneSet, tcp: DnsServerState["tcp"]): DnsServ
     tcp,
     transfersOut: 0,
     onQuery: null,
-    transfer: { keys: new Map(), policies: new Map(), journals: new Map() },
+    transfer: { keys: new Map(), policies: new Map(), journals: new Map(), replays: new ReplayCache() },
     onTransfer: null,
     onNotify: null,
   };

@@ -16,6 +16,7 @@ import { decodeMessage } from "../wire/reader.js";
 import { encodeMessage } from "../wire/writer.js";
 import type { ZoneSet } from "../zone/zone-set.js";
 import type { Journal } from "./journal.js";
+import type { ReplayCache } from "./replay.js";
 import {
   appendTsigError,
   findTsig,
@@ -45,6 +46,8 @@ export interface TransferState {
   policies: ReadonlyMap<string, TransferPolicy>;
   /** By zone apex: the differences kept for IXFR (they outlive reloads). */
   journals: ReadonlyMap<string, Journal>;
+  /** MACs of signed transfer requests answered over TCP (they outlive reloads). */
+  replays: ReplayCache;
 }
 
 /** What a transfer or a refused one came to, for logs and the inspector. */
@@ -125,7 +128,7 @@ function tsigFailure(buf: Buffer, tsig: TsigRecord, error: number, key: TsigKey 
 export type SignedQuery =
   | { kind: "unsigned" }
   | { kind: "failed"; answer: Buffer; outcome: TransferOutcome }
-  | { kind: "signed"; query: Buffer; key: TsigKey; mac: Buffer };
+  | { kind: "signed"; query: Buffer; key: TsigKey; mac: Buffer; expires: number };
 
 /** Reads and checks a query's TSIG (throws `DnsFormatError` for a malformed one). */
 export function checkTsig(buf: Buffer, keys: ReadonlyMap<string, TsigKey>): SignedQuery {
@@ -155,7 +158,13 @@ export function checkTsig(buf: Buffer, keys: ReadonlyMap<string, TsigKey>): Sign
       },
     };
   }
-  return { kind: "signed", query: stripTsig(buf, tsig), key: v.key!, mac: tsig.mac };
+  return {
+    kind: "signed",
+    query: stripTsig(buf, tsig),
+    key: v.key!,
+    mac: tsig.mac,
+    expires: tsig.timeSigned + tsig.fudge,
+  };
 }
 
 /** Signs an answer to a signed query. */
@@ -242,6 +251,13 @@ export function answerTransfer(
         ? `unsigned (the zone needs key ${policy.tsig})`
         : `signed with ${keyName}, not ${policy.tsig}`,
     );
+  // A signed request over TCP that was answered before: refused (replay.ts).
+  if (
+    !udp &&
+    signed.kind === "signed" &&
+    state.replays.replayed(keyName!, signed.mac, signed.expires, nowSeconds())
+  )
+    return refuse(5, "refused", `a replayed request (key ${keyName}: this MAC was answered before)`);
   // Every transfer slot taken (dns.transfersOut): refused, after the checks, so only allowed clients hear it.
   if (busy && !udp) return refuse(5, "refused", "too many zone transfers in progress (dns.transfersOut)");
   let records = axfrRecords(zone);
