@@ -6,7 +6,6 @@
  * the parsed head, the request object and the reply's text; the timers are
  * deadlines a sweeper of the engine checks (`expire`), not timer objects.
  */
-
 import { METHODS } from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";

@@ -130,6 +130,10 @@ export class RedisBroker implements Broker {
     };
     const seeds = clusterSeeds(url);
     this.clustered = seeds !== null;
+    const credentials: RedisOptions =
+      seeds === null
+        ? {}
+        : { username: seeds.username, password: seeds.password, ...(seeds.tls ? { tls: {} } : {}) };
     this.cmd =
       seeds === null
         ? new Redis(url, options)
@@ -146,9 +150,7 @@ export class RedisBroker implements Broker {
               // cluster's own readiness check (CLUSTER INFO to a node it has just found) fails and
               // starts over whenever it asks too early.
               lazyConnect: true,
-              username: seeds.username,
-              password: seeds.password,
-              ...(seeds.tls ? { tls: {} } : {}),
+              ...credentials,
             },
           });
     // Sent as EVALSHA (the script body once per connection, as ioredis does for defined commands).
@@ -161,11 +163,6 @@ export class RedisBroker implements Broker {
     const subOptions: RedisOptions = { ...options, commandTimeout: undefined, autoResubscribe: false };
     if (seeds === null) this.sub = this.attachSub(new Redis(url, subOptions));
     else {
-      const credentials = {
-        username: seeds.username,
-        password: seeds.password,
-        ...(seeds.tls ? { tls: {} } : {}),
-      };
       let next = 0;
       const open = (): Redis => {
         // The cluster's nodes as the command client knows them (replicas relay PUBLISH too), else the seeds.
