@@ -54,10 +54,12 @@ interface Primary {
 async function primary(
   zones: { origin: string; allow?: string[]; tsig?: boolean; notify?: number[]; extra?: number }[],
   dnsKeys: string[] = [],
+  topKeys: string[] = [],
 ): Promise<Primary> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-xfr-"));
   const [port, admin] = [await freePort(), await freePort()];
   const yaml = [
+    ...topKeys,
     `admin: { listen: "127.0.0.1:${admin}" }`,
     "dns:",
     `  listen: ["127.0.0.1:${port}"]`,
@@ -108,6 +110,52 @@ function kdig(port: number, args: string[]): string {
     maxBuffer: 64 * 1024 * 1024,
   });
   return r.stdout + r.stderr;
+}
+
+/**
+ * kdig's signed AXFR of `origin`, through a relay that keeps what kdig sent
+ * (what someone on the path could record): kdig's output and the request's bytes.
+ */
+async function recordAxfr(port: number, origin: string): Promise<{ first: string; request: Buffer }> {
+  const recorded: Buffer[] = [];
+  const relay = net.createServer((c) => {
+    const up = net.connect(port, "127.0.0.1");
+    c.on("data", (d: Buffer) => recorded.push(d));
+    c.pipe(up).pipe(c);
+    c.on("error", () => up.destroy());
+    up.on("error", () => c.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  running.push({ stop: () => relay.close() });
+  const y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
+  // kdig runs while this process relays (spawnSync would stop the relay).
+  const relayPort = (relay.address() as net.AddressInfo).port;
+  const first = await new Promise<string>((resolve) =>
+    execFile(
+      "kdig",
+      ["@127.0.0.1", "-p", String(relayPort), "+time=2", "+retry=0", "+tcp", "-y", y, origin, "AXFR"],
+      (_err, stdout, stderr) => resolve(stdout + stderr),
+    ),
+  );
+  relay.close();
+  return { first, request: Buffer.concat(recorded) };
+}
+
+/** Sends framed DNS bytes over a new TCP connection: the first message that comes back. */
+function sendRaw(port: number, request: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(port, "127.0.0.1", () => s.write(request));
+    s.on("data", (d: Buffer) => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) {
+        s.destroy();
+        resolve(all.subarray(2, 2 + all.readUInt16BE(0)));
+      }
+    });
+    s.on("error", reject);
+  });
 }
 
 /** The address `name` has on the server at `port`, or null (no answer, or not the zone yet). */
@@ -233,54 +281,11 @@ describe("AXFR and IXFR to kdig", () => {
   test("TSIG: kdig's signed AXFR recorded and sent again is REFUSED (a replay) and logged; kdig's next request is answered", async (t) => {
     if (!needTool(t, "kdig", "knot-dnsutils")) return;
     const p = await primary([{ origin: "replay.test", allow: ["127.0.0.1/32"], tsig: true }]);
-    // A relay between kdig and Ferry that keeps what kdig sent: what someone on the path could record.
-    const recorded: Buffer[] = [];
-    const relay = net.createServer((c) => {
-      const up = net.connect(p.port, "127.0.0.1");
-      c.on("data", (d: Buffer) => recorded.push(d));
-      c.pipe(up).pipe(c);
-      c.on("error", () => up.destroy());
-      up.on("error", () => c.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
-    running.push({ stop: () => relay.close() });
     const y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
-    // kdig runs while this process relays (spawnSync would stop the relay).
-    const relayPort = (relay.address() as net.AddressInfo).port;
-    const first = await new Promise<string>((resolve) =>
-      execFile(
-        "kdig",
-        [
-          "@127.0.0.1",
-          "-p",
-          String(relayPort),
-          "+time=2",
-          "+retry=0",
-          "+tcp",
-          "-y",
-          y,
-          "replay.test",
-          "AXFR",
-        ],
-        (_err, stdout, stderr) => resolve(stdout + stderr),
-      ),
-    );
+    const { first, request } = await recordAxfr(p.port, "replay.test");
     assert.match(first, /Received \d+ B \(1 messages, 6 records\)/, first.slice(-500));
-    const request = Buffer.concat(recorded);
     // The same bytes again, well within the request's time window.
-    const answer = await new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const s = net.connect(p.port, "127.0.0.1", () => s.write(request));
-      s.on("data", (d: Buffer) => {
-        chunks.push(d);
-        const all = Buffer.concat(chunks);
-        if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) {
-          s.destroy();
-          resolve(all.subarray(2, 2 + all.readUInt16BE(0)));
-        }
-      });
-      s.on("error", reject);
-    });
+    const answer = await sendRaw(p.port, request);
     assert.equal(answer.readUInt16BE(0), request.readUInt16BE(2), "the request's ID");
     assert.equal(answer.readUInt16BE(2) & 0xf, 5, "REFUSED");
     assert.equal(answer.readUInt16BE(6), 0, "no records");
@@ -340,6 +345,70 @@ test("dns.transfersOut: one transfer more than the cap is REFUSED while the othe
   const served = kdig(p.port, ["big.test", "AXFR"]);
   assert.doesNotMatch(served, /REFUSED/);
   assert.match(served, /^h89999\.big\.test\.\s/m);
+});
+
+describe("with workers: the primary process decides replays and dns.transfersOut for all of them", () => {
+  test("a signed AXFR recorded on its way to one worker is REFUSED by every worker it is sent to again", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary(
+      [{ origin: "wreplay.test", allow: ["127.0.0.1/32"], tsig: true }],
+      [],
+      ["workers: 2"],
+    );
+    const { first, request } = await recordAxfr(p.port, "wreplay.test");
+    assert.match(first, /Received \d+ B \(1 messages, 6 records\)/, first.slice(-500));
+    // The cluster hands connections to the workers in turn: four new connections reach both.
+    for (let i = 0; i < 4; i++) {
+      const answer = await sendRaw(p.port, request);
+      assert.equal(answer.readUInt16BE(2) & 0xf, 5, `REFUSED on connection ${i + 1}`);
+      assert.equal(answer.readUInt16BE(6), 0, "no records");
+    }
+    // Each worker logged a refusal (the log says a repeated warning once per while).
+    for (const w of [1, 2])
+      await waitFor(
+        () => new RegExp(`"worker":${w},[^\n]*a replayed request`).test(p.logs()),
+        `worker ${w}'s refusal in the log`,
+      );
+    // A new request, signed anew, is answered by whichever worker takes it.
+    const y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
+    for (let i = 0; i < 2; i++)
+      assert.match(kdig(p.port, ["+tcp", "-y", y, "wreplay.test", "AXFR"]), /\(1 messages, 6 records\)/);
+  });
+
+  test("dns.transfersOut: 1 is one transfer across both workers; the slot comes back when its client goes", async (t) => {
+    if (!needTool(t, "kdig", "knot-dnsutils")) return;
+    const p = await primary(
+      [{ origin: "wbig.test", allow: ["127.0.0.1/32"], extra: 90_000 }],
+      ["transfersOut: 1"],
+      ["workers: 2"],
+    );
+    const stalled = net.connect({ host: "127.0.0.1", port: p.port });
+    await new Promise((r) => stalled.once("connect", r));
+    stalled.pause();
+    const q = query("wbig.test", RRType.AXFR);
+    const framed = Buffer.alloc(2 + q.length);
+    framed.writeUInt16BE(q.length, 0);
+    q.copy(framed, 2);
+    stalled.write(framed);
+    await new Promise((r) => setTimeout(r, 500));
+    // Connections go to the workers in turn: three reach the stalled transfer's worker and the other.
+    for (let i = 0; i < 3; i++) {
+      const refused = kdig(p.port, ["wbig.test", "AXFR"]);
+      assert.match(refused, /REFUSED/, `transfer ${i + 1}: ${refused.slice(0, 500)}`);
+    }
+    for (const w of [1, 2])
+      await waitFor(
+        () => new RegExp(`"worker":${w},[^\n]*too many zone transfers in progress`).test(p.logs()),
+        `worker ${w}'s refusal in the log`,
+      );
+    stalled.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 2; i++) {
+      const served = kdig(p.port, ["wbig.test", "AXFR"]);
+      assert.doesNotMatch(served, /REFUSED/);
+      assert.match(served, /^h89999\.wbig\.test\.\s/m);
+    }
+  });
 });
 
 describe("IXFR over UDP (RFC 1995 §2)", () => {

@@ -11,6 +11,12 @@ import { randomBytes } from "node:crypto";
 import { timerMs } from "../core/clock.js";
 import type { Config } from "../core/config/types.js";
 import { type Logger, logTls } from "../core/log.js";
+import {
+  type TransferAsk,
+  type TransferDone,
+  TransferLedger,
+  type TransferVerdictMessage,
+} from "../dns/transfer/gate.js";
 import { AdminService } from "../inspect/admin-server.js";
 import { Collector } from "../inspect/collector.js";
 import type { RelayRequest } from "../realtime/broker/cluster.js";
@@ -57,6 +63,8 @@ export interface Primary {
 export function runPrimary(config: Config, load: () => Config, log: Logger): Primary {
   let current = config;
   const relay = new Relay(config);
+  /** Replays and `dns.transfersOut` decided once for every worker's zone transfers (dns/transfer/gate.ts). */
+  const transfers = new TransferLedger<Worker>(config.dns?.transfersOut ?? 0);
   /** ACME orders for `tls: acme` sites are placed here, once, for every worker (acme-leader.ts). */
   let acme: AcmeLeader | null = null;
   const acmeFor = (c: Config) => {
@@ -168,8 +176,29 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     w.on("error", () => {});
     w.on(
       "message",
-      (msg: RelayRequest | EventBatch | StatsReport | WorkerStatus | DnsNotifyRelay | AcmeToPrimary) => {
+      (
+        msg:
+          | RelayRequest
+          | EventBatch
+          | StatsReport
+          | WorkerStatus
+          | DnsNotifyRelay
+          | AcmeToPrimary
+          | TransferAsk
+          | TransferDone,
+      ) => {
         if (msg === null || typeof msg !== "object") return;
+        if (msg.t === "dns-xfr") {
+          const verdict = transfers.admit(w, msg, Math.floor(Date.now() / 1000));
+          if (w.isConnected())
+            w.send({ t: "dns-xfr-verdict", id: msg.id, verdict } satisfies TransferVerdictMessage);
+          else if (verdict === "ok") transfers.release(w, 1);
+          return;
+        }
+        if (msg.t === "dns-xfr-done") {
+          transfers.release(w, msg.n);
+          return;
+        }
         if (msg.t === "acme-hello" || msg.t === "acme-want" || msg.t === "acme-ack") {
           acme?.handle(w, msg);
           return;
@@ -217,6 +246,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
     );
     w.on("exit", (code, signal) => {
       relay.forget(w);
+      transfers.forget(w);
       up.delete(w);
       acme?.forget(w);
       owed.delete(w);
@@ -300,6 +330,7 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       if (next.workers !== current.workers) log.warn("workers changed: restart Ferry to apply it");
       current = next;
       relay.configure(next);
+      transfers.max = next.dns?.transfersOut ?? 0;
       acmeFor(next);
     } catch (err) {
       log.error({ code: (err as { code?: string }).code }, `reload refused: ${(err as Error).message}`);

@@ -25,6 +25,7 @@ import { Forwarder } from "./forward/forwarder.js";
 import { answerQuery, createState, type DnsServerState, setForwarder, setZones } from "./server/state.js";
 import { listenTcp } from "./server/tcp.js";
 import { listenUdp } from "./server/udp.js";
+import { workerTransferGate } from "./transfer/gate.js";
 import { diffZones, Journal, serialAfter, serialOf } from "./transfer/journal.js";
 import { Notifier } from "./transfer/notify.js";
 import { ReplayCache } from "./transfer/replay.js";
@@ -200,6 +201,7 @@ export class DnsService {
     this.state = createState(new ZoneSet([...zones.values()]), tcpLimits(config));
     setForwarder(this.state, forwarderFor(config, this.state));
     this.state.transfer = transferState(config, zones, this.journals, this.replays);
+    this.state.transferGate = workerTransferGate();
     this.state.onTransfer = (o, client, ms) => {
       if (!dnsTransferChannel.hasSubscribers) return;
       const event: DnsTransferEvent = { time: Date.now(), client, durationMs: ms, ...o };

@@ -506,7 +506,7 @@ export const configSchema = {
           maximum: 10000,
           default: 10,
           description:
-            "Zone transfers (AXFR, IXFR over TCP) being sent at once, to all clients together, per process (with `workers`, each has its own; BIND's `transfers-out`). Each holds its encoded zone until the client has read it; one more is answered REFUSED and logged (`ERR_DNS_TRANSFER_REFUSED`), and the secondary retries.",
+            "Zone transfers (AXFR, IXFR over TCP) being sent at once, to all clients together (with `workers`, counted by the primary process for all workers; BIND's `transfers-out`). Each holds its encoded zone until the client has read it; one more is answered REFUSED and logged (`ERR_DNS_TRANSFER_REFUSED`), and the secondary retries.",
         },
         tls: {
           type: "object",

@@ -1,4 +1,5 @@
 import type { Forwarder } from "../forward/forwarder.js";
+import type { TransferGate } from "../transfer/gate.js";
 import { ReplayCache } from "../transfer/replay.js";
 import {
   answerNotify,
@@ -30,6 +31,8 @@ export interface DnsServerState {
   tcp: { idleTimeout: number; messageTimeout: number; maxConnections: number; maxTransfers: number };
   /** Zone transfers over TCP whose messages are still queued for their clients (at most `tcp.maxTransfers`). */
   transfersOut: number;
+  /** With workers, the primary's say on replays and the transfer cap for all of them (transfer/gate.ts); null alone. */
+  transferGate: TransferGate | null;
   onQuery:
     | ((o: QueryOutcome, client: string, transport: "udp" | "tcp" | "doh" | "dot", ms: number) => void)
     | null;
@@ -52,6 +55,7 @@ export function createState(zones: ZoneSet, tcp: DnsServerState["tcp"]): DnsServ
     chain: buildChain(zones, null),
     tcp,
     transfersOut: 0,
+    transferGate: null,
     onQuery: null,
     transfer: { keys: new Map(), policies: new Map(), journals: new Map(), replays: new ReplayCache() },
     onTransfer: null,

@@ -18,7 +18,8 @@ import { timerMs } from "../../core/clock.js";
 import type { ListenAddress } from "../../core/config/types.js";
 import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
-import { answerTransfer, isTransferQuery, transferType } from "../transfer/serve.js";
+import type { TransferGate } from "../transfer/gate.js";
+import { answerTransfer, isTransferQuery, type TransferAnswer, transferType } from "../transfer/serve.js";
 import type { QueryOutcome } from "./handle-query.js";
 import { answerQuery, type DnsServerState, transferAsQuery } from "./state.js";
 
@@ -45,6 +46,8 @@ interface Conn {
   written: number;
   /** Zone transfers of this connection still queued for the client (counted in `state.transfersOut`). */
   transfers: number;
+  /** Of those, the ones the primary admitted (workers): given back to it when they are over. */
+  admitted: number;
 }
 
 type DnsSocket = net.Socket & { [kConn]: Conn };
@@ -217,12 +220,16 @@ function answer(c: Conn, query: Buffer): boolean {
 /**
  * AXFR or IXFR (transfer/serve.ts): every message of the answer written in
  * order. Null when the query is not one after all (the normal path answers).
+ * With workers, a transfer that passes this process's checks waits for the
+ * primary's verdict (replays and `dns.transfersOut` across workers,
+ * transfer/gate.ts), counted as in flight meanwhile.
  */
 function transfer(c: Conn, query: Buffer): boolean | null {
   const socket = c.socket;
   const started = performance.now();
   const client = socket.remoteAddress ?? "";
   const state = c.state;
+  const gate = state.transferGate;
   let t: ReturnType<typeof answerTransfer>;
   try {
     t = answerTransfer(
@@ -232,19 +239,58 @@ function transfer(c: Conn, query: Buffer): boolean | null {
       client,
       false,
       state.transfersOut >= state.tcp.maxTransfers,
+      gate !== null,
     );
   } catch {
     return false;
   }
   if (t === null) return null;
+  if (!("hold" in t)) {
+    deliver(c, t, query, client, started, null);
+    return true;
+  }
+  const held = t;
+  c.inFlight++;
+  gate!.admit(held.hold).then((verdict) => {
+    try {
+      landed(c);
+      if (socket.destroyed) {
+        if (verdict === "ok") gate!.release(1);
+        return;
+      }
+      deliver(c, held.decide(verdict), query, client, started, verdict === "ok" ? gate : null);
+    } catch {
+      if (verdict === "ok") gate!.release(1);
+      drop(c, "internal");
+    }
+  });
+  return true;
+}
+
+/**
+ * Writes a transfer's answer and reports it. A transfer is in progress while
+ * its messages wait for the client (they hold the encoded zone): counted in
+ * `state.transfersOut` until then. `admitted`: the gate whose slot this
+ * transfer took (workers), given back when it is over.
+ */
+function deliver(
+  c: Conn,
+  t: TransferAnswer,
+  query: Buffer,
+  client: string,
+  started: number,
+  admitted: TransferGate | null,
+): void {
+  const socket = c.socket;
+  const state = c.state;
   for (const m of t.messages) sendFramed(socket, m);
-  // A transfer is in progress while its messages wait for the client (they hold the encoded zone).
   if (
     (t.outcome.kind === "axfr" || t.outcome.kind === "ixfr") &&
     socket.writableNeedDrain &&
     !socket.destroyed
   ) {
     state.transfersOut++;
+    if (admitted !== null) c.admitted++;
     // One listener pair per connection, however many transfers it has queued.
     if (c.transfers++ === 0) {
       const done = () => {
@@ -252,20 +298,21 @@ function transfer(c: Conn, query: Buffer): boolean | null {
         socket.off("close", done);
         state.transfersOut -= c.transfers;
         c.transfers = 0;
+        state.transferGate?.release(c.admitted);
+        c.admitted = 0;
       };
       socket.on("drain", done);
       socket.on("close", done);
     }
-  }
+  } else admitted?.release(1);
   const ms = performance.now() - started;
-  c.state.onTransfer?.(t.outcome, client, ms);
-  c.state.onQuery?.(
+  state.onTransfer?.(t.outcome, client, ms);
+  state.onQuery?.(
     transferAsQuery(t, transferType(query)),
     client,
     (socket as unknown as tls.TLSSocket).encrypted === true ? "dot" : "tcp",
     ms,
   );
-  return true;
 }
 
 /** A forwarded answer came back: read on once the connection is under its in-flight cap again. */
@@ -368,6 +415,7 @@ export function listenTcp(
       receiving: false,
       written: 0,
       transfers: 0,
+      admitted: 0,
     };
     socket[kConn] = c;
     socket.on("error", onError);

@@ -5,8 +5,9 @@
  * send it again, within its time window (fudge, 300 s by default), and read
  * the zone. A MAC is kept until its request's time check would refuse it
  * anyway (time signed + fudge); at most `max` are kept, the oldest let go
- * first. Per process: with workers, a replay that reaches another worker is
- * not seen. UDP is left out, where a client may resend the same packet.
+ * first. With workers, the primary process keeps one for all of them
+ * (gate.ts), so a replay sent to another worker is still seen. UDP is left
+ * out, where a client may resend the same packet.
  */
 export class ReplayCache {
   /** `key MAC` → when its request stops passing the time check (seconds). */

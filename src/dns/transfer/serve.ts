@@ -50,6 +50,27 @@ export interface TransferState {
   replays: ReplayCache;
 }
 
+/** The messages of a transfer's answer, in order, and what it came to. */
+export interface TransferAnswer {
+  messages: Buffer[];
+  outcome: TransferOutcome;
+}
+
+/** What the primary process of a cluster decided for a worker's transfer (transfer-gate.ts). */
+export type TransferVerdict = "ok" | "replayed" | "busy" | "unanswered";
+
+/**
+ * A transfer that passed this process's checks and waits for the primary's
+ * verdict (workers): `hold` is what the primary checks, `decide` the answer
+ * for its verdict.
+ */
+export interface TransferHold {
+  hold: { key: string | null; mac: Buffer | null; expires: number };
+  decide: (verdict: TransferVerdict) => TransferAnswer;
+}
+
+const BUSY = "too many zone transfers in progress (dns.transfersOut)";
+
 /** What a transfer or a refused one came to, for logs and the inspector. */
 export interface TransferOutcome {
   zone: string;
@@ -194,8 +215,27 @@ export function transferType(buf: Buffer): number {
 /**
  * Answers AXFR or IXFR for `client`: the encoded messages to send, in order,
  * and what it came to. Null for input that is not a transfer query (the
- * normal path answers it, FORMERR included).
+ * normal path answers it, FORMERR included). `shared` (workers): a TCP
+ * transfer that passes this process's checks is held for the primary's
+ * verdict on replays and the transfer cap instead (`TransferHold`).
  */
+export function answerTransfer(
+  buf: Buffer,
+  zones: ZoneSet,
+  state: TransferState,
+  client: string,
+  udp?: boolean,
+  busy?: boolean,
+): TransferAnswer | null;
+export function answerTransfer(
+  buf: Buffer,
+  zones: ZoneSet,
+  state: TransferState,
+  client: string,
+  udp: boolean,
+  busy: boolean,
+  shared: boolean,
+): TransferAnswer | TransferHold | null;
 export function answerTransfer(
   buf: Buffer,
   zones: ZoneSet,
@@ -203,7 +243,8 @@ export function answerTransfer(
   client: string,
   udp = false,
   busy = false,
-): { messages: Buffer[]; outcome: TransferOutcome } | null {
+  shared = false,
+): TransferAnswer | TransferHold | null {
   let signed: SignedQuery;
   let query: Message;
   try {
@@ -258,55 +299,74 @@ export function answerTransfer(
     state.replays.replayed(keyName!, signed.mac, signed.expires, nowSeconds())
   )
     return refuse(5, "refused", `a replayed request (key ${keyName}: this MAC was answered before)`);
-  // Every transfer slot taken (dns.transfersOut): refused, after the checks, so only allowed clients hear it.
-  if (busy && !udp) return refuse(5, "refused", "too many zone transfers in progress (dns.transfersOut)");
-  let records = axfrRecords(zone);
-  let kind: "axfr" | "ixfr" = "axfr";
-  let full = false;
-  if (q.type === IXFR) {
-    kind = "ixfr";
-    const theirs = query.authority.find((r) => r.type === RRType.SOA && r.data.type === "soa");
-    if (theirs === undefined || theirs.data.type !== "soa")
-      return refuse(1, "refused", "IXFR without the client's SOA");
-    if (udp) {
-      // Over UDP: the current SOA alone, which RFC 1995 §2 allows whatever fits. A client that is
-      // current learns it at once; one that is behind asks again over TCP (Knot, BIND and dig do).
-      const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
-      const answer = encodeMessage(transferMessages(query.id, q, [zone.soa])[0]!);
-      return {
-        messages: sign([answer]),
-        outcome: {
-          zone: zone.origin,
-          kind,
-          full: false,
-          serial,
-          records: 1,
-          messages: 1,
-          key: keyName,
-          reason: null,
-          udp: true,
-        },
-      };
+  const build = (): TransferAnswer => {
+    let records = axfrRecords(zone);
+    let kind: "axfr" | "ixfr" = "axfr";
+    let full = false;
+    if (q.type === IXFR) {
+      kind = "ixfr";
+      const theirs = query.authority.find((r) => r.type === RRType.SOA && r.data.type === "soa");
+      if (theirs === undefined || theirs.data.type !== "soa")
+        return refuse(1, "refused", "IXFR without the client's SOA");
+      if (udp) {
+        // Over UDP: the current SOA alone, which RFC 1995 §2 allows whatever fits. A client that is
+        // current learns it at once; one that is behind asks again over TCP (Knot, BIND and dig do).
+        const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
+        const answer = encodeMessage(transferMessages(query.id, q, [zone.soa])[0]!);
+        return {
+          messages: sign([answer]),
+          outcome: {
+            zone: zone.origin,
+            kind,
+            full: false,
+            serial,
+            records: 1,
+            messages: 1,
+            key: keyName,
+            reason: null,
+            udp: true,
+          },
+        };
+      }
+      const ix = ixfrRecords(zone, state.journals.get(apex), theirs.data.serial);
+      records = ix.records;
+      full = !ix.incremental;
     }
-    const ix = ixfrRecords(zone, state.journals.get(apex), theirs.data.serial);
-    records = ix.records;
-    full = !ix.incremental;
-  }
-  const messages = sign(transferMessages(query.id, q, records).map((m) => encodeMessage(m)));
-  const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
-  return {
-    messages,
-    outcome: {
-      zone: zone.origin,
-      kind,
-      full,
-      serial,
-      records: records.length,
-      messages: messages.length,
-      key: keyName,
-      reason: null,
-    },
+    const messages = sign(transferMessages(query.id, q, records).map((m) => encodeMessage(m)));
+    const serial = zone.soa.data.type === "soa" ? zone.soa.data.serial : 0;
+    return {
+      messages,
+      outcome: {
+        zone: zone.origin,
+        kind,
+        full,
+        serial,
+        records: records.length,
+        messages: messages.length,
+        key: keyName,
+        reason: null,
+      },
+    };
   };
+  if (shared && !udp) {
+    // Workers: the primary process decides replays and slots for all of them (transfer-gate.ts).
+    const mac = signed.kind === "signed" ? signed.mac : null;
+    const expires = signed.kind === "signed" ? signed.expires : 0;
+    return {
+      hold: { key: keyName, mac, expires },
+      decide: (verdict) =>
+        verdict === "ok"
+          ? build()
+          : verdict === "replayed"
+            ? refuse(5, "refused", `a replayed request (key ${keyName}: this MAC was answered before)`)
+            : verdict === "busy"
+              ? refuse(5, "refused", BUSY)
+              : refuse(2, "refused", "the primary process did not answer (workers)"),
+    };
+  }
+  // Every transfer slot taken (dns.transfersOut): refused, after the checks, so only allowed clients hear it.
+  if (busy && !udp) return refuse(5, "refused", BUSY);
+  return build();
 }
 
 export const TSIG_ERROR_NAMES: Record<number, string> = {

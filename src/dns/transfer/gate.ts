@@ -1,0 +1,142 @@
+/**
+ * Zone transfers across workers (`workers` > 1): replays and the
+ * `dns.transfersOut` cap are decided once, by the primary process, for all
+ * of them. Each worker checks a transfer as before (allowed client, key,
+ * its own memory of MACs), then asks the primary (`admit`): the primary
+ * keeps every worker's MACs (a request recorded on its way to one worker and
+ * sent to another is still a replay) and counts the transfers still being
+ * read by their clients on every worker. A worker gives its slots back when
+ * those clients have read them (`release`); a worker that dies gives back
+ * all of its own.
+ *
+ * Over the cluster's IPC channel: `{t: "dns-xfr", id, key, mac, expires}`
+ * is answered `{t: "dns-xfr-verdict", id, verdict}`; `{t: "dns-xfr-done", n}`
+ * gives back `n` slots.
+ */
+import { ReplayCache } from "./replay.js";
+import type { TransferHold, TransferVerdict } from "./serve.js";
+
+/** How long a worker waits for the primary's verdict before refusing the transfer (SERVFAIL). */
+const VERDICT_TIMEOUT_MS = 2000;
+
+export interface TransferAsk {
+  t: "dns-xfr";
+  id: number;
+  key: string | null;
+  /** The request's MAC, base64; null for an unsigned request. */
+  mac: string | null;
+  expires: number;
+}
+
+export interface TransferDone {
+  t: "dns-xfr-done";
+  n: number;
+}
+
+export interface TransferVerdictMessage {
+  t: "dns-xfr-verdict";
+  id: number;
+  verdict: TransferVerdict;
+}
+
+/** What the TCP listener asks before it answers a transfer (null in a single process: it decides alone). */
+export interface TransferGate {
+  admit(hold: TransferHold["hold"]): Promise<TransferVerdict>;
+  /** `n` transfers admitted by `admit` are over (read by their clients, or their connections closed). */
+  release(n: number): void;
+}
+
+/** The worker's side, over the cluster's IPC channel; null outside a worker. */
+export function workerTransferGate(): TransferGate | null {
+  if (process.env.FERRY_WORKER === undefined || typeof process.send !== "function") return null;
+  return new IpcTransferGate();
+}
+
+class IpcTransferGate implements TransferGate {
+  private next = 1;
+  private readonly waiting = new Map<number, (v: TransferVerdict) => void>();
+
+  constructor() {
+    process.on("message", (msg: TransferVerdictMessage) => {
+      if (msg === null || typeof msg !== "object" || msg.t !== "dns-xfr-verdict") return;
+      const done = this.waiting.get(msg.id);
+      if (done === undefined) {
+        // Admitted after this worker gave up waiting: the slot goes back at once.
+        if (msg.verdict === "ok") this.release(1);
+        return;
+      }
+      this.waiting.delete(msg.id);
+      done(msg.verdict);
+    });
+  }
+
+  admit(hold: TransferHold["hold"]): Promise<TransferVerdict> {
+    const id = this.next++;
+    return new Promise((resolve) => {
+      const giveUp = () => {
+        if (!this.waiting.delete(id)) return;
+        clearTimeout(timer);
+        resolve("unanswered");
+      };
+      const timer = setTimeout(giveUp, VERDICT_TIMEOUT_MS);
+      this.waiting.set(id, (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+      const ask: TransferAsk = {
+        t: "dns-xfr",
+        id,
+        key: hold.key,
+        mac: hold.mac?.toString("base64") ?? null,
+        expires: hold.expires,
+      };
+      process.send!(ask, undefined, {}, (err: Error | null) => {
+        if (err !== null) giveUp();
+      });
+    });
+  }
+
+  release(n: number): void {
+    if (n > 0) process.send?.({ t: "dns-xfr-done", n } satisfies TransferDone);
+  }
+}
+
+/** The primary's side: one memory of MACs and one count of transfers for every worker. */
+export class TransferLedger<W> {
+  private readonly replays = new ReplayCache();
+  private readonly held = new Map<W, number>();
+  private total = 0;
+
+  /** `max`: `dns.transfersOut` (a reload may change it). */
+  constructor(public max: number) {}
+
+  /** A worker's transfer: a replay, over the cap, or admitted (one slot taken until `release`). */
+  admit(worker: W, ask: Omit<TransferAsk, "t" | "id">, nowSeconds: number): TransferVerdict {
+    if (ask.mac !== null && ask.key !== null) {
+      if (this.replays.replayed(ask.key, Buffer.from(ask.mac, "base64"), ask.expires, nowSeconds))
+        return "replayed";
+    }
+    if (this.total >= this.max) return "busy";
+    this.total++;
+    this.held.set(worker, (this.held.get(worker) ?? 0) + 1);
+    return "ok";
+  }
+
+  release(worker: W, n: number): void {
+    const had = this.held.get(worker) ?? 0;
+    const k = Math.min(had, Math.max(0, Math.floor(n)));
+    this.total -= k;
+    if (had - k === 0) this.held.delete(worker);
+    else this.held.set(worker, had - k);
+  }
+
+  /** A worker that died: its transfers are over. */
+  forget(worker: W): void {
+    this.release(worker, this.held.get(worker) ?? 0);
+  }
+
+  /** Transfers admitted and not yet released, all workers together. */
+  get inProgress(): number {
+    return this.total;
+  }
+}
