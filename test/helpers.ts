@@ -198,10 +198,16 @@ export interface FerryProcess {
 }
 
 /** Starts the `ferry` binary with `args`; resolves once stderr matched every pattern of `waitFor`. */
-export function spawnFerry(args: string[], waitFor: RegExp[], cwd = process.cwd()): Promise<FerryProcess> {
+export function spawnFerry(
+  args: string[],
+  waitFor: RegExp[],
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FerryProcess> {
   const bin = new URL("../../bin/ferry.js", import.meta.url).pathname;
   const child = spawn(process.execPath, [bin, ...engineArgs(args)], {
     cwd,
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -3,9 +3,14 @@
  * `ferry serve` nodes sharing channels through `--broker`, WebSocket clients,
  * the publish API.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { after } from "node:test";
+import { Redis, type RedisOptions } from "ioredis";
 import WebSocket from "ws";
 import { type FerryProcess, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
@@ -58,6 +63,96 @@ export async function startRedis(port: number, dir: string, extra: string[] = []
   return server;
 }
 
+/** A certificate for 127.0.0.1 (its own CA) for Redis over TLS: `ca` is what a client trusts. */
+export interface RedisTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/** redis-server's arguments to listen with TLS only on `port` (and TLS between cluster nodes). */
+export function tlsArgs(port: number, tls: RedisTls): string[] {
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    tls.cert,
+    "--tls-key-file",
+    tls.key,
+    "--tls-ca-cert-file",
+    tls.ca,
+    "--tls-auth-clients",
+    "no",
+    "--tls-cluster",
+    "yes",
+    "--tls-replication",
+    "yes",
+  ];
+}
+
+/**
+ * A Redis Cluster of three masters (each with `replicas` replicas), each
+ * node with its own cluster bus port, joined by `redis-cli --cluster create`
+ * into one cluster that covers every slot. Over TLS when `tls` is given.
+ */
+export async function startCluster(
+  extra: string[] = [],
+  opts: { tls?: RedisTls; replicas?: number } = {},
+): Promise<{ ports: number[]; servers: RedisServer[] }> {
+  const ports: number[] = [];
+  const servers: RedisServer[] = [];
+  const replicas = opts.replicas ?? 0;
+  for (let i = 0; i < 3 * (1 + replicas); i++) {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-redis-cluster-"));
+    const server = await startRedis(port, dir, [
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--cluster-port",
+      String(await freePort()),
+      "--cluster-node-timeout",
+      "2000",
+      ...(opts.tls ? tlsArgs(port, opts.tls) : []),
+      ...extra,
+    ]);
+    ports.push(port);
+    servers.push(server);
+  }
+  execFileSync(
+    "redis-cli",
+    [
+      ...(opts.tls ? ["--tls", "--cacert", opts.tls.ca] : []),
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-replicas",
+      String(replicas),
+      "--cluster-yes",
+    ],
+    { stdio: "ignore", timeout: 20_000 },
+  );
+  const options: RedisOptions = {
+    lazyConnect: true,
+    ...(opts.tls ? { tls: { ca: readFileSync(opts.tls.ca) } } : {}),
+  };
+  for (const port of ports) {
+    const r = new Redis(port, "127.0.0.1", options);
+    await r.connect();
+    try {
+      for (let i = 0; i < 100 && !String(await r.cluster("INFO")).includes("cluster_state:ok"); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(String(await r.cluster("INFO")), /cluster_state:ok/);
+    } finally {
+      r.disconnect();
+    }
+  }
+  return { ports, servers };
+}
+
 export function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
@@ -75,8 +170,16 @@ export interface Node {
   logs: () => string;
 }
 
-/** A `ferry serve` node with a realtime endpoint on `broker` (a Redis port on loopback, or a broker URL). */
-export async function node(broker: number | string, port?: number): Promise<Node> {
+/**
+ * A `ferry serve` node with a realtime endpoint on `broker` (a Redis port on
+ * loopback, or a broker URL), once its broker is connected (unless
+ * `connected` is false). `env`: the process's environment (for a CA to trust).
+ */
+export async function node(
+  broker: number | string,
+  port?: number,
+  opts: { env?: NodeJS.ProcessEnv; connected?: boolean } = {},
+): Promise<Node> {
   const dir = tmpSite({ "index.html": "x" });
   const p = port ?? (await freePort());
   const ferry = await spawnFerry(
@@ -93,10 +196,13 @@ export async function node(broker: number | string, port?: number): Promise<Node
       typeof broker === "number" ? `redis://127.0.0.1:${broker}/0` : broker,
     ],
     [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+    undefined,
+    opts.env,
   );
   stops.push(() => ferry.child.kill("SIGKILL"));
   const logs = () => ferry.stdout() + ferry.stderr();
-  await waitFor(() => logs().includes("realtime broker connected"), "the broker connected", 5000);
+  if (opts.connected !== false)
+    await waitFor(() => logs().includes("realtime broker connected"), "the broker connected", 5000);
   return { port: p, ferry, logs };
 }
 

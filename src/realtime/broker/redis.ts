@@ -60,8 +60,13 @@ interface Watched {
   epoch: string | null;
   /** A catch-up from the history is under way (or waits for Redis): messages wait here, in order. */
   queue: { offset: number; time: number; data: string }[] | null;
-  /** The catch-up failed (Redis went away again): the next `ready` tries again. */
+  /**
+   * The catch-up failed (Redis went away again): the next `ready` tries again, and so does a timer
+   * (a cluster shard failing over to its replica brings no `ready`: the cluster stays connected).
+   */
   stalled: boolean;
+  /** Failed catch-ups in a row (the retry timer backs off). */
+  retries: number;
   /**
    * Another catch-up was asked for while one ran (the subscriber connection came back): the one
    * running may have read the position before a message that pub/sub then missed, so it runs again.
@@ -73,6 +78,8 @@ interface Watched {
   subscribed: Promise<void>;
 }
 
+/** A failed catch-up is tried again after 250 ms, doubling up to this. */
+const CATCH_UP_RETRY_MAX_MS = 2000;
 /** Messages held per channel while it catches up, at most. */
 const MAX_QUEUE = 10_000;
 /** How long a position waits for its channel's SUBSCRIBE to be confirmed. */
@@ -107,6 +114,8 @@ export class RedisBroker implements Broker {
   private readonly timer: NodeJS.Timeout;
   private ruleFor: (channel: string) => ChannelRule | null = () => null;
   private up = false;
+  /** The outage (or the failure to connect at all) was reported. */
+  private saidDown = false;
   private maxChannels = 0;
   private flushSoon = false;
   deliver: (channel: string, message: Message) => void = () => {};
@@ -195,13 +204,17 @@ export class RedisBroker implements Broker {
     this.cmd.on("ready", () => {
       const was = this.up;
       this.up = true;
+      this.saidDown = false;
       if (!was) events.state(true, "connected");
       for (const channel of this.watched.keys()) void this.catchUp(channel, null);
       for (const channel of this.counts.keys()) this.dirty.add(channel);
     });
     this.cmd.on("close", () => {
-      if (!this.up) return;
+      // Said once per outage, and also when Redis was never reached (a wrong address, a certificate
+      // that is not trusted): a broker that never connects must not be silent.
+      if (!this.up && this.saidDown) return;
       this.up = false;
+      this.saidDown = true;
       events.state(false, lastError || "connection closed");
     });
     let ticks = 0;
@@ -352,6 +365,7 @@ export class RedisBroker implements Broker {
       epoch: null,
       queue: null,
       stalled: false,
+      retries: 0,
       again: false,
       overflow: false,
       subscribed: Promise.resolve(),
@@ -461,10 +475,15 @@ export class RedisBroker implements Broker {
           }
       }
     } catch {
-      // Redis went away again: the messages stay queued, and the next `ready` catches up.
+      // Redis went away again: the messages stay queued; the next `ready` catches up, or the timer.
       w.stalled = true;
+      const delay = Math.min(CATCH_UP_RETRY_MAX_MS, 250 * 2 ** w.retries++);
+      setTimeout(() => {
+        if (!this.closed && w.stalled && this.watched.get(channel) === w) void this.catchUp(channel, null);
+      }, delay).unref();
       return;
     }
+    w.retries = 0;
     const queue = w.queue ?? [];
     w.queue = null;
     for (const m of queue) {
