@@ -19,6 +19,7 @@
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import { ByteStrings, lowerName } from "./byte-strings.js";
 
 export interface UpstreamAnswer {
   status: number;
@@ -46,6 +47,10 @@ const BUFFERING = 1;
 const STREAMING = 2;
 const IGNORING = 3;
 const DONE = 4;
+
+/** Upstream header names and values, the same strings for the same bytes (byte-strings.ts). */
+const NAMES = new ByteStrings();
+const VALUES = new ByteStrings();
 
 /** Errors of a body stream are the exchange's to report (`cut`): a stream nobody reads must not throw them. */
 function ignore(): void {}
@@ -100,12 +105,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     let length = -1;
     let eventStream = false;
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i]!.toString("latin1");
-      const value = raw[i + 1]!.toString("latin1");
+      const name = NAMES.get(raw[i]!);
+      const value = VALUES.get(raw[i + 1]!);
       headers[i] = name;
       headers[i + 1] = value;
-      if (name.length === 14 && name.toLowerCase() === "content-length") length = Number(value);
-      else if (name.length === 12 && name.toLowerCase() === "content-type")
+      if (name.length === 14 && lowerName(name) === "content-length") length = Number(value);
+      else if (name.length === 12 && lowerName(name) === "content-type")
         eventStream = value.startsWith("text/event-stream");
     }
     this.status = status;

@@ -5,6 +5,7 @@
  * rules. Pure functions over flat `[name, value, …]` lists, table-tested.
  */
 import type { HeaderRules } from "../../core/config/types.js";
+import { lowerName } from "./byte-strings.js";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the non-standard ones nginx and Caddy drop too). */
 const HOP_BY_HOP = new Set([
@@ -34,7 +35,7 @@ const NONE: ReadonlySet<string> = new Set();
 function connectionTokens(raw: readonly string[]): ReadonlySet<string> {
   let out: Set<string> | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== "connection") continue;
+    if (raw[i]!.length !== 10 || lowerName(raw[i]!) !== "connection") continue;
     const value = raw[i + 1]!;
     // The usual values name no header (`keep-alive` is hop-by-hop anyway): nothing to collect.
     if (value.length <= 10) {
@@ -76,7 +77,7 @@ export function requestHeaders(raw: readonly string[], ctx: ForwardContext): str
   let clientHost = "";
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
+    const lower = lowerName(name);
     const value = raw[i + 1]!;
     if (lower === "host") {
       clientHost = value;
@@ -122,7 +123,7 @@ export function responseHeaders(raw: readonly string[], rules: HeaderRules, webs
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
+    const lower = lowerName(name);
     if (websocket && (lower === "upgrade" || lower === "connection")) {
       out.push(name, value);
       continue;
