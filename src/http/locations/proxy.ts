@@ -31,6 +31,9 @@ import { encodePath } from "../static/resolve-path.js";
 import type { FerryRequest, Reply } from "../types.js";
 import type { LocationHandler, Route, SiteRef } from "./handler.js";
 
+/** What the first try of a request excludes: nothing. */
+const NONE_TRIED: ReadonlySet<Upstream> = new Set();
+
 /** Responses up to this size with a Content-Length are read whole before they are sent. */
 const BUFFER_MAX = 64 * 1024;
 
@@ -58,12 +61,15 @@ export class ProxyLocation implements LocationHandler {
   private readonly balancer: Balancer<Upstream>;
   private readonly trusted: AddressSet;
   private readonly checks: HealthChecks | null;
+  /** The location's path without its last `/` (what `stripPrefix` takes off). */
+  private readonly prefix: string;
 
   constructor(
     readonly config: ProxyLocationConfig,
     private readonly site: string,
   ) {
     const t = config.timeouts;
+    this.prefix = config.path.replace(/\/$/, "");
     this.list = config.to.map(
       (a) =>
         new Upstream(
@@ -106,7 +112,7 @@ export class ProxyLocation implements LocationHandler {
   /** The request target upstream: as the client sent it (verbatim), less the prefix with `stripPrefix`. */
   private target(req: FerryRequest, route: Route): string {
     let path = req.rawPath;
-    const prefix = this.config.path.replace(/\/$/, "");
+    const prefix = this.prefix;
     if (this.config.stripPrefix && prefix !== "") {
       path = path.startsWith(prefix)
         ? path.slice(prefix.length)
@@ -176,20 +182,21 @@ export class ProxyLocation implements LocationHandler {
     info: UpstreamExchange,
     send: (up: Upstream) => Promise<T | number>,
   ): Promise<{ up: Upstream; answer: T } | Reply> {
-    const tried = new Set<Upstream>();
+    // Made at the first failure: most requests are answered by the first upstream they try.
+    let tried: Set<Upstream> | null = null;
     let last: ProxyFailure | null = null;
     for (;;) {
-      const up = this.balancer.pick(this.list, req.remoteAddress, tried, Date.now());
+      const up = this.balancer.pick(this.list, req.remoteAddress, tried ?? NONE_TRIED, Date.now());
       if (up === null)
         return last !== null ? this.fail(last.status, last.code, info, site) : this.unavailable(info, site);
-      tried.add(up);
       info.address = up.name;
       info.tries++;
-      await up.ready;
+      if (!up.resolved) await up.ready;
       let answer: T | number;
       try {
         answer = await send(up);
       } catch (e) {
+        (tried ??= new Set()).add(up);
         const err = e instanceof AttemptError ? e : new AttemptError(e, () => false);
         const f = classify(err.cause);
         up.failed(f.code);
@@ -232,7 +239,12 @@ export class ProxyLocation implements LocationHandler {
       const t0 = performance.now();
       return new Promise<UpstreamAnswer | number>((resolve, reject) => {
         const exchange = new Exchange(req.method, BUFFER_MAX, {
-          answered: resolve,
+          answered: (r) => {
+            const connected = up.connectedAt(client);
+            info.connectMs = connected > t0 ? connected - t0 : 0;
+            info.firstByteMs = r.headAt - t0;
+            resolve(r);
+          },
           failed: (err) => {
             body?.destroy();
             const own = clientError.error;
@@ -266,12 +278,6 @@ export class ProxyLocation implements LocationHandler {
           },
           exchange,
         );
-      }).then((r) => {
-        if (typeof r === "number") return r;
-        const connected = up.connectedAt(client);
-        info.connectMs = connected > t0 ? connected - t0 : 0;
-        info.firstByteMs = r.headAt - t0;
-        return r;
       });
     });
     if (!("answer" in result)) return result;

@@ -64,6 +64,8 @@ export class Upstream implements Candidate {
   private streak = 0;
   /** Resolves once the name is resolved (at once for an address). */
   readonly ready: Promise<void>;
+  /** `ready` has settled: nothing to wait for. */
+  resolved: boolean;
 
   constructor(
     address: UpstreamAddress,
@@ -75,17 +77,19 @@ export class Upstream implements Candidate {
     this.secure = address.tls;
     this.servername = isIP(address.host) === 0 ? address.host : undefined;
     this.host = address.host;
-    this.ready =
-      isIP(address.host) !== 0
-        ? Promise.resolve()
-        : lookup(address.host).then(
-            (r) => {
-              this.host = r.address;
-            },
-            () => {
-              // Left as a name: each connection resolves it (and fails as a connect error if it still cannot).
-            },
-          );
+    this.resolved = isIP(address.host) !== 0;
+    this.ready = this.resolved
+      ? Promise.resolve()
+      : lookup(address.host).then(
+          (r) => {
+            this.host = r.address;
+            this.resolved = true;
+          },
+          () => {
+            // Left as a name: each connection resolves it (and fails as a connect error if it still cannot).
+            this.resolved = true;
+          },
+        );
     this.sweeper = setInterval(() => this.sweep(), SURPLUS_IDLE_MS);
     this.sweeper.unref();
   }
