@@ -390,7 +390,11 @@ describe("with workers: the primary process decides replays and dns.transfersOut
     framed.writeUInt16BE(q.length, 0);
     q.copy(framed, 2);
     stalled.write(framed);
-    await new Promise((r) => setTimeout(r, 500));
+    // Its messages wait for a client that reads nothing: it holds the one slot.
+    await waitFor(
+      () => /"zone":"wbig\.test"[^\n]*zone transfer \(AXFR\) served/.test(p.logs()),
+      "the stalled transfer",
+    );
     // Connections go to the workers in turn: three reach the stalled transfer's worker and the other.
     for (let i = 0; i < 3; i++) {
       const refused = kdig(p.port, ["wbig.test", "AXFR"]);
@@ -402,7 +406,13 @@ describe("with workers: the primary process decides replays and dns.transfersOut
         `worker ${w}'s refusal in the log`,
       );
     stalled.destroy();
-    await new Promise((r) => setTimeout(r, 300));
+    // Its slot comes back once its worker sees the connection close (a message to the primary).
+    const deadline = Date.now() + 5000;
+    // An IXFR from the current serial (the SOA alone, sent at once) asks for admission without holding a slot.
+    while (/REFUSED/.test(kdig(p.port, ["wbig.test", "IXFR=1"]))) {
+      assert.ok(Date.now() < deadline, "the slot came back within 5 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     for (let i = 0; i < 2; i++) {
       const served = kdig(p.port, ["wbig.test", "AXFR"]);
       assert.doesNotMatch(served, /REFUSED/);

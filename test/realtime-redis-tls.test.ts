@@ -7,10 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { Redis } from "ioredis";
 import { needTool, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
 import {
@@ -119,6 +120,19 @@ test("rediss+cluster://: a Redis Cluster over TLS (client and cluster bus); two 
   const [ca, cb] = [await client(a.port), await client(b.port)];
   // Their keys live on all three masters: alpha and gamma on the first, delta on the second, beta and epsilon on the third.
   const channels = ["alpha", "beta", "gamma", "delta", "epsilon"];
+  const r = new Redis(ports[0]!, "127.0.0.1", { tls: { ca: readFileSync(tls.ca) }, lazyConnect: true });
+  await r.connect();
+  try {
+    const slots = await r.cluster("SLOTS");
+    const owners = new Set<number>();
+    for (const ch of channels) {
+      const slot = Number(await r.cluster("KEYSLOT", `{${ch}}`));
+      owners.add(slots.find(([from, to]) => slot >= from && slot <= to)![2][1]);
+    }
+    assert.equal(owners.size, 3, "the channels' keys on all three masters");
+  } finally {
+    r.disconnect();
+  }
   for (const ch of channels)
     for (const c of [ca, cb]) assert.equal((await subscribed(c, ch)).type, "subscribed");
   for (const [i, ch] of channels.entries())

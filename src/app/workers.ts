@@ -15,6 +15,7 @@ import {
   type TransferAsk,
   type TransferDone,
   TransferLedger,
+  type TransferTake,
   type TransferVerdictMessage,
 } from "../dns/transfer/gate.js";
 import { AdminService } from "../inspect/admin-server.js";
@@ -185,14 +186,18 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
           | DnsNotifyRelay
           | AcmeToPrimary
           | TransferAsk
+          | TransferTake
           | TransferDone,
       ) => {
         if (msg === null || typeof msg !== "object") return;
         if (msg.t === "dns-xfr") {
-          const verdict = transfers.admit(w, msg, Math.floor(Date.now() / 1000));
+          const verdict = transfers.admit(msg, Math.floor(Date.now() / 1000));
           if (w.isConnected())
             w.send({ t: "dns-xfr-verdict", id: msg.id, verdict } satisfies TransferVerdictMessage);
-          else if (verdict === "ok") transfers.release(w, 1);
+          return;
+        }
+        if (msg.t === "dns-xfr-take") {
+          transfers.take(w);
           return;
         }
         if (msg.t === "dns-xfr-done") {
@@ -330,7 +335,8 @@ export function runPrimary(config: Config, load: () => Config, log: Logger): Pri
       if (next.workers !== current.workers) log.warn("workers changed: restart Ferry to apply it");
       current = next;
       relay.configure(next);
-      transfers.max = next.dns?.transfersOut ?? 0;
+      // Without `dns` now, the workers keep the DNS they started with until a restart: so does the cap.
+      if (next.dns) transfers.max = next.dns.transfersOut;
       acmeFor(next);
     } catch (err) {
       log.error({ code: (err as { code?: string }).code }, `reload refused: ${(err as Error).message}`);

@@ -18,7 +18,6 @@ import { timerMs } from "../../core/clock.js";
 import type { ListenAddress } from "../../core/config/types.js";
 import { type DnsTcpDropEvent, dnsTcpDropChannel } from "../../core/diagnostics.js";
 import { FerryError } from "../../core/errors.js";
-import type { TransferGate } from "../transfer/gate.js";
 import { answerTransfer, isTransferQuery, type TransferAnswer, transferType } from "../transfer/serve.js";
 import type { QueryOutcome } from "./handle-query.js";
 import { answerQuery, type DnsServerState, transferAsQuery } from "./state.js";
@@ -46,8 +45,6 @@ interface Conn {
   written: number;
   /** Zone transfers of this connection still queued for the client (counted in `state.transfersOut`). */
   transfers: number;
-  /** Of those, the ones the primary admitted (workers): given back to it when they are over. */
-  admitted: number;
 }
 
 type DnsSocket = net.Socket & { [kConn]: Conn };
@@ -246,7 +243,7 @@ function transfer(c: Conn, query: Buffer): boolean | null {
   }
   if (t === null) return null;
   if (!("hold" in t)) {
-    deliver(c, t, query, client, started, null);
+    deliver(c, t, query, client, started);
     return true;
   }
   const held = t;
@@ -254,13 +251,8 @@ function transfer(c: Conn, query: Buffer): boolean | null {
   gate!.admit(held.hold).then((verdict) => {
     try {
       landed(c);
-      if (socket.destroyed) {
-        if (verdict === "ok") gate!.release(1);
-        return;
-      }
-      deliver(c, held.decide(verdict), query, client, started, verdict === "ok" ? gate : null);
+      if (!socket.destroyed) deliver(c, held.decide(verdict), query, client, started);
     } catch {
-      if (verdict === "ok") gate!.release(1);
       drop(c, "internal");
     }
   });
@@ -270,17 +262,9 @@ function transfer(c: Conn, query: Buffer): boolean | null {
 /**
  * Writes a transfer's answer and reports it. A transfer is in progress while
  * its messages wait for the client (they hold the encoded zone): counted in
- * `state.transfersOut` until then. `admitted`: the gate whose slot this
- * transfer took (workers), given back when it is over.
+ * `state.transfersOut` (and, with workers, by the primary) until then.
  */
-function deliver(
-  c: Conn,
-  t: TransferAnswer,
-  query: Buffer,
-  client: string,
-  started: number,
-  admitted: TransferGate | null,
-): void {
+function deliver(c: Conn, t: TransferAnswer, query: Buffer, client: string, started: number): void {
   const socket = c.socket;
   const state = c.state;
   for (const m of t.messages) sendFramed(socket, m);
@@ -290,21 +274,21 @@ function deliver(
     !socket.destroyed
   ) {
     state.transfersOut++;
-    if (admitted !== null) c.admitted++;
+    const gate = state.transferGate;
+    gate?.take();
     // One listener pair per connection, however many transfers it has queued.
     if (c.transfers++ === 0) {
       const done = () => {
         socket.off("drain", done);
         socket.off("close", done);
         state.transfersOut -= c.transfers;
+        gate?.release(c.transfers);
         c.transfers = 0;
-        state.transferGate?.release(c.admitted);
-        c.admitted = 0;
       };
       socket.on("drain", done);
       socket.on("close", done);
     }
-  } else admitted?.release(1);
+  }
   const ms = performance.now() - started;
   state.onTransfer?.(t.outcome, client, ms);
   state.onQuery?.(
@@ -415,7 +399,6 @@ export function listenTcp(
       receiving: false,
       written: 0,
       transfers: 0,
-      admitted: 0,
     };
     socket[kConn] = c;
     socket.on("error", onError);

@@ -1,17 +1,23 @@
 /**
  * Zone transfers across workers (`workers` > 1): replays and the
  * `dns.transfersOut` cap are decided once, by the primary process, for all
- * of them. Each worker checks a transfer as before (allowed client, key,
- * its own memory of MACs), then asks the primary (`admit`): the primary
- * keeps every worker's MACs (a request recorded on its way to one worker and
- * sent to another is still a replay) and counts the transfers still being
- * read by their clients on every worker. A worker gives its slots back when
- * those clients have read them (`release`); a worker that dies gives back
- * all of its own.
+ * of them, with the same meaning as in one process:
+ * - Each worker checks a transfer as before (allowed client, key, its own
+ *   memory of MACs), then asks the primary (`admit`). The primary keeps
+ *   every worker's MACs, so a request recorded on its way to one worker and
+ *   sent to another is still a replay; and it refuses the transfer when the
+ *   transfers being sent on all workers together are at the cap.
+ * - A transfer whose messages wait for their client (they hold the encoded
+ *   zone) is counted (`take`) until the client has read them or gone
+ *   (`release`); one sent at once never counts. A worker that dies gives
+ *   back all of its own.
+ * Two transfers admitted at the same moment on two workers may take the cap
+ * one over for as long as they are read: the check and the count are two
+ * messages apart.
  *
  * Over the cluster's IPC channel: `{t: "dns-xfr", id, key, mac, expires}`
- * is answered `{t: "dns-xfr-verdict", id, verdict}`; `{t: "dns-xfr-done", n}`
- * gives back `n` slots.
+ * is answered `{t: "dns-xfr-verdict", id, verdict}`; `{t: "dns-xfr-take"}`
+ * counts one transfer, `{t: "dns-xfr-done", n}` gives back `n`.
  */
 import { ReplayCache } from "./replay.js";
 import type { TransferHold, TransferVerdict } from "./serve.js";
@@ -28,6 +34,10 @@ export interface TransferAsk {
   expires: number;
 }
 
+export interface TransferTake {
+  t: "dns-xfr-take";
+}
+
 export interface TransferDone {
   t: "dns-xfr-done";
   n: number;
@@ -42,7 +52,9 @@ export interface TransferVerdictMessage {
 /** What the TCP listener asks before it answers a transfer (null in a single process: it decides alone). */
 export interface TransferGate {
   admit(hold: TransferHold["hold"]): Promise<TransferVerdict>;
-  /** `n` transfers admitted by `admit` are over (read by their clients, or their connections closed). */
+  /** One admitted transfer's messages wait for its client: counted until `release`. */
+  take(): void;
+  /** `n` counted transfers are over (read by their clients, or their connections closed). */
   release(n: number): void;
 }
 
@@ -52,6 +64,9 @@ export function workerTransferGate(): TransferGate | null {
   return new IpcTransferGate();
 }
 
+/** A send whose failure needs nothing done: the channel closes only as the worker goes. */
+function ignore(): void {}
+
 class IpcTransferGate implements TransferGate {
   private next = 1;
   private readonly waiting = new Map<number, (v: TransferVerdict) => void>();
@@ -59,14 +74,10 @@ class IpcTransferGate implements TransferGate {
   constructor() {
     process.on("message", (msg: TransferVerdictMessage) => {
       if (msg === null || typeof msg !== "object" || msg.t !== "dns-xfr-verdict") return;
+      // A verdict after this worker gave up waiting is dropped: it took nothing.
       const done = this.waiting.get(msg.id);
-      if (done === undefined) {
-        // Admitted after this worker gave up waiting: the slot goes back at once.
-        if (msg.verdict === "ok") this.release(1);
-        return;
-      }
       this.waiting.delete(msg.id);
-      done(msg.verdict);
+      done?.(msg.verdict);
     });
   }
 
@@ -96,8 +107,12 @@ class IpcTransferGate implements TransferGate {
     });
   }
 
+  take(): void {
+    process.send?.({ t: "dns-xfr-take" } satisfies TransferTake, undefined, {}, ignore);
+  }
+
   release(n: number): void {
-    if (n > 0) process.send?.({ t: "dns-xfr-done", n } satisfies TransferDone);
+    if (n > 0) process.send?.({ t: "dns-xfr-done", n } satisfies TransferDone, undefined, {}, ignore);
   }
 }
 
@@ -110,21 +125,25 @@ export class TransferLedger<W> {
   /** `max`: `dns.transfersOut` (a reload may change it). */
   constructor(public max: number) {}
 
-  /** A worker's transfer: a replay, over the cap, or admitted (one slot taken until `release`). */
-  admit(worker: W, ask: Omit<TransferAsk, "t" | "id">, nowSeconds: number): TransferVerdict {
-    if (ask.mac !== null && ask.key !== null) {
-      if (this.replays.replayed(ask.key, Buffer.from(ask.mac, "base64"), ask.expires, nowSeconds))
+  /** A worker's transfer: a replay, refused at the cap, or free to go (`take` counts it if it waits for its client). */
+  admit(ask: Omit<TransferAsk, "t" | "id">, nowSeconds: number): TransferVerdict {
+    if (typeof ask.mac === "string" && typeof ask.key === "string") {
+      if (this.replays.replayed(ask.key, Buffer.from(ask.mac, "base64"), Number(ask.expires), nowSeconds))
         return "replayed";
     }
-    if (this.total >= this.max) return "busy";
-    this.total++;
-    this.held.set(worker, (this.held.get(worker) ?? 0) + 1);
-    return "ok";
+    return this.total >= this.max ? "busy" : "ok";
   }
 
+  /** One of `worker`'s transfers waits for its client. */
+  take(worker: W): void {
+    this.total++;
+    this.held.set(worker, (this.held.get(worker) ?? 0) + 1);
+  }
+
+  /** `n` of `worker`'s transfers are over (never more than it has). */
   release(worker: W, n: number): void {
     const had = this.held.get(worker) ?? 0;
-    const k = Math.min(had, Math.max(0, Math.floor(n)));
+    const k = Number.isInteger(n) ? Math.min(had, Math.max(0, n)) : 0;
     this.total -= k;
     if (had - k === 0) this.held.delete(worker);
     else this.held.set(worker, had - k);
@@ -135,7 +154,7 @@ export class TransferLedger<W> {
     this.release(worker, this.held.get(worker) ?? 0);
   }
 
-  /** Transfers admitted and not yet released, all workers together. */
+  /** Transfers counted and not yet released, all workers together. */
   get inProgress(): number {
     return this.total;
   }

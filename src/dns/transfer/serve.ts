@@ -56,7 +56,7 @@ export interface TransferAnswer {
   outcome: TransferOutcome;
 }
 
-/** What the primary process of a cluster decided for a worker's transfer (transfer-gate.ts). */
+/** What the primary process of a cluster decided for a worker's transfer (gate.ts). */
 export type TransferVerdict = "ok" | "replayed" | "busy" | "unanswered";
 
 /**
@@ -349,7 +349,7 @@ export function answerTransfer(
     };
   };
   if (shared && !udp) {
-    // Workers: the primary process decides replays and slots for all of them (transfer-gate.ts).
+    // Workers: the primary process decides replays and slots for all of them (gate.ts).
     const mac = signed.kind === "signed" ? signed.mac : null;
     const expires = signed.kind === "signed" ? signed.expires : 0;
     return {

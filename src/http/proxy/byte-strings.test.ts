@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ByteStrings, lowerName } from "./byte-strings.js";
+import { ByteStrings, lowerName, lowerNamesKept, MAX_LOWER } from "./byte-strings.js";
 
 test("byte strings: the same bytes give the same text; other bytes never give a kept string; a reused buffer is read anew", () => {
   const s = new ByteStrings();
@@ -33,5 +33,12 @@ test("lowerName: lower case, for kept and new names alike", () => {
     ["CONNECTION", "connection"],
   ])
     for (let i = 0; i < 2; i++) assert.equal(lowerName(name!), want);
-  for (let i = 0; i < 3000; i++) assert.equal(lowerName(`X-Made-Up-${i}`), `x-made-up-${i}`);
+  // Made-up names (a client's): the table starts over when full, and long names are never kept.
+  for (let i = 0; i < 3000; i++) {
+    assert.equal(lowerName(`X-Made-Up-${i}`), `x-made-up-${i}`);
+    assert.ok(lowerNamesKept() <= MAX_LOWER);
+  }
+  const before = lowerNamesKept();
+  assert.equal(lowerName(`X-${"Y".repeat(100)}`), `x-${"y".repeat(100)}`);
+  assert.equal(lowerNamesKept(), before);
 });

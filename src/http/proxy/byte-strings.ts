@@ -41,15 +41,26 @@ export class ByteStrings {
 }
 
 const lower = new Map<string, string>();
-/** Names whose lower-case form is kept (a bound: names an upstream makes up are not all kept). */
-const MAX_LOWER = 1024;
+/**
+ * Names whose lower-case form is kept, at most: clients and upstreams may
+ * make names up, so the table starts over when full (short names only).
+ */
+export const MAX_LOWER = 1024;
 
-/** A header name in lower case, kept for the names seen most (the same string object is found at once). */
+/** A header name in lower case, kept for short names (the same string object is found at once). */
 export function lowerName(name: string): string {
   let l = lower.get(name);
   if (l === undefined) {
     l = name.toLowerCase();
-    if (lower.size < MAX_LOWER) lower.set(name, l);
+    if (name.length <= MAX_KEPT) {
+      if (lower.size >= MAX_LOWER) lower.clear();
+      lower.set(name, l);
+    }
   }
   return l;
+}
+
+/** How many lower-case names are kept now (for tests). */
+export function lowerNamesKept(): number {
+  return lower.size;
 }

@@ -78,7 +78,7 @@ interface Watched {
   subscribed: Promise<void>;
 }
 
-/** A failed catch-up is tried again after 250 ms, doubling up to this. */
+/** A failed catch-up is tried again after 250 ms, doubling up to this (less up to half, at random). */
 const CATCH_UP_RETRY_MAX_MS = 2000;
 /** Messages held per channel while it catches up, at most. */
 const MAX_QUEUE = 10_000;
@@ -477,7 +477,8 @@ export class RedisBroker implements Broker {
     } catch {
       // Redis went away again: the messages stay queued; the next `ready` catches up, or the timer.
       w.stalled = true;
-      const delay = Math.min(CATCH_UP_RETRY_MAX_MS, 250 * 2 ** w.retries++);
+      // Jittered, so the channels of a node that all failed at once do not all ask again at once.
+      const delay = Math.min(CATCH_UP_RETRY_MAX_MS, 250 * 2 ** w.retries++) * (0.5 + Math.random() / 2);
       setTimeout(() => {
         if (!this.closed && w.stalled && this.watched.get(channel) === w) void this.catchUp(channel, null);
       }, delay).unref();
