@@ -289,6 +289,14 @@ const sections: [string, Row[]][] = [
         ok({ method: "get" }),
       ],
       ["an extension method", "M-SEARCH * HTTP/1.1\r\n\r\n", ok({ method: "M-SEARCH" })],
+      // GET, HEAD and POST come back as constants: their neighbours must still read as sent.
+      ["HEAD", "HEAD / HTTP/1.1\r\n\r\n", ok({ method: "HEAD" })],
+      ["POST", "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", ok({ method: "POST" })],
+      ["a method one letter off GET", "GEX / HTTP/1.1\r\n\r\n", ok({ method: "GEX" })],
+      ["a method one letter off HEAD", "HEAT / HTTP/1.1\r\n\r\n", ok({ method: "HEAT" })],
+      ["a method one letter off POST", "PUST / HTTP/1.1\r\n\r\n", ok({ method: "PUST" })],
+      ["GET's prefix", "GE / HTTP/1.1\r\n\r\n", ok({ method: "GE" })],
+      ["longer than GET", "GETS / HTTP/1.1\r\n\r\n", ok({ method: "GETS" })],
       [
         "every tchar in a method",
         "!#$%&'*+-.^_`|~09azAZ / HTTP/1.1\r\n\r\n",

@@ -137,6 +137,22 @@ function latin1(buf: Buffer, start: number, end: number): string {
   return (buf as Latin1).latin1Slice(start, end);
 }
 
+/**
+ * The method token: GET, HEAD and POST as the same constant strings each
+ * time (no conversion, and their hash is known to every lookup after), any
+ * other as read.
+ */
+function methodOf(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  const a = buf[start]!;
+  if (n === 3 && a === 71 && buf[start + 1] === 69 && buf[start + 2] === 84) return "GET";
+  if (n === 4 && buf[start + 3] === 68 && a === 72 && buf[start + 1] === 69 && buf[start + 2] === 65)
+    return "HEAD";
+  if (n === 4 && buf[start + 3] === 84 && a === 80 && buf[start + 1] === 79 && buf[start + 2] === 83)
+    return "POST";
+  return latin1(buf, start, end);
+}
+
 /** Lower-case ASCII compare of buf[start..end) with `lower`. */
 function equalsLower(buf: Buffer, start: number, end: number, lower: string): boolean {
   if (end - start !== lower.length) return false;
@@ -472,7 +488,7 @@ export class H1Parser {
     while (i < end && TOKEN[buf[i]!] === 1) i++;
     if (i === start) return i === end || buf[i] === SP ? "request-line" : "method";
     if (i === end || buf[i] !== SP) return buf[i] === SP || i === end ? "request-line" : "method";
-    const method = latin1(buf, start, i);
+    const method = methodOf(buf, start, i);
     const t = ++i;
     while (i < end && TARGET[buf[i]!] === 1) i++;
     if (i === t) return "request-line";
