@@ -12,7 +12,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Redis } from "ioredis";
 import { needTool, waitFor } from "./helpers.js";
-import { freePort } from "./knot.js";
 import { type Client, client, KEY, node, publish, range, startCluster, subscribed } from "./redis-nodes.js";
 
 const offsetsOf = (c: Client, channel: string) =>

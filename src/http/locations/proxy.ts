@@ -196,7 +196,8 @@ export class ProxyLocation implements LocationHandler {
       try {
         answer = await send(up);
       } catch (e) {
-        (tried ??= new Set()).add(up);
+        tried ??= new Set();
+        tried.add(up);
         const err = e instanceof AttemptError ? e : new AttemptError(e, () => false);
         const f = classify(err.cause);
         up.failed(f.code);
