@@ -141,6 +141,19 @@ async function recordAxfr(port: number, origin: string): Promise<{ first: string
   return { first, request: Buffer.concat(recorded) };
 }
 
+/** An AXFR of `origin` asked over a connection that then reads nothing (its transfer waits, holding a slot). */
+async function stalledAxfr(port: number, origin: string): Promise<net.Socket> {
+  const stalled = net.connect({ host: "127.0.0.1", port });
+  await new Promise((r) => stalled.once("connect", r));
+  stalled.pause();
+  const q = query(origin, RRType.AXFR);
+  const framed = Buffer.alloc(2 + q.length);
+  framed.writeUInt16BE(q.length, 0);
+  q.copy(framed, 2);
+  stalled.write(framed);
+  return stalled;
+}
+
 /** Sends framed DNS bytes over a new TCP connection: the first message that comes back. */
 function sendRaw(port: number, request: Buffer): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
@@ -327,14 +340,7 @@ test("dns.transfersOut: one transfer more than the cap is REFUSED while the othe
     [{ origin: "big.test", allow: ["127.0.0.1/32"], extra: 90_000 }],
     ["transfersOut: 1"],
   );
-  const stalled = net.connect({ host: "127.0.0.1", port: p.port });
-  await new Promise((r) => stalled.once("connect", r));
-  stalled.pause();
-  const q = query("big.test", RRType.AXFR);
-  const framed = Buffer.alloc(2 + q.length);
-  framed.writeUInt16BE(q.length, 0);
-  q.copy(framed, 2);
-  stalled.write(framed);
+  const stalled = await stalledAxfr(p.port, "big.test");
   await new Promise((r) => setTimeout(r, 500));
   const refused = kdig(p.port, ["big.test", "AXFR"]);
   assert.match(refused, /REFUSED/, refused.slice(0, 500));
@@ -382,14 +388,7 @@ describe("with workers: the primary process decides replays and dns.transfersOut
       ["transfersOut: 1"],
       ["workers: 2"],
     );
-    const stalled = net.connect({ host: "127.0.0.1", port: p.port });
-    await new Promise((r) => stalled.once("connect", r));
-    stalled.pause();
-    const q = query("wbig.test", RRType.AXFR);
-    const framed = Buffer.alloc(2 + q.length);
-    framed.writeUInt16BE(q.length, 0);
-    q.copy(framed, 2);
-    stalled.write(framed);
+    const stalled = await stalledAxfr(p.port, "wbig.test");
     // Its messages wait for a client that reads nothing: it holds the one slot.
     await waitFor(
       () => /"zone":"wbig\.test"[^\n]*zone transfer \(AXFR\) served/.test(p.logs()),

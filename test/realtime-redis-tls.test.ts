@@ -6,13 +6,12 @@
  * says why, and answers the publish API 503.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { Redis } from "ioredis";
-import { needTool, waitFor } from "./helpers.js";
+import { needTool, selfSignedCert, waitFor } from "./helpers.js";
 import { freePort } from "./knot.js";
 import {
   client,
@@ -28,31 +27,10 @@ import {
 
 /** A self-signed certificate for 127.0.0.1 that is its own CA. */
 function redisCert(): RedisTls {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-redis-tls-"));
-  const cert = path.join(dir, "redis.crt");
-  const key = path.join(dir, "redis.key");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
+  const { cert, key } = selfSignedCert(
+    mkdtempSync(path.join(os.tmpdir(), "ferry-redis-tls-")),
+    "127.0.0.1",
+    "redis",
   );
   return { cert, key, ca: cert };
 }
