@@ -9,6 +9,7 @@ import {
   type NotifyHandler,
   type SignedQuery,
   signAnswer,
+  type TransferAnswer,
   type TransferOutcome,
   type TransferState,
   transferType,
@@ -77,10 +78,7 @@ export function setForwarder(state: DnsServerState, forwarder: Forwarder | null)
 }
 
 /** A transfer (or its refusal) as the query it answered, for the query counters and the inspector. */
-export function transferAsQuery(
-  t: { messages: Buffer[]; outcome: { zone: string; records: number } },
-  type: number,
-): QueryOutcome {
+export function transferAsQuery(t: TransferAnswer, type: number): QueryOutcome {
   const flags = t.messages[0]!.readUInt16BE(2);
   return {
     name: t.outcome.zone,

@@ -13,6 +13,8 @@
  * connection decides when the next one is parsed (pipelining).
  */
 
+import { latin1 } from "../../core/latin1.js";
+
 /** Why a request was refused; `h1-errors.ts` maps each to its status and stable code. */
 export type H1Failure =
   | "request-line" // malformed request line
@@ -130,12 +132,6 @@ const EXT_QUOTED_END = 6; // after the closing `"`: `;` or CR
 /** Trailer names that would reframe the message (RFC 9110 §6.5.1); `trailerName` bit 1 and bit 2. */
 const CONTENT_LENGTH = "content-length";
 const TRANSFER_ENCODING = "transfer-encoding";
-
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
-
-function latin1(buf: Buffer, start: number, end: number): string {
-  return (buf as Latin1).latin1Slice(start, end);
-}
 
 /**
  * The method token: GET, HEAD and POST as the same constant strings each

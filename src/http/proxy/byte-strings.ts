@@ -9,7 +9,7 @@
  * A fixed table of recent strings by a hash of their bytes: a miss only
  * costs the conversion it replaces, and the table never grows.
  */
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
+import { latin1 } from "../../core/latin1.js";
 
 const SLOTS = 512;
 /** Only short strings are kept (names, and values such as dates and types). */
@@ -22,7 +22,7 @@ export class ByteStrings {
   /** `buf` as latin1 text, the same string as last time for the same bytes. */
   get(buf: Buffer): string {
     const n = buf.length;
-    if (n === 0 || n > MAX_KEPT) return (buf as Latin1).latin1Slice(0, n);
+    if (n === 0 || n > MAX_KEPT) return latin1(buf, 0, n);
     let h = n;
     for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + buf[i]!) | 0;
     const slot = (h ^ (h >>> 9)) & (SLOTS - 1);
@@ -32,7 +32,7 @@ export class ByteStrings {
       while (i < n && kept[i] === buf[i]) i++;
       if (i === n) return this.strings[slot]!;
     }
-    const s = (buf as Latin1).latin1Slice(0, n);
+    const s = latin1(buf, 0, n);
     // A copy: `buf` may be a view of a buffer its owner reuses.
     this.bytes[slot] = Buffer.from(buf);
     this.strings[slot] = s;
