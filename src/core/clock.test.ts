@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MAX_TIMER_MS, timerMs, wallTime } from "./clock.js";
+import {
+  advanceTurn,
+  closeTurn,
+  MAX_TIMER_MS,
+  openTurn,
+  timerMs,
+  turnNow,
+  turnWallNow,
+  wallTime,
+} from "./clock.js";
 
 test("wallTime of a performance.now() reading is Date.now() at that moment, within a few ms, now and after a second", async () => {
   for (let round = 0; round < 2; round++) {
@@ -25,4 +34,51 @@ test("timerMs keeps a delay node can wait and caps a longer one at node's limit 
   await new Promise((r) => setTimeout(r, 50));
   clearTimeout(t);
   assert.equal(fired, false);
+});
+
+/** Waits (busily) until performance.now() has moved on by `ms`. */
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+test("turnNow reads the clock once per turn, fresh outside one; turns nest and advanceTurn moves a turn on", () => {
+  // Outside a turn: a fresh reading each time.
+  const a = turnNow();
+  spin(2);
+  assert.ok(turnNow() >= a + 2);
+
+  const outer = openTurn();
+  const t1 = turnNow();
+  spin(2);
+  assert.equal(turnNow(), t1, "the turn's first reading");
+  assert.ok(Math.abs(turnWallNow() - wallTime(t1)) < 1e-6, "wall time from the same reading");
+
+  // A nested turn reads again, and closing it gives the outer turn back.
+  const inner = openTurn();
+  const t2 = turnNow();
+  assert.ok(t2 >= t1 + 2);
+  closeTurn(inner);
+  assert.equal(turnNow(), t1);
+
+  // A reading the caller took anyway moves the turn on.
+  spin(1);
+  const later = performance.now();
+  advanceTurn(later);
+  assert.equal(turnNow(), later);
+  closeTurn(outer);
+
+  // Closed: fresh again, and advanceTurn outside a turn changes nothing.
+  advanceTurn(0);
+  spin(1);
+  assert.ok(turnNow() > later);
+});
+
+test("a turn read nothing until asked: opening and closing one reads no clock", () => {
+  const was = openTurn();
+  spin(2);
+  const first = turnNow();
+  closeTurn(was);
+  // The reading was taken when first asked for, not when the turn opened.
+  assert.ok(performance.now() - first < 2);
 });

@@ -10,7 +10,7 @@ import { METHODS } from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
-import { wallTime } from "../../core/clock.js";
+import { advanceTurn, closeTurn, openTurn, turnNow, turnWallNow, wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { plainReply } from "../plain-reply.js";
@@ -113,21 +113,27 @@ export class H1Connection implements H1Sink, BodyOwner {
 
   private setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
-    this.deadline = kind === NONE ? 0 : Date.now() + ms;
+    this.deadline = kind === NONE ? 0 : turnWallNow() + ms;
   }
 
   // --- input --------------------------------------------------------------
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.ending || this.handedOver) return;
-    this.reads++;
-    if (this.deadlineKind === IDLE) this.setDeadline(HEADER, this.host.currentLimits.headerTimeout);
-    if (this.pend === null) {
-      this.pend = chunk;
-      this.pendStart = 0;
-      this.pendEnd = chunk.length;
-    } else this.append(chunk);
-    this.drive();
+    // The clock is read once for all this read's work (clock.ts).
+    const turn = openTurn();
+    try {
+      this.reads++;
+      if (this.deadlineKind === IDLE) this.setDeadline(HEADER, this.host.currentLimits.headerTimeout);
+      if (this.pend === null) {
+        this.pend = chunk;
+        this.pendStart = 0;
+        this.pendEnd = chunk.length;
+      } else this.append(chunk);
+      this.drive();
+    } finally {
+      closeTurn(turn);
+    }
   };
 
   /** Appends to the unparsed bytes: into free space past them, or a new buffer (never over handed-out bytes). */
@@ -223,7 +229,7 @@ export class H1Connection implements H1Sink, BodyOwner {
     this.exchange = true;
     this.answered = false;
     this.continued = false;
-    this.started = host.observed && httpRequestChannel.hasSubscribers ? performance.now() : 0;
+    this.started = host.observed && httpRequestChannel.hasSubscribers ? turnNow() : 0;
     const hasBody = head.chunked || head.contentLength > 0;
     this.body = hasBody ? new H1Body(this, head.expectContinue && head.versionMinor === 1) : null;
     this.setDeadline(hasBody ? REQUEST : NONE, limits.requestTimeout);
@@ -373,7 +379,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       reply.status === 200
     ) {
       // A cached file: its head and body were put on the wire once this second.
-      const wire = preparedWire(reply.status, reply.headers, b, keepAlive, Date.now());
+      const wire = preparedWire(reply.status, reply.headers, b, keepAlive, turnWallNow());
       if (wire !== null) {
         let ok: boolean;
         if (joined(b)) ok = socket.write(wire);
@@ -397,7 +403,7 @@ export class H1Connection implements H1Sink, BodyOwner {
       keepAlive,
       head.versionMinor,
       isHead,
-      Date.now(),
+      turnWallNow(),
     );
     const framing = decided.framing;
     const stays = decided.keepAlive;
@@ -546,7 +552,9 @@ export class H1Connection implements H1Sink, BodyOwner {
 
   private publish(reply: Reply, bytes: number, completed: boolean): void {
     const h = this.head!;
-    const took = performance.now() - this.started;
+    const end = performance.now();
+    advanceTurn(end);
+    const took = end - this.started;
     const raw = h.rawHeaders;
     let referer = "";
     let userAgent = "";

@@ -5,6 +5,7 @@
 import { realpathSync } from "node:fs";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
+import { turnWallNow } from "../../core/clock.js";
 import type { StaticLocationConfig } from "../../core/config/types.js";
 import { plainReply } from "../plain-reply.js";
 import type { EntryOptions, FileEntry } from "../static/file-cache.js";
@@ -75,7 +76,7 @@ export class StaticLocation implements LocationHandler, LookupLocation {
       file = r.file = this.fsPath(r.path);
       r.key = this.key(file);
     }
-    const entry = this.files.cache.peek(r.key!, Date.now());
+    const entry = this.files.cache.peek(r.key!, turnWallNow());
     if (entry !== undefined) return replyForEntry(entry, req, this.settings, site.name, this.config.path);
     return this.fromDisk(req, site, r.path, file!, r.key!);
   }
