@@ -147,6 +147,49 @@ test("a run of lines that repeat some values and change others encodes each line
   );
 });
 
+test("lines that repeat a client's values and change one at a time encode as their reference (the joined runs)", () => {
+  const buf = Buffer.alloc(1 << 20, 0xee);
+  const fields = [
+    "remoteAddress",
+    "method",
+    "host",
+    "site",
+    "location",
+    "referer",
+    "userAgent",
+    "target",
+  ] as const;
+  fc.assert(
+    fc.property(
+      pooled,
+      fc.array(fc.tuple(pooled, fc.constantFrom(...fields), fc.integer({ min: 1, max: 4 })), {
+        maxLength: 20,
+      }),
+      (first, steps) => {
+        // Each step takes one field from another event and repeats the line 1–4 times, as a client's
+        // requests on one connection do.
+        const list = [first];
+        for (const [other, field, times] of steps) {
+          const next = { ...list[list.length - 1]!, [field]: other[field], status: other.status };
+          for (let i = 0; i < times; i++) list.push(next);
+        }
+        for (const [encode, reference] of [
+          [encodeJson, referenceJson],
+          [encodeCombined, referenceCombined],
+        ] as const) {
+          let at = 0;
+          for (const e of list) {
+            const end = encode(buf, at, e);
+            assert.equal(buf.subarray(at, end).toString("utf8"), reference(e));
+            at = end;
+          }
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
 test("a NOTIFY for a secondary zone is logged once per sender and zone every 10 s, then with how many were left out", () => {
   const lines: { msg: string; remote: string; suppressed?: number }[] = [];
   const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
