@@ -16,7 +16,7 @@ import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { timerMs, wallTime } from "../../core/clock.js";
+import { advanceTurn, closeTurn, openTurn, timerMs, turnNow, wallTime } from "../../core/clock.js";
 import type { HttpLimits } from "../../core/config/types.js";
 import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../core/diagnostics.js";
 import { parseHostCached } from "../host.js";
@@ -162,9 +162,15 @@ export function createH2Server(host: H2Host): http2.Http2Server {
     session.on("error", () => session.destroy());
     if (host.isClosing) session.close();
   });
-  server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-    onStream(host, stream, headers),
-  );
+  server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    // The clock is read once for the stream's synchronous work (clock.ts).
+    const turn = openTurn();
+    try {
+      onStream(host, stream, headers);
+    } finally {
+      closeTurn(turn);
+    }
+  });
   return server;
 }
 
@@ -242,7 +248,7 @@ function onStreamError(this: ServerHttp2Stream): void {
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   stream.on("error", onStreamError);
   stream.on("aborted", onAborted); // emitted once at most: `on` spares the wrapper `once` makes
-  const started = httpRequestChannel.hasSubscribers && host.observed ? performance.now() : 0;
+  const started = httpRequestChannel.hasSubscribers && host.observed ? turnNow() : 0;
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
   const authority = String(headers[":authority"] ?? headers.host ?? "");
@@ -438,7 +444,9 @@ function publishH2(
   started: number,
   completed: boolean,
 ): void {
-  const took = performance.now() - started;
+  const end = performance.now();
+  advanceTurn(end);
+  const took = end - started;
   const event: HttpRequestEvent = {
     time: wallTime(started),
     remoteAddress: remote,

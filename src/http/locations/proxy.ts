@@ -6,8 +6,8 @@
  */
 
 import { readFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
 import { AddressSet } from "../../core/cidr.js";
+import { turnNow, turnWallNow } from "../../core/clock.js";
 import type { ProxyLocationConfig } from "../../core/config/types.js";
 import {
   type ProxyErrorEvent,
@@ -186,7 +186,7 @@ export class ProxyLocation implements LocationHandler {
     let tried: Set<Upstream> | null = null;
     let last: ProxyFailure | null = null;
     for (;;) {
-      const up = this.balancer.pick(this.list, req.remoteAddress, tried ?? NONE_TRIED, Date.now());
+      const up = this.balancer.pick(this.list, req.remoteAddress, tried ?? NONE_TRIED, turnWallNow());
       if (up === null)
         return last !== null ? this.fail(last.status, last.code, info, site) : this.unavailable(info, site);
       info.address = up.name;
@@ -237,7 +237,7 @@ export class ProxyLocation implements LocationHandler {
       const headers = this.headers(req, up, false);
       const body = source === null ? null : new AttemptBody(source);
       const client = up.acquire();
-      const t0 = performance.now();
+      const t0 = turnNow();
       return new Promise<UpstreamAnswer | number>((resolve, reject) => {
         const exchange = new Exchange(req.method, BUFFER_MAX, {
           answered: (r) => {
