@@ -271,7 +271,10 @@ for (const c of cases) {
   for (const s of servers) {
     const m = median(results[`${s.name} ${c.file}`]);
     const toNginx = Number.isFinite(nginx) && nginx > 0 ? `${(m / nginx).toFixed(2)}×` : "n/a";
-    console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${toNginx} nginx`);
+    const all = results[`${s.name} ${c.file}`];
+    // The spread of the rounds, so an outlier round (the machine's noise) shows.
+    const spread = `${Math.min(...all).toFixed(0)}–${Math.max(...all).toFixed(0)}`;
+    console.log(`  ${s.name.padEnd(16)} ${m.toFixed(0).padStart(9)}   ${toNginx} nginx   (rounds ${spread})`);
   }
   if (onlyAt >= 0) {
     // The access log's cost, when the rows it needs ran (e.g. --only ferry-default,ferry-combined,ferry).
