@@ -96,6 +96,74 @@ test("h2c: HTTP/2 with prior knowledge and HTTP/1.1 on one plain port (nghttp, h
   }
 });
 
+test("HTTP/2 answers carry one Date of the current second (a cached file's too, as the clock moves on); a proxied answer keeps the upstream's", async (t) => {
+  if (!needTool(t, "curl", "curl")) return;
+  const dir = tmpSite({ "index.html": "dated" });
+  const upstreamDate = "Tue, 01 Jan 2030 00:00:00 GMT";
+  const upstream = http.createServer((_req, res) => {
+    res.setHeader("Date", upstreamDate);
+    res.end("up");
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const upPort = (upstream.address() as AddressInfo).port;
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      "  h2c: true",
+      "  sites:",
+      "    - root: .",
+      "      locations:",
+      `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  /** The `date` headers of an HTTP/2 answer (curl prints them as it got them). */
+  const dates = async (p: string): Promise<string[]> => {
+    const r = await run("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      "-D",
+      "-",
+      "--http2-prior-knowledge",
+      `http://127.0.0.1:${f.found[0]}${p}`,
+    ]);
+    assert.match(r.stdout, /^HTTP\/2 /);
+    return [...r.stdout.matchAll(/^date: (.*)\r$/gim)].map((m) => m[1]!);
+  };
+  const near = (date: string) => {
+    const at = Date.parse(date);
+    assert.ok(Math.abs(at - Date.now()) < 3000, `${date} is now`);
+    return at;
+  };
+  try {
+    const first = await dates("/index.html");
+    assert.equal(first.length, 1, "one Date");
+    const firstAt = near(first[0]!);
+    // The same cached file a few seconds later: its Date moved on with the clock.
+    await new Promise((r) => setTimeout(r, 2100));
+    const later = await dates("/index.html");
+    assert.equal(later.length, 1);
+    assert.ok(near(later[0]!) >= firstAt + 2000, `${later[0]} after ${first[0]}`);
+    // An answer made per request (a 404) has one too.
+    const missing = await dates("/missing");
+    assert.equal(missing.length, 1);
+    near(missing[0]!);
+    // The upstream's own Date is passed on, not replaced or doubled (as on HTTP/1.1).
+    assert.deepEqual(await dates("/api/x"), [upstreamDate]);
+  } finally {
+    f.child.kill("SIGKILL");
+    upstream.close();
+  }
+});
+
 /** Starts Ferry with h2c and a TLS listener; returns both ports. */
 async function floodTarget() {
   const dir = tmpSite({ "index.html": "still here" });

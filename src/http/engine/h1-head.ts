@@ -5,6 +5,7 @@
  * handler gave none, chunked for a stream of unknown length, Connection).
  */
 import { STATUS_CODES } from "node:http";
+import { httpDate } from "./http-date.js";
 
 const statusLines: string[] = [];
 
@@ -17,15 +18,15 @@ function statusLine(status: number): string {
   return line;
 }
 
-let dateSecond = -1;
+let dateValue = "";
 let dateLine = "";
 
 /** `Date: …\r\n` for the current second (RFC 9110 §6.6.1), built once a second. */
 export function dateHeader(now: number): string {
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateLine = `Date: ${new Date(second * 1000).toUTCString()}\r\n`;
+  const value = httpDate(now);
+  if (value !== dateValue) {
+    dateValue = value;
+    dateLine = `Date: ${value}\r\n`;
   }
   return dateLine;
 }
