@@ -11,12 +11,13 @@ import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import http from "node:http";
+import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { connectRaw, Flag, fillerBlock, frame, getBlock, Type } from "./h2-raw.js";
-import { needTool, spawnFerry, tmpSite } from "./helpers.js";
+import { needTool, spawnFerry, tmpSite, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -159,6 +160,80 @@ test("HTTP/2 answers carry one Date of the current second (a cached file's too, 
     // The upstream's own Date is passed on, not replaced or doubled (as on HTTP/1.1).
     assert.deepEqual(await dates("/api/x"), [upstreamDate]);
   } finally {
+    f.child.kill("SIGKILL");
+    upstream.close();
+  }
+});
+
+test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTimeout; a slow answer longer than it is not cut", async () => {
+  const dir = tmpSite({ "index.html": "x" });
+  // An upstream that answers after 1.5 s: longer than the idle timeout.
+  const upstream = http.createServer((_req, res) => {
+    setTimeout(() => res.end("slow answer"), 1500);
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const upPort = (upstream.address() as AddressInfo).port;
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "log: { access: false }",
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      "  h2c: true",
+      "  limits: { idleTimeout: 600ms }",
+      "  sites:",
+      "    - root: .",
+      "      locations:",
+      `        - { path: /slow/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  const session = http2.connect(`http://127.0.0.1:${f.found[0]}`);
+  session.on("error", () => {});
+  let goawayAt = 0;
+  session.on("goaway", () => {
+    goawayAt = Date.now();
+  });
+  const get = async (p: string): Promise<string> => {
+    const req = session.request({ ":path": p });
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    await once(req, "end");
+    return body;
+  };
+  try {
+    assert.equal(await get("/index.html"), "x");
+    const idleFrom = Date.now();
+    await waitFor(() => goawayAt > 0, "GOAWAY on the idle connection", 4000);
+    const after = goawayAt - idleFrom;
+    assert.ok(after >= 500 && after < 2500, `closed ${after} ms after its last stream (idleTimeout 600ms)`);
+
+    // A new connection whose one stream takes longer than idleTimeout: answered whole, then closed as idle.
+    const s2 = http2.connect(`http://127.0.0.1:${f.found[0]}`);
+    s2.on("error", () => {});
+    let s2Goaway = 0;
+    s2.on("goaway", () => {
+      s2Goaway = Date.now();
+    });
+    const req = s2.request({ ":path": "/slow/x" });
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    await once(req, "end");
+    const ended = Date.now();
+    assert.equal(body, "slow answer");
+    assert.equal(s2Goaway, 0, "no GOAWAY while the slow stream was open");
+    await waitFor(() => s2Goaway > 0, "GOAWAY once the slow stream's connection is idle", 4000);
+    assert.ok(s2Goaway - ended >= 500, "idle counted from the end of the last stream");
+    s2.destroy();
+  } finally {
+    session.destroy();
     f.child.kill("SIGKILL");
     upstream.close();
   }

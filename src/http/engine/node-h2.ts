@@ -5,8 +5,8 @@
  * turned into Ferry's request, answered by the same handler as HTTP/1.1, and
  * its reply written with backpressure. Limits: concurrent streams, header
  * list size, a budget of client resets (rapid reset), node's own guards
- * against invalid-frame and CONTINUATION floods; an idle session is closed
- * after `idleTimeout` (one carrying a WebSocket is not idle).
+ * against invalid-frame and CONTINUATION floods; a session with no stream
+ * open (WebSockets included) is closed after `idleTimeout` (h2-sessions.ts).
  */
 
 import { randomBytes } from "node:crypto";
@@ -30,12 +30,16 @@ import { type HttpRequestEvent, httpRequestChannel, type TlsInfo } from "../../c
 import { parseHostCached } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import type { FerryRequest, Handler, Reply, UpgradeHandler } from "../types.js";
+import {
+  type H2ServerWithSessions,
+  H2Sessions,
+  kSessions,
+  MAX_CONCURRENT_STREAMS,
+  trackStream,
+} from "./h2-sessions.js";
 import { httpDate } from "./http-date.js";
 import { tlsInfo } from "./node-events.js";
 import { BodyLimit } from "./node-request.js";
-
-/** Most streams a client may have open at once on one connection (advertised in SETTINGS). */
-export const MAX_CONCURRENT_STREAMS = 100;
 
 /** Headers HTTP/2 forbids in a response (RFC 9113 §8.2.2): the reply's are dropped, not sent. */
 const CONNECTION_SPECIFIC = new Set([
@@ -117,12 +121,12 @@ class H2Request implements FerryRequest {
   }
 }
 
-const kSessions = Symbol("ferry.h2sessions");
-type H2ServerWithSessions = http2.Http2Server & { [kSessions]?: Set<http2.ServerHttp2Session> };
-
 /** A graceful stop: GOAWAY to every session (streams in flight finish), then destroy what is left after `graceMs`. */
 export function closeH2(server: http2.Http2Server, graceMs: number): void {
-  const sessions = (server as H2ServerWithSessions)[kSessions] ?? new Set();
+  const tracked = (server as H2ServerWithSessions)[kSessions];
+  if (tracked === undefined) return;
+  tracked.stop();
+  const sessions = tracked.open;
   for (const s of sessions) s.close();
   const t = setTimeout(() => {
     for (const s of sessions) s.destroy();
@@ -162,12 +166,10 @@ export function createH2Server(host: H2Host): http2.Http2Server {
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   });
-  const sessions = new Set<http2.ServerHttp2Session>();
+  const sessions = new H2Sessions(() => host.currentLimits.idleTimeout);
   (server as H2ServerWithSessions)[kSessions] = sessions;
   server.on("session", (session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-    armIdle(session, host.currentLimits.idleTimeout);
     session.on("error", () => session.destroy());
     if (host.isClosing) session.close();
   });
@@ -181,51 +183,6 @@ export function createH2Server(host: H2Host): http2.Http2Server {
     }
   });
   return server;
-}
-
-/**
- * Rapid reset (CVE-2023-44487): streams the client cancels before their
- * reply is done, counted per session over one-second windows. nghttp2 sends
- * GOAWAY past its own budget but node keeps the session (and its streams)
- * alive; past this one the session is destroyed at once.
- */
-export const MAX_RESETS_PER_SECOND = 2 * MAX_CONCURRENT_STREAMS;
-const kResets = Symbol("ferry.h2resets");
-type CountedSession = http2.ServerHttp2Session & { [kResets]?: { window: number; count: number } };
-
-function onAborted(this: ServerHttp2Stream): void {
-  const session = this.session as CountedSession | undefined;
-  if (session === undefined || session.destroyed) return;
-  const now = Math.floor(performance.now() / 1000);
-  let r = session[kResets];
-  if (r === undefined || r.window !== now) r = session[kResets] = { window: now, count: 0 };
-  if (++r.count > MAX_RESETS_PER_SECOND) {
-    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    session.destroy();
-  }
-}
-
-/** WebSockets (RFC 8441) open on a session: it is not idle while one is, however quiet. */
-const kWebSockets = Symbol("ferry.h2websockets");
-type WsSession = http2.ServerHttp2Session & { [kWebSockets]?: number };
-
-/** Closes the session (GOAWAY) after `ms` without frames, unless a WebSocket is open on it. */
-function armIdle(session: WsSession, ms: number): void {
-  session.setTimeout(ms, () => {
-    if ((session[kWebSockets] ?? 0) === 0) session.close();
-  });
-}
-
-/** Counts a WebSocket stream on its session; when the last one ends, the idle timer runs again. */
-function holdSession(stream: ServerHttp2Stream, idleMs: number): void {
-  const session = stream.session as WsSession | undefined;
-  if (session === undefined) return;
-  session[kWebSockets] = (session[kWebSockets] ?? 0) + 1;
-  stream.once("close", () => {
-    session[kWebSockets] = (session[kWebSockets] ?? 1) - 1;
-    // node's session timer fired while the WebSocket held the session and is not armed again by itself.
-    if (session[kWebSockets] === 0 && !session.destroyed && !session.closed) armIdle(session, idleMs);
-  });
 }
 
 /** What a session's streams share: the client's address and the TLS session, read once per session. */
@@ -256,7 +213,7 @@ function onStreamError(this: ServerHttp2Stream): void {
 
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   stream.on("error", onStreamError);
-  stream.on("aborted", onAborted); // emitted once at most: `on` spares the wrapper `once` makes
+  trackStream(stream);
   const started = httpRequestChannel.hasSubscribers && host.observed ? turnNow() : 0;
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
@@ -346,7 +303,6 @@ function webSocket(
     stream.respond(out);
     if (started)
       publishH2(peerOf(stream).tls, "CONNECT", headers, remote, { ...reply, status: 200 }, 0, started, true);
-    holdSession(stream, host.currentLimits.idleTimeout);
     // What the WebSocket code reads from a socket besides the Duplex: the peer's address.
     Object.defineProperty(stream, "remoteAddress", { value: remote });
     reply.upgrade(stream as unknown as net.Socket, Buffer.alloc(0));

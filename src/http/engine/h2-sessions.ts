@@ -1,0 +1,125 @@
+/**
+ * The HTTP/2 sessions of one server: which are open, how many streams each
+ * has, since when it has had none (idle), and how many streams its client
+ * cancelled this second (rapid reset, CVE-2023-44487).
+ *
+ * Idle sessions are found by one sweep a few times per `idleTimeout`, as the
+ * HTTP/1.1 engine finds its expired connections, not by node's session
+ * timer: that timer is refreshed on every frame written or read, a clock
+ * read and a timer-list move per write (about 0.3 µs of CPU a response).
+ * A session is idle when no stream is open on it, WebSockets (RFC 8441)
+ * included, so a quiet WebSocket keeps its connection and a slow response
+ * is never cut by the idle timeout.
+ */
+import type http2 from "node:http2";
+import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2";
+import { constants } from "node:http2";
+import { performance } from "node:perf_hooks";
+import { timerMs } from "../../core/clock.js";
+
+/** Most streams a client may have open at once on one connection (advertised in SETTINGS). */
+export const MAX_CONCURRENT_STREAMS = 100;
+
+/**
+ * Streams a client may cancel before their reply is done, per session and
+ * second. nghttp2 sends GOAWAY past its own budget but node keeps the
+ * session (and its streams) alive; past this one the session is destroyed at once.
+ */
+export const MAX_RESETS_PER_SECOND = 2 * MAX_CONCURRENT_STREAMS;
+
+interface SessionState {
+  /** Streams open now. */
+  streams: number;
+  /** Epoch ms when the last stream closed (or the session began). */
+  idleSince: number;
+  /** The second (of `performance.now()`) the resets below were counted in. */
+  resetWindow: number;
+  resets: number;
+}
+
+const kState = Symbol("ferry.h2state");
+type Tracked = ServerHttp2Session & { [kState]?: SessionState };
+
+/** A server's open sessions and its idle sweep. */
+export class H2Sessions {
+  readonly open = new Set<ServerHttp2Session>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  /** `idleMs()`: the idle timeout now (it changes on reload). */
+  constructor(private readonly idleMs: () => number) {}
+
+  /** A new session: tracked until it closes. */
+  add(session: ServerHttp2Session): void {
+    const state: SessionState = { streams: 0, idleSince: Date.now(), resetWindow: -1, resets: 0 };
+    (session as Tracked)[kState] = state;
+    this.open.add(session);
+    session.once("close", () => this.open.delete(session));
+    this.schedule();
+  }
+
+  /** Stops sweeping (a stop or a reload closes the sessions itself). */
+  stop(): void {
+    this.stopped = true;
+    if (this.sweeper !== null) clearTimeout(this.sweeper);
+    this.sweeper = null;
+  }
+
+  /** Sweeps a few times per idle timeout, and only while sessions are open. */
+  private schedule(): void {
+    if (this.sweeper !== null || this.stopped) return;
+    const every = Math.max(25, Math.min(1000, Math.floor(this.idleMs() / 8)));
+    this.sweeper = setTimeout(() => {
+      this.sweeper = null;
+      this.sweep();
+      if (this.open.size > 0) this.schedule();
+    }, timerMs(every));
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const idleMs = this.idleMs();
+    const now = Date.now();
+    for (const s of this.open) {
+      const st = (s as Tracked)[kState];
+      if (st === undefined || st.streams > 0 || s.closed || s.destroyed) continue;
+      if (now - st.idleSince >= idleMs) s.close();
+    }
+  }
+}
+
+/** The session a stream was opened on (node forgets it when the stream is destroyed, before `close`). */
+const kOwner = Symbol("ferry.h2owner");
+type TrackedStream = ServerHttp2Stream & { [kOwner]?: Tracked };
+
+/** Counts a new stream on its session until it closes; a stream the client cancels counts toward its budget. */
+export function trackStream(stream: ServerHttp2Stream): void {
+  const session = stream.session as Tracked | undefined;
+  const st = session?.[kState];
+  if (st === undefined) return;
+  st.streams++;
+  (stream as TrackedStream)[kOwner] = session;
+  // One listener does both: `aborted` is set when the client cancelled before the reply was done.
+  stream.on("close", onStreamClose);
+}
+
+function onStreamClose(this: TrackedStream): void {
+  const session = this[kOwner];
+  const st = session?.[kState];
+  if (session === undefined || st === undefined) return;
+  if (--st.streams === 0) st.idleSince = Date.now();
+  if (!this.aborted || session.destroyed) return;
+  const second = Math.floor(performance.now() / 1000);
+  if (st.resetWindow !== second) {
+    st.resetWindow = second;
+    st.resets = 0;
+  }
+  if (++st.resets > MAX_RESETS_PER_SECOND) {
+    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
+  }
+}
+
+/** The sessions of a server made by `createH2Server`. */
+export type H2ServerWithSessions = http2.Http2Server & { [kSessions]?: H2Sessions };
+export const kSessions = Symbol("ferry.h2sessions");
