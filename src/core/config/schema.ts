@@ -225,7 +225,8 @@ export const configSchema = {
             idleTimeout: {
               ...duration,
               default: "5s",
-              description: "How long an idle keep-alive connection stays open.",
+              description:
+                "How long an idle keep-alive connection stays open (an HTTP/2 connection: how long it stays open with no stream).",
             },
             sendTimeout: {
               ...duration,
