@@ -81,6 +81,17 @@ test("h2c: HTTP/2 with prior knowledge and HTTP/1.1 on one plain port (nghttp, h
       `${base}/api/x`,
     ]);
     assert.equal(up.stdout, "up POST 70000 http", "h2c is not TLS: X-Forwarded-Proto says http");
+    // HTTP/2 needs no Content-Length: DATA frames until END_STREAM are the body, and go up whole.
+    const noLength = await run("curl", [
+      "-s",
+      "--http2-prior-knowledge",
+      "-H",
+      "content-length:",
+      "--data-binary",
+      "z".repeat(30_000),
+      `${base}/api/x`,
+    ]);
+    assert.equal(noLength.stdout, "up POST 30000 http", "a body without Content-Length is forwarded");
     const h1 = await run("curl", ["-s", "-i", `${base}/`]);
     assert.match(h1.stdout, /^HTTP\/1\.1 200/, "HTTP/1.1 still answers on the same port");
     const load = await run("h2load", ["-n", "400", "-c", "4", "-m", "20", `${base}/`]);
@@ -186,6 +197,7 @@ test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTime
       "    - root: .",
       "      locations:",
       `        - { path: /slow/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+      `        - { path: /small/, proxy: { to: ["127.0.0.1:${upPort}"], maxBodySize: 1KiB } }`,
       "",
     ].join("\n"),
   );
@@ -232,6 +244,23 @@ test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTime
     await waitFor(() => s2Goaway > 0, "GOAWAY once the slow stream's connection is idle", 4000);
     assert.ok(s2Goaway - ended >= 500, "idle counted from the end of the last stream");
     s2.destroy();
+
+    // A body past the location's limit (no Content-Length, so it is read until the limit): 413, and the rest of
+    // the body is dropped so the stream closes and the connection goes idle like any other.
+    const s3 = http2.connect(`http://127.0.0.1:${f.found[0]}`);
+    s3.on("error", () => {});
+    let s3Goaway = 0;
+    s3.on("goaway", () => {
+      s3Goaway = Date.now();
+    });
+    const post = s3.request({ ":method": "POST", ":path": "/small/x" });
+    post.end(Buffer.alloc(32 * 1024, 0x61));
+    const [head] = (await once(post, "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(head[":status"], 413);
+    post.resume();
+    await once(post, "end");
+    await waitFor(() => s3Goaway > 0, "GOAWAY once the refused upload's connection is idle", 4000);
+    s3.destroy();
   } finally {
     session.destroy();
     f.child.kill("SIGKILL");

@@ -23,6 +23,12 @@ export interface FerryRequest {
   /** True when the request came over TLS. */
   readonly secure: boolean;
   /**
+   * True when a body follows the head: HTTP/1.1 framing (Content-Length
+   * above 0, or chunked), or an HTTP/2 HEADERS frame without END_STREAM
+   * (whose body needs no Content-Length).
+   */
+  readonly hasBody: boolean;
+  /**
    * The whole body, up to `limit` bytes (never more than the listener's
    * `maxBodySize`, the default). Rejects with `HttpBodyTooLargeError` past it.
    */

@@ -224,6 +224,10 @@ export class H1Request implements FerryRequest {
     return this.h.rawHeaders;
   }
 
+  get hasBody(): boolean {
+    return this.bodyIn !== null;
+  }
+
   get headers(): Record<string, string | string[]> {
     if (this.headersCache === null) this.headersCache = headersObject(this.h.rawHeaders);
     return this.headersCache;

@@ -9,7 +9,8 @@
  * read and a timer-list move per write (about 0.3 µs of CPU a response).
  * A session is idle when no stream is open on it, WebSockets (RFC 8441)
  * included, so a quiet WebSocket keeps its connection and a slow response
- * is never cut by the idle timeout.
+ * is never cut by the idle timeout. With `idleTimeout: 0` a session is
+ * closed as soon as it has no stream open, as an HTTP/1.1 connection is.
  */
 import type http2 from "node:http2";
 import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2";
@@ -99,16 +100,21 @@ export function trackStream(stream: ServerHttp2Stream): void {
   if (st === undefined) return;
   st.streams++;
   (stream as TrackedStream)[kOwner] = session;
-  // One listener does both: `aborted` is set when the client cancelled before the reply was done.
   stream.on("close", onStreamClose);
+  // Counted when node reports it, in the middle of the read that carried the reset, not a tick later at `close`:
+  // a flood is cut within its first read. Emitted once at most: `on` spares the wrapper `once` makes.
+  stream.on("aborted", onAborted);
 }
 
 function onStreamClose(this: TrackedStream): void {
+  const st = this[kOwner]?.[kState];
+  if (st !== undefined && --st.streams === 0) st.idleSince = Date.now();
+}
+
+function onAborted(this: TrackedStream): void {
   const session = this[kOwner];
   const st = session?.[kState];
-  if (session === undefined || st === undefined) return;
-  if (--st.streams === 0) st.idleSince = Date.now();
-  if (!this.aborted || session.destroyed) return;
+  if (session === undefined || st === undefined || session.destroyed) return;
   const second = Math.floor(performance.now() / 1000);
   if (st.resetWindow !== second) {
     st.resetWindow = second;

@@ -86,6 +86,11 @@ class H2Request implements FerryRequest {
     this.secure = secure;
   }
 
+  /** DATA frames follow unless the HEADERS frame ended the stream (RFC 9113 §8.1: no Content-Length needed). */
+  get hasBody(): boolean {
+    return !this.h2.endAfterHeaders && this.headers["content-length"] !== "0";
+  }
+
   /** Regular headers, with `:authority` as `host` (what HTTP/1.1 code and a proxy expect). */
   get rawHeaders(): readonly string[] {
     if (this.raw === null) {
@@ -102,8 +107,16 @@ class H2Request implements FerryRequest {
 
   stream(limit = this.maxBodySize): Readable {
     const counter = new BodyLimit(Math.min(limit, this.maxBodySize));
-    this.h2.once("error", (err) => counter.destroy(err));
-    return this.h2.pipe(counter);
+    const h2 = this.h2;
+    h2.once("error", (err) => counter.destroy(err));
+    // A reader that stops early (the size limit, an upstream that failed): the rest of the body is read and
+    // dropped, so the stream ends and closes (node keeps a stream whose body was left unread, and so its session).
+    counter.once("close", () => {
+      if (h2.readableEnded || h2.destroyed) return;
+      h2.unpipe(counter);
+      h2.resume();
+    });
+    return h2.pipe(counter);
   }
 
   body(limit = this.maxBodySize): Promise<Buffer> {
@@ -330,7 +343,7 @@ function internal(err: unknown): Reply {
  */
 const converted = new WeakMap<
   string[],
-  { status: number; out: http2.OutgoingHttpHeaders; ownDate: boolean }
+  { status: number; out: http2.OutgoingHttpHeaders; ferryDate: boolean }
 >();
 
 /**
@@ -349,13 +362,13 @@ function h2Headers(reply: Reply): http2.OutgoingHttpHeaders {
   }
   const seen = converted.get(reply.headers);
   if (seen !== undefined && seen.status === reply.status) {
-    if (seen.ownDate) seen.out.date = date;
+    if (seen.ferryDate) seen.out.date = date;
     return seen.out;
   }
   const out = toH2Headers(reply);
-  const ownDate = out.date === undefined;
-  if (ownDate) out.date = date;
-  converted.set(reply.headers, { status: reply.status, out, ownDate });
+  const ferryDate = out.date === undefined;
+  if (ferryDate) out.date = date;
+  converted.set(reply.headers, { status: reply.status, out, ferryDate });
   return out;
 }
 

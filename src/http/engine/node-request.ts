@@ -27,6 +27,11 @@ export class NodeRequest implements FerryRequest {
     return this.incoming.rawHeaders;
   }
 
+  get hasBody(): boolean {
+    const cl = this.headers["content-length"];
+    return this.headers["transfer-encoding"] !== undefined || (cl !== undefined && cl !== "0");
+  }
+
   body(limit = this.maxBodySize): Promise<Buffer> {
     const max = Math.min(limit, this.maxBodySize);
     const req = this.incoming;

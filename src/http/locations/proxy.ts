@@ -225,8 +225,7 @@ export class ProxyLocation implements LocationHandler {
     const cl = req.headers["content-length"];
     if (typeof cl === "string" && Number(cl) > max)
       return this.fail(413, "ERR_HTTP_BODY_TOO_LARGE", info, site);
-    const hasBody = req.headers["transfer-encoding"] !== undefined || (cl !== undefined && cl !== "0");
-    const source = hasBody ? req.stream(max) : null;
+    const source = req.hasBody ? req.stream(max) : null;
     const clientError = { error: null as Error | null };
     source?.on("error", (err) => {
       clientError.error = err;
