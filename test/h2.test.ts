@@ -268,6 +268,119 @@ test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTime
   }
 });
 
+test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that never ends gets 408 and a reset, an answered stream is reset; the connection serves on", async () => {
+  const dir = tmpSite({ "index.html": "x" });
+  const upstreamSaw: string[] = [];
+  const upstream = http.createServer((req, res) => {
+    let n = 0;
+    req.on("data", (c: Buffer) => {
+      if (n === 0) upstreamSaw.push(`started ${req.url}`);
+      n += c.length;
+    });
+    req.on("end", () => {
+      upstreamSaw.push(`whole ${req.url} ${n}`);
+      res.end(`up ${n}`);
+    });
+    req.on("close", () => {
+      if (!req.complete) upstreamSaw.push(`aborted ${req.url}`);
+    });
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const upPort = (upstream.address() as AddressInfo).port;
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [
+      "log: { access: false, level: debug }",
+      "http:",
+      '  listen: ["127.0.0.1:0"]',
+      "  h2c: true",
+      "  limits: { requestTimeout: 500ms }",
+      "  sites:",
+      "    - root: .",
+      "      locations:",
+      `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+      "",
+    ].join("\n"),
+  );
+  const f = await spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+  const session = http2.connect(`http://127.0.0.1:${f.found[0]}`);
+  session.on("error", () => {});
+  const answer = async (req: http2.ClientHttp2Stream) => {
+    const [head] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    await once(req, "close");
+    return { status: head[":status"], body, rst: req.rstCode };
+  };
+  try {
+    // An upload that stalls: 408 after requestTimeout, the stream reset, the upstream request aborted.
+    const started = Date.now();
+    const stalled = session.request({ ":method": "POST", ":path": "/api/stall" });
+    stalled.on("error", () => {});
+    stalled.write("part of a body");
+    const got = await answer(stalled);
+    const took = Date.now() - started;
+    assert.equal(got.status, 408);
+    assert.equal(got.body, "request timeout\n");
+    assert.ok(took >= 450 && took < 3000, `408 after ${took} ms (requestTimeout 500ms)`);
+    await waitFor(() => upstreamSaw.includes("aborted /api/stall"), "the upstream request aborted", 3000);
+    assert.ok(
+      !upstreamSaw.some((x) => x.startsWith("whole /api/stall")),
+      "no whole request reached the upstream",
+    );
+    await waitFor(
+      () => /ERR_HTTP_REQUEST_TIMEOUT/.test(f.stderr()),
+      "the timeout logged with its code",
+      3000,
+    );
+
+    // A client that resets its upload midway (RST_STREAM, no END_STREAM: node's own client always ends first, so a
+    // raw one): the upstream's request is aborted too, never whole with half a body.
+    const raw = await connectRaw(Number(f.found[0]));
+    const post = getBlock("localhost", "/api/reset");
+    post[0] = 0x83; // :method POST (static table 3)
+    raw.socket.write(
+      Buffer.concat([
+        frame(Type.HEADERS, Flag.END_HEADERS, 1, post),
+        frame(Type.DATA, 0, 1, Buffer.from("half a body")),
+      ]),
+    );
+    await waitFor(() => upstreamSaw.includes("started /api/reset"), "the upload under way upstream", 3000);
+    raw.socket.write(frame(Type.RST_STREAM, 0, 1, cancel()));
+    await waitFor(() => upstreamSaw.includes("aborted /api/reset"), "the upstream request aborted", 3000);
+    raw.socket.destroy();
+    assert.ok(
+      !upstreamSaw.some((x) => x.startsWith("whole /api/reset")),
+      "no whole request reached the upstream",
+    );
+
+    // A stream answered before its client ended its body: reset with NO_ERROR at the deadline (RFC 9113 §8.1).
+    const answered = session.request({ ":method": "POST", ":path": "/index.html" });
+    answered.on("error", () => {});
+    answered.write("never ends");
+    const early = await answer(answered);
+    assert.notEqual(early.status, 408, "answered before the deadline");
+    assert.equal(early.rst, http2.constants.NGHTTP2_NO_ERROR);
+
+    // An upload that ends in time goes through whole, on the same connection.
+    const slow = session.request({ ":method": "POST", ":path": "/api/slow" });
+    slow.write("a".repeat(1000));
+    setTimeout(() => slow.end("b".repeat(1000)), 200);
+    const ok = await answer(slow);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body, "up 2000");
+  } finally {
+    session.destroy();
+    f.child.kill("SIGKILL");
+    upstream.close();
+  }
+});
+
 /** Starts Ferry with h2c and a TLS listener; returns both ports. */
 async function floodTarget() {
   const dir = tmpSite({ "index.html": "still here" });

@@ -220,7 +220,8 @@ export const configSchema = {
             requestTimeout: {
               ...duration,
               default: "30s",
-              description: "Time a client has to send a whole request; then 408.",
+              description:
+                "Time a client has to send a whole request; then 408 (over HTTP/2: 408 and a reset of that stream).",
             },
             idleTimeout: {
               ...duration,

@@ -60,11 +60,17 @@ export function publishHandshake(ok: boolean, resumed: boolean, reason: string):
   tlsHandshakeChannel.publish({ time: Date.now(), ok, resumed, reason } satisfies TlsHandshakeEvent);
 }
 
-export function publishClientError(socket: net.Socket, status: number, code: string, message: string): void {
+/** A request refused before any handler ran; `from`: the client's socket, or its address (an HTTP/2 stream's). */
+export function publishClientError(
+  from: net.Socket | string,
+  status: number,
+  code: string,
+  message: string,
+): void {
   if (!httpClientErrorChannel.hasSubscribers) return;
   httpClientErrorChannel.publish({
     time: Date.now(),
-    remoteAddress: socket.remoteAddress ?? "",
+    remoteAddress: typeof from === "string" ? from : (from.remoteAddress ?? ""),
     code,
     status,
     message,

@@ -38,7 +38,7 @@ import {
   trackStream,
 } from "./h2-sessions.js";
 import { httpDate } from "./http-date.js";
-import { tlsInfo } from "./node-events.js";
+import { publishClientError, tlsInfo } from "./node-events.js";
 import { BodyLimit } from "./node-request.js";
 
 /** Headers HTTP/2 forbids in a response (RFC 9113 §8.2.2): the reply's are dropped, not sent. */
@@ -61,6 +61,9 @@ export interface H2Host {
 }
 
 /** A request as an HTTP/2 stream carries it. */
+/** The body reader of a stream whose handler asked for its body (failed first when the stream times out). */
+const readers = new WeakMap<ServerHttp2Stream, Readable>();
+
 class H2Request implements FerryRequest {
   readonly httpVersion = "2.0";
   private raw: string[] | null = null;
@@ -116,6 +119,12 @@ class H2Request implements FerryRequest {
       h2.unpipe(counter);
       h2.resume();
     });
+    // A reset ends the stream's readable side as if the body were whole (node pushes its end when it destroys the
+    // stream): the reader must fail instead, so a proxied upstream never gets a cut body as a complete request.
+    h2.once("aborted", () => {
+      if (!h2.readableEnded) counter.destroy(new Error("the client reset its stream before its body ended"));
+    });
+    readers.set(h2, counter);
     return h2.pipe(counter);
   }
 
@@ -179,7 +188,20 @@ export function createH2Server(host: H2Host): http2.Http2Server {
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   });
-  const sessions = new H2Sessions(() => host.currentLimits.idleTimeout);
+  const sessions = new H2Sessions(
+    () => host.currentLimits,
+    (stream) => {
+      // Failed before the stream is answered and reset: the reader sees an error, not the end a reset pushes.
+      readers.get(stream)?.destroy(new Error("the request did not arrive in time"));
+      if (host.observed)
+        publishClientError(
+          peerOf(stream).remote,
+          408,
+          "ERR_HTTP_REQUEST_TIMEOUT",
+          "the request did not arrive in time",
+        );
+    },
+  );
   (server as H2ServerWithSessions)[kSessions] = sessions;
   server.on("session", (session) => {
     sessions.add(session);
@@ -226,7 +248,7 @@ function onStreamError(this: ServerHttp2Stream): void {
 
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   stream.on("error", onStreamError);
-  trackStream(stream);
+  trackStream(stream, host.currentLimits.requestTimeout);
   const started = httpRequestChannel.hasSubscribers && host.observed ? turnNow() : 0;
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
