@@ -165,8 +165,10 @@ export function trackStream(stream: ServerHttp2Stream, requestTimeoutMs: number)
   if (st === undefined) return;
   st.streams++;
   (stream as TrackedStream)[kOwner] = session;
-  if (!stream.endAfterHeaders && requestTimeoutMs > 0)
-    (st.sending ??= new Map()).set(stream, turnWallNow() + requestTimeoutMs);
+  if (!stream.endAfterHeaders && requestTimeoutMs > 0) {
+    st.sending ??= new Map();
+    st.sending.set(stream, turnWallNow() + requestTimeoutMs);
+  }
   stream.on("close", onStreamClose);
   // Counted when node reports it, in the middle of the read that carried the reset, not a tick later at `close`:
   // a flood is cut within its first read. Emitted once at most: `on` spares the wrapper `once` makes.
