@@ -273,6 +273,9 @@ test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that nev
   const upstreamSaw: string[] = [];
   const upstream = http.createServer((req, res) => {
     let n = 0;
+    // Answers without reading the body: at once, or a stream that never ends.
+    if (req.url === "/api/early") return void res.end("early");
+    if (req.url === "/api/forever") return void res.write("the start of an endless answer");
     req.on("data", (c: Buffer) => {
       if (n === 0) upstreamSaw.push(`started ${req.url}`);
       n += c.length;
@@ -359,13 +362,26 @@ test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that nev
       "no whole request reached the upstream",
     );
 
-    // A stream answered before its client ended its body: reset with NO_ERROR at the deadline (RFC 9113 §8.1).
-    const answered = session.request({ ":method": "POST", ":path": "/index.html" });
+    // A stream answered whole before its client ended its body: reset with NO_ERROR at the deadline (RFC 9113
+    // §8.1), not before (the body was read, so node does not close the stream by itself).
+    const earlyAt = Date.now();
+    const answered = session.request({ ":method": "POST", ":path": "/api/early" });
     answered.on("error", () => {});
     answered.write("never ends");
     const early = await answer(answered);
-    assert.notEqual(early.status, 408, "answered before the deadline");
+    assert.equal(early.status, 200);
+    assert.equal(early.body, "early");
     assert.equal(early.rst, http2.constants.NGHTTP2_NO_ERROR);
+    assert.ok(Date.now() - earlyAt >= 450, "reset at the deadline, not before");
+
+    // An answer under way (an endless one) when the client's body runs out of time: the stream is cancelled.
+    const endless = session.request({ ":method": "POST", ":path": "/api/forever" });
+    endless.on("error", () => {});
+    endless.write("never ends either");
+    const cut = await answer(endless);
+    assert.equal(cut.status, 200);
+    assert.equal(cut.body, "the start of an endless answer");
+    assert.equal(cut.rst, http2.constants.NGHTTP2_CANCEL);
 
     // An upload that ends in time goes through whole, on the same connection.
     const slow = session.request({ ":method": "POST", ":path": "/api/slow" });

@@ -153,7 +153,7 @@ test("RFC 8441: WebSockets over HTTP/2 to a realtime endpoint and through a prox
   }
 });
 
-test("RFC 8441: a quiet WebSocket keeps its HTTP/2 connection past idleTimeout; once it ends, the idle connection is closed", async () => {
+test("RFC 8441: a quiet WebSocket keeps its HTTP/2 stream and connection past requestTimeout and idleTimeout; once it ends, the idle connection is closed", async () => {
   const dir = tmpSite({ "index.html": "x" });
   writeFileSync(
     path.join(dir, "ferry.yaml"),
@@ -163,7 +163,8 @@ test("RFC 8441: a quiet WebSocket keeps its HTTP/2 connection past idleTimeout; 
       "http:",
       '  listen: ["127.0.0.1:0"]',
       '  tls: { listen: ["127.0.0.1:0"] }',
-      "  limits: { idleTimeout: 600ms }",
+      // requestTimeout too: an extended CONNECT never ends its request, and must not be reset for it.
+      "  limits: { idleTimeout: 600ms, requestTimeout: 500ms }",
       "  sites:",
       "    - root: .",
       "      tls: internal",

@@ -55,8 +55,8 @@ export interface SweepLimits {
   readonly requestTimeout: number;
 }
 
-/** A stream that ran out of `requestTimeout`, for the caller to report. */
-export type OnRequestTimeout = (stream: ServerHttp2Stream) => void;
+/** A stream that ran out of `requestTimeout`, for the caller to report; `answered`: its answer had begun (no 408). */
+export type OnRequestTimeout = (stream: ServerHttp2Stream, answered: boolean) => void;
 
 /** A server's open sessions and its sweep. */
 export class H2Sessions {
@@ -95,7 +95,9 @@ export class H2Sessions {
   private schedule(): void {
     if (this.sweeper !== null || this.stopped) return;
     const l = this.limits();
-    const every = Math.max(25, Math.min(1000, Math.floor(Math.min(l.idleTimeout, l.requestTimeout) / 8)));
+    // A limit of 0 is off for the request deadline: it does not make the sweep busier.
+    const shortest = Math.min(l.idleTimeout, l.requestTimeout > 0 ? l.requestTimeout : 8000);
+    const every = Math.max(25, Math.min(1000, Math.floor(shortest / 8)));
     this.sweeper = setTimeout(() => {
       this.sweeper = null;
       this.sweep();
@@ -130,7 +132,7 @@ export class H2Sessions {
       }
       if (done) continue;
       (stream as TrackedStream)[kTimedOut] = true;
-      this.onRequestTimeout(stream);
+      this.onRequestTimeout(stream, stream.headersSent);
       if (!stream.headersSent) {
         const body = "request timeout\n";
         stream.respond({

@@ -60,10 +60,10 @@ export interface H2Host {
   readonly isClosing: boolean;
 }
 
-/** A request as an HTTP/2 stream carries it. */
 /** The body reader of a stream whose handler asked for its body (failed first when the stream times out). */
 const readers = new WeakMap<ServerHttp2Stream, Readable>();
 
+/** A request as an HTTP/2 stream carries it. */
 class H2Request implements FerryRequest {
   readonly httpVersion = "2.0";
   private raw: string[] | null = null;
@@ -121,8 +121,10 @@ class H2Request implements FerryRequest {
     });
     // A reset ends the stream's readable side as if the body were whole (node pushes its end when it destroys the
     // stream): the reader must fail instead, so a proxied upstream never gets a cut body as a complete request.
+    // (`ended`: the client's END_STREAM came, so a reset after it leaves the body whole; node sets it before `aborted`.)
     h2.once("aborted", () => {
-      if (!h2.readableEnded) counter.destroy(new Error("the client reset its stream before its body ended"));
+      if (!(h2 as unknown as { _readableState: { ended: boolean } })._readableState.ended)
+        counter.destroy(new Error("the client reset its stream before its body ended"));
     });
     readers.set(h2, counter);
     return h2.pipe(counter);
@@ -190,15 +192,17 @@ export function createH2Server(host: H2Host): http2.Http2Server {
   });
   const sessions = new H2Sessions(
     () => host.currentLimits,
-    (stream) => {
+    (stream, answered) => {
       // Failed before the stream is answered and reset: the reader sees an error, not the end a reset pushes.
       readers.get(stream)?.destroy(new Error("the request did not arrive in time"));
       if (host.observed)
         publishClientError(
           peerOf(stream).remote,
-          408,
+          answered ? 0 : 408,
           "ERR_HTTP_REQUEST_TIMEOUT",
-          "the request did not arrive in time",
+          answered
+            ? "the request's body did not end in time: its stream was reset after its answer"
+            : "the request did not arrive in time",
         );
     },
   );
@@ -248,7 +252,8 @@ function onStreamError(this: ServerHttp2Stream): void {
 
 function onStream(host: H2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   stream.on("error", onStreamError);
-  trackStream(stream, host.currentLimits.requestTimeout);
+  // An extended CONNECT (a WebSocket, RFC 8441) never ends its request: no request deadline for it.
+  trackStream(stream, headers[":method"] === "CONNECT" ? 0 : host.currentLimits.requestTimeout);
   const started = httpRequestChannel.hasSubscribers && host.observed ? turnNow() : 0;
   const method = String(headers[":method"] ?? "GET");
   const target = String(headers[":path"] ?? "/");
