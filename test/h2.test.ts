@@ -29,34 +29,40 @@ function cancel(): Buffer {
   return b;
 }
 
+/** A node:http upstream on a free loopback port. */
+async function upstreamOf(handler: http.RequestListener): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(handler);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Ferry serving `dir` with h2c on a loopback port: `lines` go in its ferry.yaml's `http:` (limits, sites). */
+async function h2cFerry(dir: string, lines: string[], top: string[] = []) {
+  writeFileSync(
+    path.join(dir, "ferry.yaml"),
+    [...top, "http:", '  listen: ["127.0.0.1:0"]', "  h2c: true", ...lines, ""].join("\n"),
+  );
+  return spawnFerry(
+    ["serve", "--config", path.join(dir, "ferry.yaml")],
+    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+  );
+}
+
 test("h2c: HTTP/2 with prior knowledge and HTTP/1.1 on one plain port (nghttp, h2load, curl); off by default", async (t) => {
   if (!needTool(t, "nghttp", "nghttp2-client") || !needTool(t, "curl", "curl")) return;
   const dir = tmpSite({ "index.html": "hello h2c", "big.txt": "h2c ".repeat(40_000) });
-  const upstream = http.createServer((req, res) => {
+  const { server: upstream, port: upPort } = await upstreamOf((req, res) => {
     let n = 0;
     req.on("data", (c: Buffer) => (n += c.length));
     req.on("end", () => res.end(`up ${req.method} ${n} ${req.headers["x-forwarded-proto"]}`));
   });
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  const upPort = (upstream.address() as AddressInfo).port;
-  writeFileSync(
-    path.join(dir, "ferry.yaml"),
-    [
-      "http:",
-      '  listen: ["127.0.0.1:0"]',
-      "  h2c: true",
-      "  sites:",
-      "    - root: .",
-      "      locations:",
-      `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
-      "",
-    ].join("\n"),
-  );
-  const f = await spawnFerry(
-    ["serve", "--config", path.join(dir, "ferry.yaml")],
-    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
-  );
+  const f = await h2cFerry(dir, [
+    "  sites:",
+    "    - root: .",
+    "      locations:",
+    `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+  ]);
   const plain = await spawnFerry(
     ["serve", dir, "--http", "127.0.0.1:0"],
     [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
@@ -112,30 +118,16 @@ test("HTTP/2 answers carry one Date of the current second (a cached file's too, 
   if (!needTool(t, "curl", "curl")) return;
   const dir = tmpSite({ "index.html": "dated" });
   const upstreamDate = "Tue, 01 Jan 2030 00:00:00 GMT";
-  const upstream = http.createServer((_req, res) => {
+  const { server: upstream, port: upPort } = await upstreamOf((_req, res) => {
     res.setHeader("Date", upstreamDate);
     res.end("up");
   });
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  const upPort = (upstream.address() as AddressInfo).port;
-  writeFileSync(
-    path.join(dir, "ferry.yaml"),
-    [
-      "http:",
-      '  listen: ["127.0.0.1:0"]',
-      "  h2c: true",
-      "  sites:",
-      "    - root: .",
-      "      locations:",
-      `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
-      "",
-    ].join("\n"),
-  );
-  const f = await spawnFerry(
-    ["serve", "--config", path.join(dir, "ferry.yaml")],
-    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
-  );
+  const f = await h2cFerry(dir, [
+    "  sites:",
+    "    - root: .",
+    "      locations:",
+    `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+  ]);
   /** The `date` headers of an HTTP/2 answer (curl prints them as it got them). */
   const dates = async (p: string): Promise<string[]> => {
     const r = await run("curl", [
@@ -179,31 +171,20 @@ test("HTTP/2 answers carry one Date of the current second (a cached file's too, 
 test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTimeout; a slow answer longer than it is not cut", async () => {
   const dir = tmpSite({ "index.html": "x" });
   // An upstream that answers after 1.5 s: longer than the idle timeout.
-  const upstream = http.createServer((_req, res) => {
+  const { server: upstream, port: upPort } = await upstreamOf((_req, res) => {
     setTimeout(() => res.end("slow answer"), 1500);
   });
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  const upPort = (upstream.address() as AddressInfo).port;
-  writeFileSync(
-    path.join(dir, "ferry.yaml"),
+  const f = await h2cFerry(
+    dir,
     [
-      "log: { access: false }",
-      "http:",
-      '  listen: ["127.0.0.1:0"]',
-      "  h2c: true",
       "  limits: { idleTimeout: 600ms }",
       "  sites:",
       "    - root: .",
       "      locations:",
       `        - { path: /slow/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
       `        - { path: /small/, proxy: { to: ["127.0.0.1:${upPort}"], maxBodySize: 1KiB } }`,
-      "",
-    ].join("\n"),
-  );
-  const f = await spawnFerry(
-    ["serve", "--config", path.join(dir, "ferry.yaml")],
-    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+    ],
+    ["log: { access: false }"],
   );
   const session = http2.connect(`http://127.0.0.1:${f.found[0]}`);
   session.on("error", () => {});
@@ -271,7 +252,7 @@ test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTime
 test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that never ends gets 408 and a reset, an answered stream is reset; the connection serves on", async () => {
   const dir = tmpSite({ "index.html": "x" });
   const upstreamSaw: string[] = [];
-  const upstream = http.createServer((req, res) => {
+  const { server: upstream, port: upPort } = await upstreamOf((req, res) => {
     let n = 0;
     // Answers without reading the body: at once, or a stream that never ends.
     if (req.url === "/api/early") return void res.end("early");
@@ -288,27 +269,16 @@ test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that nev
       if (!req.complete) upstreamSaw.push(`aborted ${req.url}`);
     });
   });
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  const upPort = (upstream.address() as AddressInfo).port;
-  writeFileSync(
-    path.join(dir, "ferry.yaml"),
+  const f = await h2cFerry(
+    dir,
     [
-      "log: { access: false, level: debug }",
-      "http:",
-      '  listen: ["127.0.0.1:0"]',
-      "  h2c: true",
       "  limits: { requestTimeout: 500ms }",
       "  sites:",
       "    - root: .",
       "      locations:",
       `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
-      "",
-    ].join("\n"),
-  );
-  const f = await spawnFerry(
-    ["serve", "--config", path.join(dir, "ferry.yaml")],
-    [/serving http:\/\/127\.0\.0\.1:(\d+)\//],
+    ],
+    ["log: { access: false, level: debug }"],
   );
   const session = http2.connect(`http://127.0.0.1:${f.found[0]}`);
   session.on("error", () => {});

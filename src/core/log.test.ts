@@ -127,21 +127,26 @@ test("access-log lines encoded into the buffer are the reference lines byte for 
   );
 });
 
+/** Encodes `list` one line after another in both formats; each line must be its reference line. */
+function encodesAsReference(buf: Buffer, list: HttpRequestEvent[]): void {
+  for (const [encode, reference] of [
+    [encodeJson, referenceJson],
+    [encodeCombined, referenceCombined],
+  ] as const) {
+    let at = 0;
+    for (const e of list) {
+      const end = encode(buf, at, e);
+      assert.equal(buf.subarray(at, end).toString("utf8"), reference(e));
+      at = end;
+    }
+  }
+}
+
 test("a run of lines that repeat some values and change others encodes each line as its reference (the caches)", () => {
   const buf = Buffer.alloc(1 << 20, 0xee);
   fc.assert(
     fc.property(fc.array(pooled, { minLength: 2, maxLength: 30 }), (list) => {
-      for (const [encode, reference] of [
-        [encodeJson, referenceJson],
-        [encodeCombined, referenceCombined],
-      ] as const) {
-        let at = 0;
-        for (const e of list) {
-          const end = encode(buf, at, e);
-          assert.equal(buf.subarray(at, end).toString("utf8"), reference(e));
-          at = end;
-        }
-      }
+      encodesAsReference(buf, list);
     }),
     { numRuns: 1000 },
   );
@@ -173,17 +178,7 @@ test("lines that repeat a client's values and change one at a time encode as the
           const next = { ...list[list.length - 1]!, [field]: other[field], status: other.status };
           for (let i = 0; i < times; i++) list.push(next);
         }
-        for (const [encode, reference] of [
-          [encodeJson, referenceJson],
-          [encodeCombined, referenceCombined],
-        ] as const) {
-          let at = 0;
-          for (const e of list) {
-            const end = encode(buf, at, e);
-            assert.equal(buf.subarray(at, end).toString("utf8"), reference(e));
-            at = end;
-          }
-        }
+        encodesAsReference(buf, list);
       },
     ),
     { numRuns: 1000 },
