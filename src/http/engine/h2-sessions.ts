@@ -132,20 +132,25 @@ export class H2Sessions {
       }
       if (done) continue;
       (stream as TrackedStream)[kTimedOut] = true;
-      this.onRequestTimeout(stream, stream.headersSent);
-      if (!stream.headersSent) {
-        const body = "request timeout\n";
-        stream.respond({
-          ":status": 408,
-          "content-type": "text/plain; charset=utf-8",
-          "content-length": body.length,
-        });
-        stream.end(body);
+      // The sweep runs on a timer: nothing here may throw out of it.
+      try {
+        this.onRequestTimeout(stream, stream.headersSent);
+        if (!stream.headersSent) {
+          const body = "request timeout\n";
+          stream.respond({
+            ":status": 408,
+            "content-type": "text/plain; charset=utf-8",
+            "content-length": body.length,
+          });
+          stream.end(body);
+        }
+        // NO_ERROR after a whole answer tells the client to stop sending (RFC 9113 §8.1); CANCEL cuts one under way.
+        stream.close(
+          stream.headersSent && stream.writableEnded ? constants.NGHTTP2_NO_ERROR : constants.NGHTTP2_CANCEL,
+        );
+      } catch {
+        stream.destroy();
       }
-      // NO_ERROR after a whole answer tells the client to stop sending (RFC 9113 §8.1); CANCEL cuts one under way.
-      stream.close(
-        stream.headersSent && stream.writableEnded ? constants.NGHTTP2_NO_ERROR : constants.NGHTTP2_CANCEL,
-      );
     }
   }
 }
