@@ -252,8 +252,13 @@ test("an HTTP/2 connection with no stream open is closed (GOAWAY) after idleTime
 test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that never ends gets 408 and a reset, an answered stream is reset; the connection serves on", async () => {
   const dir = tmpSite({ "index.html": "x" });
   const upstreamSaw: string[] = [];
+  let open = 0;
+  const upstreamOpen = () => open;
   const { server: upstream, port: upPort } = await upstreamOf((req, res) => {
     let n = 0;
+    open++;
+    upstreamSaw.push(`request ${req.url}`);
+    res.on("close", () => open--);
     // Answers without reading the body: at once, or a stream that never ends.
     if (req.url === "/api/early") return void res.end("early");
     if (req.url === "/api/forever") return void res.write("the start of an endless answer");
@@ -326,6 +331,20 @@ test("HTTP/2 holds a request to requestTimeout as HTTP/1.1 does: a body that nev
     await waitFor(() => upstreamSaw.includes("started /api/reset"), "the upload under way upstream", 3000);
     raw.socket.write(frame(Type.RST_STREAM, 0, 1, cancel()));
     await waitFor(() => upstreamSaw.includes("aborted /api/reset"), "the upstream request aborted", 3000);
+
+    // Headers, a whole body (END_STREAM) and then a reset, in one read: the request was complete before the
+    // reset, so it goes upstream whole, and nothing is left open there.
+    const gone = getBlock("localhost", "/api/gone");
+    gone[0] = 0x83;
+    raw.socket.write(
+      Buffer.concat([
+        frame(Type.HEADERS, Flag.END_HEADERS, 3, gone),
+        frame(Type.DATA, Flag.END_STREAM, 3, Buffer.from("a body")),
+        frame(Type.RST_STREAM, 0, 3, cancel()),
+      ]),
+    );
+    await waitFor(() => upstreamSaw.includes("whole /api/gone 6"), "the whole request upstream", 3000);
+    await waitFor(() => upstreamOpen() === 0, "no upstream request left open", 3000);
     raw.socket.destroy();
     assert.ok(
       !upstreamSaw.some((x) => x.startsWith("whole /api/reset")),

@@ -119,11 +119,14 @@ class H2Request implements FerryRequest {
       h2.unpipe(counter);
       h2.resume();
     });
-    // A reset ends the stream's readable side as if the body were whole (node pushes its end when it destroys the
+    // A reset ends the stream's readable side as if the body were whole (node pushes an end when it closes the
     // stream): the reader must fail instead, so a proxied upstream never gets a cut body as a complete request.
-    // (`ended`: the client's END_STREAM came, so a reset after it leaves the body whole; node sets it before `aborted`.)
+    // The body is whole only when it was read to its end, or when the client's END_STREAM came before a NO_ERROR
+    // reset (node then keeps what is buffered for the reader; any other code destroys the stream and drops it,
+    // and a reader left waiting would hold the upstream request). `ended` is set by END_STREAM, before `aborted`.
     h2.once("aborted", () => {
-      if (!(h2 as unknown as { _readableState: { ended: boolean } })._readableState.ended)
+      const ended = (h2 as unknown as { _readableState: { ended: boolean } })._readableState.ended;
+      if (!h2.readableEnded && !(ended && h2.rstCode === http2.constants.NGHTTP2_NO_ERROR))
         counter.destroy(new Error("the client reset its stream before its body ended"));
     });
     readers.set(h2, counter);
