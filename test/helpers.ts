@@ -225,10 +225,16 @@ export function spawnFerry(
 }
 
 /** Polls `cond` every 20 ms; fails naming `what` when it is still false after `ms`. */
-export async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  what: string,
+  ms = 5000,
+  seen?: () => string,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${seen ? `; seen: ${seen()}` : ""}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -168,7 +168,12 @@ describe("realtime on Redis across nodes", () => {
     assert.equal(up.status, 200);
     assert.equal(up.body.offset, 1, "offsets restart in the new epoch");
     for (const c of [ca, cb]) {
-      await waitFor(() => c.messages().length === 4, "the new epoch's first message");
+      await waitFor(
+        () => c.messages().length === 4,
+        "the new epoch's first message",
+        5000,
+        () => `${JSON.stringify(c.got)}\n--- a:\n${a.logs().slice(-3000)}\n--- b:\n${b.logs().slice(-3000)}`,
+      );
       const resync = [...c.got].reverse().find((m) => m.type === "subscribed")!;
       assert.notEqual(resync.epoch, first.epoch);
       assert.equal(resync.recovered, false);
@@ -270,8 +275,13 @@ test("a catch-up asked for while one runs is not dropped: a message pub/sub miss
     historyAge: 60_000,
     maxSubscribers: 0,
   };
+  let aUp = false;
   const [a, b] = [
-    new RedisBroker(url, "race", { state: () => {} }),
+    new RedisBroker(url, "race", {
+      state: (up) => {
+        aUp = up;
+      },
+    }),
     new RedisBroker(url, "race", { state: () => {} }),
   ];
   stops.push(() => void a.close());
@@ -291,6 +301,8 @@ test("a catch-up asked for while one runs is not dropped: a message pub/sub miss
     throw new Error(`timed out waiting for ${what}`);
   };
   await until(async () => (await subscribers()) === 1, "b subscribed");
+  // a publishes only once its command connection is ready (before that it answers broker_unavailable).
+  await waitFor(() => aUp, "a connected");
   for (let i = 1; i <= 3; i++) assert.equal(typeof (await a.publish("news", `m${i}`, Date.now())), "object");
   await waitFor(() => got.length === 3, "3 messages on b");
   // b's position reads are held (the real reply, delayed): a catch-up starts and reads offset 3.
