@@ -272,6 +272,40 @@ test("flags: --broker is the endpoint's broker key, set through YAML the same; a
   }
 });
 
+test("http.limits: a timeout of 0 is refused with file, line and key (0 would end every request at once, and the engines would each read it differently); 1ms and longer are taken", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-limits-"));
+  const file = path.join(dir, "ferry.yaml");
+  for (const key of ["headerTimeout", "requestTimeout", "idleTimeout", "sendTimeout"] as const) {
+    for (const zero of ["0", "0s", "0ms", "0.0s", " 00 m"]) {
+      writeFileSync(file, `http:\n  limits:\n    ${key}: "${zero}"\n`);
+      assert.throws(
+        () => configFromFlags({ http: [], config: file }),
+        (err: ConfigError) =>
+          err.problems.some(
+            (p) =>
+              p.key === `http.limits.${key}` &&
+              p.position?.line === 3 &&
+              p.position.column === 5 &&
+              /at least 1ms/.test(p.message),
+          ),
+        `${key}: ${zero}`,
+      );
+    }
+    writeFileSync(file, `http:\n  limits:\n    ${key}: 0\n`);
+    assert.throws(() => configFromFlags({ http: [], config: file }), /at least 1ms/);
+    for (const [value, ms] of [
+      ["1ms", 1],
+      ["0.5s", 500],
+      ["10s", 10_000],
+      ["2m", 120_000],
+      ["1", 1],
+    ] as const) {
+      writeFileSync(file, `http:\n  limits:\n    ${key}: ${value === "1" ? 1 : `"${value}"`}\n`);
+      assert.equal(configFromFlags({ http: [], config: file }).http!.limits[key], ms, `${key}: ${value}`);
+    }
+  }
+});
+
 test("workers: the YAML key and --workers agree; auto is one per core; 1 by default; bad values are refused", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ferry-workers-"));
   const file = path.join(dir, "ferry.yaml");

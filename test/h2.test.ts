@@ -413,6 +413,109 @@ async function floodTarget() {
   return { f, plain: Number(f.found[0]), secure: Number(f.found[1]), served };
 }
 
+test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose client stops reading is reset (CANCEL), its upstream request aborted; a slow reader that keeps reading gets everything; the connection serves on", async () => {
+  const dir = tmpSite({
+    "index.html": "x",
+    "big.bin": "b".repeat(8 << 20),
+    "cached.bin": "c".repeat(768 << 10),
+  });
+  let upstreamAborted = 0;
+  const { server: upstream, port: upPort } = await upstreamOf((_req, res) => {
+    // A download that never ends, written as fast as the client takes it.
+    const chunk = Buffer.alloc(64 << 10, 0x75);
+    const more = () => {
+      while (res.write(chunk)) if (res.destroyed) return;
+    };
+    res.on("drain", more);
+    res.on("close", () => upstreamAborted++);
+    more();
+  });
+  const f = await h2cFerry(dir, [
+    "  limits: { sendTimeout: 1s }",
+    "  fileCache: { maxFileSize: 1MiB }",
+    "  sites:",
+    "    - root: .",
+    "      locations:",
+    `        - { path: /api/, proxy: { to: ["127.0.0.1:${upPort}"] } }`,
+  ]);
+  const session = http2.connect(`http://127.0.0.1:${f.found[0]}`);
+  session.on("error", () => {});
+  /** Reads the first chunk, then nothing more: no WINDOW_UPDATE for that stream. */
+  const stopsReading = async (target: string) => {
+    const started = Date.now();
+    const req = session.request({ ":path": target });
+    req.on("error", () => {});
+    req.once("data", () => req.pause());
+    const [head] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+    await Promise.race([
+      once(req, "close"),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`${target} was never reset`)), 8000).unref(),
+      ),
+    ]);
+    return { status: head[":status"], rst: req.rstCode, took: Date.now() - started };
+  };
+  try {
+    const file = await stopsReading("/big.bin");
+    assert.equal(file.status, 200);
+    assert.equal(file.rst, http2.constants.NGHTTP2_CANCEL, "the stalled file's stream is reset with CANCEL");
+    assert.ok(file.took >= 900 && file.took < 6000, `reset after ${file.took} ms (sendTimeout 1s)`);
+
+    const proxied = await stopsReading("/api/endless");
+    assert.equal(proxied.status, 200);
+    assert.equal(proxied.rst, http2.constants.NGHTTP2_CANCEL, "the stalled proxied stream is reset");
+    await waitFor(() => upstreamAborted === 1, "the upstream request aborted", 3000);
+
+    // A client that reads slowly but steadily (64 KiB, then a pause of 250 ms): 768 KiB take about 3 s, longer than
+    // sendTimeout, and arrive whole, since each piece that goes out is progress. On a connection of its own: the
+    // stalled streams' unread bytes still count against the first one's connection window (node's client does not
+    // give them back when a stream is reset).
+    const reader = http2.connect(`http://127.0.0.1:${f.found[0]}`);
+    reader.on("error", () => {});
+    const slow = reader.request({ ":path": "/cached.bin" });
+    let got = 0;
+    let mark = 0;
+    slow.on("data", (c: Buffer) => {
+      got += c.length;
+      if (got - mark >= 64 << 10) {
+        mark = got;
+        slow.pause();
+        setTimeout(() => slow.resume(), 250);
+      }
+    });
+    const slowStarted = Date.now();
+    await once(slow, "close");
+    assert.equal(slow.rstCode, http2.constants.NGHTTP2_NO_ERROR, "the slow reader's stream ends normally");
+    assert.equal(got, 768 << 10, "the slow reader got every byte");
+    assert.ok(Date.now() - slowStarted > 1500, "the slow read outlasted sendTimeout");
+    reader.close();
+
+    // The connection serves on.
+    const again = session.request({ ":path": "/" });
+    let body = "";
+    again.setEncoding("utf8");
+    again.on("data", (c: string) => (body += c));
+    const [head] = (await once(again, "response")) as [http2.IncomingHttpHeaders];
+    await once(again, "close");
+    assert.equal(head[":status"], 200);
+    assert.equal(body, "x");
+    // The access log tells the reset answers from whole ones.
+    await waitFor(
+      () => /"uri":"\/api\/endless"[^\n]*"aborted":true/.test(f.stdout()),
+      "the proxied reset logged",
+      3000,
+    );
+    assert.match(f.stdout(), /"uri":"\/big\.bin"[^\n]*"aborted":true/);
+    assert.match(f.stdout(), /"uri":"\/cached\.bin"/);
+    assert.doesNotMatch(f.stdout(), /"uri":"\/cached\.bin"[^\n]*"aborted":true/);
+  } finally {
+    session.close();
+    upstream.close();
+    upstream.closeAllConnections();
+    f.child.kill("SIGKILL");
+  }
+});
+
 test("rapid reset (CVE-2023-44487) over TLS: the attacker's session gets GOAWAY ENHANCE_YOUR_CALM and is closed; others are served", async (t) => {
   if (!needTool(t, "curl", "curl")) return;
   const { f, secure, served } = await floodTarget();

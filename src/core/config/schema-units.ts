@@ -9,6 +9,20 @@ export const duration = {
   ],
 } as const;
 
+/**
+ * A duration that must not be zero: a limit of 0 would end every request at
+ * once (`requestTimeout: 0` is a config error, not "no limit"; a long limit
+ * such as `1h` is how to allow slow uploads).
+ */
+export const positiveDuration = {
+  expects: "a duration of at least 1ms such as 500ms, 10s, 5m or 1h (or whole milliseconds)",
+  description: duration.description,
+  oneOf: [
+    { type: "integer", minimum: 1 },
+    { type: "string", pattern: "^\\s*(?!0*(\\.0*)?\\s*(ms|s|m|h)\\s*$)\\d+(\\.\\d+)?\\s*(ms|s|m|h)\\s*$" },
+  ],
+} as const;
+
 export const size = {
   expects: "a size such as 512, 16KiB, 1MiB or 2MB (or whole bytes)",
   description:

@@ -5,7 +5,7 @@
  */
 import { proxySchema } from "./schema-proxy.js";
 import { realtimeSchema } from "./schema-realtime.js";
-import { duration, listenAddress, size } from "./schema-units.js";
+import { duration, listenAddress, positiveDuration, size } from "./schema-units.js";
 
 const headers = {
   type: "object",
@@ -213,27 +213,27 @@ export const configSchema = {
             },
             maxBodySize: { ...size, default: "1MiB", description: "Largest request body; more gets 413." },
             headerTimeout: {
-              ...duration,
+              ...positiveDuration,
               default: "10s",
               description: "Time a client has to send its request headers; then 408.",
             },
             requestTimeout: {
-              ...duration,
+              ...positiveDuration,
               default: "30s",
               description:
                 "Time a client has to send a whole request; then 408 (over HTTP/2: 408 and a reset of that stream).",
             },
             idleTimeout: {
-              ...duration,
+              ...positiveDuration,
               default: "5s",
               description:
                 "How long an idle keep-alive connection stays open (an HTTP/2 connection: how long it stays open with no stream).",
             },
             sendTimeout: {
-              ...duration,
+              ...positiveDuration,
               default: "30s",
               description:
-                "How long a response may wait on a client that reads nothing (slow read) before the connection is closed.",
+                "How long a response may wait on a client that reads nothing (slow read) before the connection is closed (over HTTP/2: that stream is reset).",
             },
             maxConnections: {
               type: "integer",

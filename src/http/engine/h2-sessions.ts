@@ -9,14 +9,19 @@
  * read and a timer-list move per write (about 0.3 µs of CPU a response).
  * A session is idle when no stream is open on it, WebSockets (RFC 8441)
  * included, so a quiet WebSocket keeps its connection and a slow response
- * is never cut by the idle timeout. With `idleTimeout: 0` a session is
- * closed as soon as it has no stream open, as an HTTP/1.1 connection is.
+ * is never cut by the idle timeout.
  *
  * The same sweep holds HTTP/2 to `requestTimeout`, as HTTP/1.1 is: a
  * stream whose client has not finished sending its request (its body) in
  * that time is answered 408 and reset (or only reset, when its answer has
  * begun), so a client cannot hold a stream, and with it the connection and
  * whatever upstream request waits on the body, by never ending it.
+ *
+ * And it holds HTTP/2 to `sendTimeout`, as HTTP/1.1 is (nginx's
+ * send_timeout): an answer whose unsent bytes have not moved for that long
+ * is reset (CANCEL). A client that stops granting flow-control window to a
+ * stream, or stops reading the connection at all, cannot hold the answer,
+ * its file or its upstream response, and with them the connection.
  */
 import type http2 from "node:http2";
 import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2";
@@ -44,6 +49,18 @@ interface SessionState {
   resets: number;
   /** Streams whose client is still sending its request, with their deadline (epoch ms); made at the first. */
   sending: Map<ServerHttp2Stream, number> | null;
+  /** Streams whose answer is being sent. */
+  out: Map<ServerHttp2Stream, SendWatch> | null;
+}
+
+/** An answer being sent, as the sweep last saw it. */
+interface SendWatch {
+  /** How far the answer has gone: any count that grows as the client takes it (bytes handed to the stream). */
+  readonly progress: () => number;
+  /** `progress` when the sweep last looked. */
+  seen: number;
+  /** Since when (epoch ms) bytes have waited on the client without progress; 0: none waited at the last look. */
+  since: number;
 }
 
 const kState = Symbol("ferry.h2state");
@@ -53,6 +70,7 @@ type Tracked = ServerHttp2Session & { [kState]?: SessionState };
 export interface SweepLimits {
   readonly idleTimeout: number;
   readonly requestTimeout: number;
+  readonly sendTimeout: number;
 }
 
 /** A stream that ran out of `requestTimeout`, for the caller to report; `answered`: its answer had begun (no 408). */
@@ -77,6 +95,7 @@ export class H2Sessions {
       resetWindow: -1,
       resets: 0,
       sending: null,
+      out: null,
     };
     (session as Tracked)[kState] = state;
     this.open.add(session);
@@ -95,8 +114,7 @@ export class H2Sessions {
   private schedule(): void {
     if (this.sweeper !== null || this.stopped) return;
     const l = this.limits();
-    // A limit of 0 is off for the request deadline: it does not make the sweep busier.
-    const shortest = Math.min(l.idleTimeout, l.requestTimeout > 0 ? l.requestTimeout : 8000);
+    const shortest = Math.min(l.idleTimeout, l.requestTimeout, l.sendTimeout);
     const every = Math.max(25, Math.min(1000, Math.floor(shortest / 8)));
     this.sweeper = setTimeout(() => {
       this.sweeper = null;
@@ -107,14 +125,20 @@ export class H2Sessions {
   }
 
   private sweep(): void {
-    const idleMs = this.limits().idleTimeout;
+    const { idleTimeout, sendTimeout } = this.limits();
     const now = Date.now();
     for (const s of this.open) {
       const st = (s as Tracked)[kState];
       if (st === undefined || s.destroyed) continue;
       if (st.sending !== null && st.sending.size > 0) this.sweepSending(st.sending, now);
-      if (st.streams > 0 || s.closed) continue;
-      if (now - st.idleSince >= idleMs) s.close();
+      if (st.out !== null && st.out.size > 0) sweepOut(st.out, now, sendTimeout);
+      if (st.streams > 0) continue;
+      if (!s.closed) {
+        if (now - st.idleSince >= idleTimeout) s.close();
+      } else if (now - st.idleSince >= idleTimeout + sendTimeout) {
+        // Closed, with no stream left, and still not gone: its GOAWAY waits on a client that reads nothing.
+        s.destroy();
+      }
     }
   }
 
@@ -155,9 +179,39 @@ export class H2Sessions {
   }
 }
 
+/**
+ * Resets the answers that have had bytes waiting on the client, with no
+ * progress, for `sendMs`. An answer with nothing unsent waits on its source
+ * (a quiet event stream, a slow upstream), which is not the client's fault.
+ * (The unsent byte count alone does not tell: a piece going out is replaced
+ * by the next of the same size.)
+ */
+function sweepOut(out: Map<ServerHttp2Stream, SendWatch>, now: number, sendMs: number): void {
+  for (const [stream, w] of out) {
+    if (stream.destroyed) {
+      out.delete(stream);
+      continue;
+    }
+    const progress = w.progress();
+    if (stream.writableLength === 0 || progress !== w.seen) {
+      w.seen = progress;
+      w.since = stream.writableLength === 0 ? 0 : now;
+    } else if (w.since === 0) w.since = now;
+    else if (now - w.since >= sendMs) {
+      out.delete(stream);
+      (stream as TrackedStream)[kTimedOut] = true;
+      try {
+        stream.close(constants.NGHTTP2_CANCEL);
+      } catch {
+        stream.destroy();
+      }
+    }
+  }
+}
+
 /** The session a stream was opened on (node forgets it when the stream is destroyed, before `close`). */
 const kOwner = Symbol("ferry.h2owner");
-/** Ferry reset the stream itself (requestTimeout): not a reset of the client's. */
+/** Ferry reset the stream itself (requestTimeout, sendTimeout): not a reset of the client's. */
 const kTimedOut = Symbol("ferry.h2timedout");
 type TrackedStream = ServerHttp2Stream & { [kOwner]?: Tracked; [kTimedOut]?: boolean };
 
@@ -187,6 +241,24 @@ function onStreamClose(this: TrackedStream): void {
   if (st === undefined) return;
   if (--st.streams === 0) st.idleSince = Date.now();
   st.sending?.delete(this);
+  st.out?.delete(this);
+}
+
+/**
+ * The stream's answer is being sent: held to `sendTimeout` until the stream
+ * closes. `progress` grows as the client takes the answer (bytes handed to
+ * the stream); an answer written in one piece passes a constant.
+ */
+export function watchSend(stream: ServerHttp2Stream, progress: () => number): void {
+  const st = (stream as TrackedStream)[kOwner]?.[kState];
+  if (st === undefined) return;
+  st.out ??= new Map();
+  st.out.set(stream, { progress, seen: progress(), since: 0 });
+}
+
+/** The progress of an answer written in one piece: none until it is all out. */
+export function noProgress(): number {
+  return 0;
 }
 
 function onAborted(this: TrackedStream): void {

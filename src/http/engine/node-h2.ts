@@ -35,7 +35,9 @@ import {
   H2Sessions,
   kSessions,
   MAX_CONCURRENT_STREAMS,
+  noProgress,
   trackStream,
+  watchSend,
 } from "./h2-sessions.js";
 import { httpDate } from "./http-date.js";
 import { publishClientError, tlsInfo } from "./node-events.js";
@@ -62,6 +64,9 @@ export interface H2Host {
 
 /** The body reader of a stream whose handler asked for its body (failed first when the stream times out). */
 const readers = new WeakMap<ServerHttp2Stream, Readable>();
+
+/** An in-memory answer larger than this is written in pieces this large (see `respond`). */
+const SEND_SLICE = 64 * 1024;
 
 /** A request as an HTTP/2 stream carries it. */
 class H2Request implements FerryRequest {
@@ -441,7 +446,10 @@ function respond(
     return;
   }
   if (Buffer.isBuffer(body)) {
-    stream.end(body);
+    if (body.length <= SEND_SLICE) {
+      watchSend(stream, noProgress);
+      stream.end(body);
+    } else endInSlices(stream, body);
     done(body.length, true);
     return;
   }
@@ -454,12 +462,34 @@ function respond(
   source.on("data", (c: Buffer) => {
     bytes += c.length;
   });
+  // The source gives more only as the stream takes it (the pipe's backpressure): its bytes are the progress.
+  watchSend(stream, () => bytes);
   source.once("error", () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
   stream.once("close", () => {
     if (!source.readableEnded) source.destroy();
     done(bytes, source.readableEnded);
   });
   source.pipe(stream);
+}
+
+/**
+ * Writes a large in-memory answer a slice at a time, each once the one before
+ * has gone out, so that a client reading slowly shows progress to the send
+ * timeout as each slice goes. (Written at once, node hands the queued slices
+ * to the session in one batch, whose unsent bytes only move when all of it is out.)
+ */
+function endInSlices(stream: ServerHttp2Stream, body: Buffer): void {
+  let at = 0;
+  watchSend(stream, () => at);
+  const next = (err?: Error | null): void => {
+    if (err || stream.destroyed) return;
+    const end = Math.min(at + SEND_SLICE, body.length);
+    const slice = body.subarray(at, end);
+    at = end;
+    if (at === body.length) stream.end(slice);
+    else stream.write(slice, next);
+  };
+  next();
 }
 
 function publishH2(
