@@ -516,6 +516,46 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
   }
 });
 
+test("HTTP/2 slow read at the TCP level: a client that stops reading its socket loses its stream after sendTimeout, then its connection", async (t) => {
+  if (!needTool(t, "ss", "iproute2")) return;
+  const dir = tmpSite({ "big.bin": "b".repeat(32 << 20) });
+  const f = await h2cFerry(dir, ["  limits: { sendTimeout: 1s, idleTimeout: 1s }"]);
+  const port = Number(f.found[0]);
+  const raw = await connectRaw(port);
+  try {
+    // All the window there is (stream and connection), then a request for 32 MiB: only TCP can hold it back.
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(0x4, 0); // SETTINGS_INITIAL_WINDOW_SIZE
+    settings.writeUInt32BE(0x7fffffff, 2);
+    const update = Buffer.alloc(4);
+    update.writeUInt32BE(0x7fffffff - 65535);
+    raw.socket.write(
+      Buffer.concat([
+        frame(Type.SETTINGS, 0, 0, settings),
+        frame(Type.WINDOW_UPDATE, 0, 0, update),
+        frame(Type.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, getBlock("localhost", "/big.bin")),
+      ]),
+    );
+    await waitFor(() => raw.frames.some((x) => x.type === Type.DATA), "the first DATA frame", 3000);
+    raw.socket.pause();
+    const local = raw.socket.localPort;
+    const established = async () =>
+      (await run("ss", ["-Htn", "state", "established", "src", `127.0.0.1:${local}`])).stdout.includes(
+        `127.0.0.1:${port}`,
+      );
+    assert.ok(await established(), "the connection is open while the answer is under way");
+    const started = Date.now();
+    while ((await established()) && Date.now() - started < 12_000)
+      await new Promise((r) => setTimeout(r, 200));
+    const took = Date.now() - started;
+    assert.ok(!(await established()), "Ferry let go of the connection of a client that reads nothing");
+    assert.ok(took >= 1500, `not before sendTimeout and idleTimeout had run (${took} ms)`);
+  } finally {
+    raw.socket.destroy();
+    f.child.kill("SIGKILL");
+  }
+});
+
 test("rapid reset (CVE-2023-44487) over TLS: the attacker's session gets GOAWAY ENHANCE_YOUR_CALM and is closed; others are served", async (t) => {
   if (!needTool(t, "curl", "curl")) return;
   const { f, secure, served } = await floodTarget();

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { get, rawExchange, startHttp, type TestServer, tmpSite } from "./helpers.js";
+import { promisify } from "node:util";
+import { get, needTool, rawExchange, startHttp, type TestServer, tmpSite } from "./helpers.js";
+
+const run = promisify(execFile);
 
 let srv: TestServer;
 const bigSize = 48 * 1024 * 1024;
@@ -134,6 +138,28 @@ describe("limits", () => {
     await Promise.race([closed, new Promise((r) => setTimeout(r, 8000))]);
     assert.ok(sock.destroyed || sock.readableEnded, "connection still open");
     assert.ok(got < bigSize, `received all ${got} bytes`);
+    sock.destroy();
+    await stillServing();
+  });
+
+  test("a slow reader's connection is reset, not closed: the kernel does not go on holding the unsent bytes", async (t) => {
+    if (!needTool(t, "ss", "iproute2")) return;
+    const sock = net.connect(srv.port, "127.0.0.1");
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("connect", r));
+    sock.pause();
+    sock.write("GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Closed the usual way, Ferry's FIN would wait behind megabytes the client never takes, and the client's
+    // side would stay established; a reset ends both at once, while the client still reads nothing.
+    const established = async () =>
+      (
+        await run("ss", ["-Htn", "state", "established", "src", `127.0.0.1:${sock.localPort}`])
+      ).stdout.includes(`127.0.0.1:${srv.port}`);
+    assert.ok(await established(), "established while the answer is under way");
+    const started = Date.now();
+    while ((await established()) && Date.now() - started < 6000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!(await established()), "the connection was reset after sendTimeout");
+    assert.ok(Date.now() - started >= 400, "not before sendTimeout");
     sock.destroy();
     await stillServing();
   });

@@ -22,7 +22,7 @@ import { H1Out } from "./h1-out.js";
 import { type H1Failure, type H1Head, H1Parser, type H1Sink, newHead } from "./h1-parser.js";
 import { type BodyOwner, H1Body, H1Request } from "./h1-request.js";
 import { publishClientError, tlsInfo } from "./node-events.js";
-import { endAndRelease, streamBody } from "./node-send.js";
+import { endAndRelease, resetConnection, streamBody } from "./node-send.js";
 
 /** What a connection needs from its engine. */
 export interface H1Host {
@@ -494,8 +494,12 @@ export class H1Connection implements H1Sink, BodyOwner {
   expire(): void {
     const kind = this.deadlineKind;
     this.setDeadline(NONE, 0);
-    if (kind === IDLE || kind === SEND) {
+    if (kind === IDLE) {
       this.socket.destroy();
+      return;
+    }
+    if (kind === SEND) {
+      resetConnection(this.socket);
       return;
     }
     if (kind === HEADER || kind === REQUEST) {

@@ -26,8 +26,10 @@
 import type http2 from "node:http2";
 import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import { constants } from "node:http2";
+import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import { timerMs, turnWallNow } from "../../core/clock.js";
+import { resetConnection } from "./node-send.js";
 
 /** Most streams a client may have open at once on one connection (advertised in SETTINGS). */
 export const MAX_CONCURRENT_STREAMS = 100;
@@ -51,6 +53,8 @@ interface SessionState {
   sending: Map<ServerHttp2Stream, number> | null;
   /** Streams whose answer is being sent. */
   out: Map<ServerHttp2Stream, SendWatch> | null;
+  /** The connection under the session (node's own destroy ends it gracefully, which waits on the client). */
+  socket: net.Socket | null;
 }
 
 /** An answer being sent, as the sweep last saw it. */
@@ -61,6 +65,8 @@ interface SendWatch {
   seen: number;
   /** Since when (epoch ms) bytes have waited on the client without progress; 0: none waited at the last look. */
   since: number;
+  /** Reset for the send timeout at `since`: if even the reset cannot go out, the whole connection is stuck. */
+  reset: boolean;
 }
 
 const kState = Symbol("ferry.h2state");
@@ -96,8 +102,12 @@ export class H2Sessions {
       resets: 0,
       sending: null,
       out: null,
+      socket: null,
     };
     (session as Tracked)[kState] = state;
+    session.once("connect", (_session, socket) => {
+      state.socket = socket;
+    });
     this.open.add(session);
     session.once("close", () => this.open.delete(session));
     this.schedule();
@@ -131,13 +141,14 @@ export class H2Sessions {
       const st = (s as Tracked)[kState];
       if (st === undefined || s.destroyed) continue;
       if (st.sending !== null && st.sending.size > 0) this.sweepSending(st.sending, now);
-      if (st.out !== null && st.out.size > 0) sweepOut(st.out, now, sendTimeout);
+      if (st.out !== null && st.out.size > 0) sweepOut(s, st, st.out, now, sendTimeout);
+      if (s.destroyed) continue;
       if (st.streams > 0) continue;
       if (!s.closed) {
         if (now - st.idleSince >= idleTimeout) s.close();
       } else if (now - st.idleSince >= idleTimeout + sendTimeout) {
         // Closed, with no stream left, and still not gone: its GOAWAY waits on a client that reads nothing.
-        s.destroy();
+        cut(s, st);
       }
     }
   }
@@ -184,12 +195,27 @@ export class H2Sessions {
  * progress, for `sendMs`. An answer with nothing unsent waits on its source
  * (a quiet event stream, a slow upstream), which is not the client's fault.
  * (The unsent byte count alone does not tell: a piece going out is replaced
- * by the next of the same size.)
+ * by the next of the same size.) A stream whose reset has not gone out
+ * either after another `sendMs` is on a connection the client does not read
+ * at all: the session is destroyed (its RST_STREAM and GOAWAY would wait forever).
  */
-function sweepOut(out: Map<ServerHttp2Stream, SendWatch>, now: number, sendMs: number): void {
+function sweepOut(
+  session: ServerHttp2Session,
+  st: SessionState,
+  out: Map<ServerHttp2Stream, SendWatch>,
+  now: number,
+  sendMs: number,
+): void {
   for (const [stream, w] of out) {
     if (stream.destroyed) {
       out.delete(stream);
+      continue;
+    }
+    if (w.reset) {
+      if (now - w.since >= sendMs) {
+        cut(session, st);
+        return;
+      }
       continue;
     }
     const progress = w.progress();
@@ -198,7 +224,8 @@ function sweepOut(out: Map<ServerHttp2Stream, SendWatch>, now: number, sendMs: n
       w.since = stream.writableLength === 0 ? 0 : now;
     } else if (w.since === 0) w.since = now;
     else if (now - w.since >= sendMs) {
-      out.delete(stream);
+      w.reset = true;
+      w.since = now;
       (stream as TrackedStream)[kTimedOut] = true;
       try {
         stream.close(constants.NGHTTP2_CANCEL);
@@ -207,6 +234,12 @@ function sweepOut(out: Map<ServerHttp2Stream, SendWatch>, now: number, sendMs: n
       }
     }
   }
+}
+
+/** Ends a session whose client reads nothing: at once, with its connection (a graceful end would wait on it). */
+function cut(session: ServerHttp2Session, st: SessionState): void {
+  session.destroy();
+  if (st.socket !== null) resetConnection(st.socket);
 }
 
 /** The session a stream was opened on (node forgets it when the stream is destroyed, before `close`). */
@@ -253,7 +286,7 @@ export function watchSend(stream: ServerHttp2Stream, progress: () => number): vo
   const st = (stream as TrackedStream)[kOwner]?.[kState];
   if (st === undefined) return;
   st.out ??= new Map();
-  st.out.set(stream, { progress, seen: progress(), since: 0 });
+  st.out.set(stream, { progress, seen: progress(), since: 0, reset: false });
 }
 
 /** The progress of an answer written in one piece: none until it is all out. */

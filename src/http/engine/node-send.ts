@@ -4,8 +4,10 @@
  * an error reply without letting a half-open client keep its slot.
  */
 import { createReadStream } from "node:fs";
+import net from "node:net";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream";
+import tls from "node:tls";
 import { timerMs } from "../../core/clock.js";
 import type { FileBody, StreamBody } from "../types.js";
 
@@ -38,7 +40,7 @@ export function streamBody(
   // Paused by the pipe, or all read and still unsent: the client is not taking what was sent.
   // Flowing with nothing to give: the source itself is slow, which is not the client's fault.
   const stalled = setTimeout(() => {
-    if (source.isPaused() || source.readableEnded) socket.destroy();
+    if (source.isPaused() || source.readableEnded) resetConnection(socket);
     else stalled.refresh();
   }, timerMs(sendTimeout));
   let raw = 0;
@@ -98,6 +100,25 @@ function pump(source: Readable, res: Writable, done: (err: Error | null) => void
     if (!settled) settle(new Error("the client went away"));
   });
   res.once("error", (err) => settle(err));
+}
+
+/**
+ * Cuts a connection whose client reads nothing with a reset (nginx's
+ * `reset_timedout_connection`): closed the usual way, the kernel would go on
+ * holding its unsent bytes, trying to deliver them to a client that never
+ * takes them. A TLS connection is only destroyed: resetting the TCP
+ * connection under node's TLS layer crashes the process (seen on Node 20).
+ */
+export function resetConnection(socket: Duplex): void {
+  if (socket instanceof net.Socket && !(socket instanceof tls.TLSSocket) && !socket.destroyed) {
+    try {
+      socket.resetAndDestroy();
+      return;
+    } catch {
+      // A handle that is not TCP: an ordinary close below.
+    }
+  }
+  socket.destroy();
 }
 
 function destroyNow(socket: Duplex): void {
