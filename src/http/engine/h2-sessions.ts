@@ -55,13 +55,16 @@ interface SessionState {
   out: Map<ServerHttp2Stream, SendWatch> | null;
   /** The connection under the session (node's own destroy ends it gracefully, which waits on the client). */
   socket: net.Socket | null;
+  /** The connection's bytes written when the sweep last looked, and when (epoch ms) that count last grew. */
+  written: number;
+  movedAt: number;
 }
 
 /** An answer being sent, as the sweep last saw it. */
 interface SendWatch {
-  /** How far the answer has gone: any count that grows as the client takes it (bytes handed to the stream). */
+  /** The bytes the answer has handed to the stream (what still waits in it is taken off: the rest went out). */
   readonly progress: () => number;
-  /** `progress` when the sweep last looked. */
+  /** What had gone out when the sweep last looked. */
   seen: number;
   /** Since when (epoch ms) bytes have waited on the client without progress; 0: none waited at the last look. */
   since: number;
@@ -103,6 +106,8 @@ export class H2Sessions {
       sending: null,
       out: null,
       socket: null,
+      written: 0,
+      movedAt: Date.now(),
     };
     (session as Tracked)[kState] = state;
     session.once("connect", (_session, socket) => {
@@ -141,7 +146,16 @@ export class H2Sessions {
       const st = (s as Tracked)[kState];
       if (st === undefined || s.destroyed) continue;
       if (st.sending !== null && st.sending.size > 0) this.sweepSending(st.sending, now);
-      if (st.out !== null && st.out.size > 0) sweepOut(s, st, st.out, now, sendTimeout);
+      if (st.out !== null && st.out.size > 0) {
+        // node writes what all streams have ready in one batch, and each stream's part counts as sent only
+        // when the whole batch is: a connection whose bytes still move is a client that reads.
+        const written = st.socket?.bytesWritten ?? 0;
+        if (written !== st.written) {
+          st.written = written;
+          st.movedAt = now;
+        }
+        sweepOut(s, st, st.out, now, sendTimeout);
+      }
       if (s.destroyed) continue;
       if (st.streams > 0) continue;
       if (!s.closed) {
@@ -192,12 +206,17 @@ export class H2Sessions {
 
 /**
  * Resets the answers that have had bytes waiting on the client, with no
- * progress, for `sendMs`. An answer with nothing unsent waits on its source
- * (a quiet event stream, a slow upstream), which is not the client's fault.
- * (The unsent byte count alone does not tell: a piece going out is replaced
- * by the next of the same size.) A stream whose reset has not gone out
- * either after another `sendMs` is on a connection the client does not read
- * at all: the session is destroyed (its RST_STREAM and GOAWAY would wait forever).
+ * progress, on a connection that has not moved either, for `sendMs`.
+ * Progress is what has gone out: what the answer handed to the stream less
+ * what still waits in it (the unsent count alone does not tell: a piece
+ * going out is replaced by the next of the same size). An answer with
+ * nothing unsent waits on its source (a quiet event stream, a slow
+ * upstream), which is not the client's fault. A stream starved of window
+ * while its connection moves is left alone until the connection stops
+ * (at most MAX_CONCURRENT_STREAMS of them). A stream whose reset has not
+ * gone out either after another `sendMs` is on a connection the client does
+ * not read at all: the session is destroyed (its RST_STREAM and GOAWAY
+ * would wait forever).
  */
 function sweepOut(
   session: ServerHttp2Session,
@@ -211,19 +230,27 @@ function sweepOut(
       out.delete(stream);
       continue;
     }
+    const still = now - st.movedAt >= sendMs;
     if (w.reset) {
-      if (now - w.since >= sendMs) {
+      if (now - w.since >= sendMs && still) {
         cut(session, st);
         return;
       }
       continue;
     }
-    const progress = w.progress();
-    if (stream.writableLength === 0 || progress !== w.seen) {
-      w.seen = progress;
-      w.since = stream.writableLength === 0 ? 0 : now;
+    const pending = stream.writableLength;
+    const sent = w.progress() - pending;
+    if (pending === 0 || sent !== w.seen) {
+      w.seen = sent;
+      w.since = pending === 0 ? 0 : now;
     } else if (w.since === 0) w.since = now;
-    else if (now - w.since >= sendMs) {
+    else if (now - w.since >= sendMs && still) {
+      if (stream.closed) {
+        // Already closing (a 408 after requestTimeout, say): a CANCEL now would be a no-op.
+        out.delete(stream);
+        stream.destroy();
+        continue;
+      }
       w.reset = true;
       w.since = now;
       (stream as TrackedStream)[kTimedOut] = true;
@@ -240,6 +267,13 @@ function sweepOut(
 function cut(session: ServerHttp2Session, st: SessionState): void {
   session.destroy();
   if (st.socket !== null) resetConnection(st.socket);
+}
+
+/** Ends a session at once, with its connection: the end of a graceful stop's grace. */
+export function cutSession(session: ServerHttp2Session): void {
+  const st = (session as Tracked)[kState];
+  if (st === undefined) session.destroy();
+  else cut(session, st);
 }
 
 /** The session a stream was opened on (node forgets it when the stream is destroyed, before `close`). */
@@ -279,17 +313,18 @@ function onStreamClose(this: TrackedStream): void {
 
 /**
  * The stream's answer is being sent: held to `sendTimeout` until the stream
- * closes. `progress` grows as the client takes the answer (bytes handed to
- * the stream); an answer written in one piece passes a constant.
+ * closes. `progress`: the bytes handed to the stream so far; an answer
+ * written in one piece, before this call, passes `noProgress` (nothing more
+ * is handed: only what waits in the stream changes).
  */
 export function watchSend(stream: ServerHttp2Stream, progress: () => number): void {
   const st = (stream as TrackedStream)[kOwner]?.[kState];
   if (st === undefined) return;
   st.out ??= new Map();
-  st.out.set(stream, { progress, seen: progress(), since: 0, reset: false });
+  st.out.set(stream, { progress, seen: progress() - stream.writableLength, since: 0, reset: false });
 }
 
-/** The progress of an answer written in one piece: none until it is all out. */
+/** The `progress` of an answer already written in one piece. */
 export function noProgress(): number {
   return 0;
 }

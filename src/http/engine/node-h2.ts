@@ -31,6 +31,7 @@ import { parseHostCached } from "../host.js";
 import { plainReply } from "../plain-reply.js";
 import type { FerryRequest, Handler, Reply, UpgradeHandler } from "../types.js";
 import {
+  cutSession,
   type H2ServerWithSessions,
   H2Sessions,
   kSessions,
@@ -161,7 +162,8 @@ export function closeH2(server: http2.Http2Server, graceMs: number): void {
   const sessions = tracked.open;
   for (const s of sessions) s.close();
   const t = setTimeout(() => {
-    for (const s of sessions) s.destroy();
+    // node's own destroy ends the connection gracefully, which would wait on a client that reads nothing.
+    for (const s of sessions) cutSession(s);
   }, timerMs(graceMs));
   t.unref();
 }
@@ -447,8 +449,8 @@ function respond(
   }
   if (Buffer.isBuffer(body)) {
     if (body.length <= SEND_SLICE) {
-      watchSend(stream, noProgress);
       stream.end(body);
+      watchSend(stream, noProgress);
     } else endInSlices(stream, body);
     done(body.length, true);
     return;
