@@ -82,8 +82,6 @@ interface Watched {
 const CATCH_UP_RETRY_MAX_MS = 2000;
 /** Messages held per channel while it catches up, at most. */
 const MAX_QUEUE = 10_000;
-/** After a connection comes back, every watched channel is caught up once more this much later. */
-const SETTLE_MS = 1000;
 /** How long a position waits for its channel's SUBSCRIBE to be confirmed. */
 const SUBSCRIBE_WAIT_MS = 1000;
 
@@ -120,8 +118,6 @@ export class RedisBroker implements Broker {
   private saidDown = false;
   private maxChannels = 0;
   private flushSoon = false;
-  /** The second catch-up pass after a reconnect. */
-  private settle: NodeJS.Timeout | null = null;
   deliver: (channel: string, message: Message) => void = () => {};
   resync: (channel: string, offset: number, epoch: string) => void = () => {};
 
@@ -210,7 +206,7 @@ export class RedisBroker implements Broker {
       this.up = true;
       this.saidDown = false;
       if (!was) events.state(true, "connected");
-      this.catchUpAll();
+      for (const channel of this.watched.keys()) void this.catchUp(channel, null);
       for (const channel of this.counts.keys()) this.dirty.add(channel);
     });
     this.cmd.on("close", () => {
@@ -244,26 +240,12 @@ export class RedisBroker implements Broker {
       for (const w of this.watched.values()) w.subscribed = done;
       if (!this.subWasDown) return;
       this.subWasDown = false;
-      void done.then(() => this.catchUpAll());
+      void done.then(() => {
+        for (const channel of this.watched.keys()) void this.catchUp(channel, null);
+      });
     });
     sub.on("messageBuffer", (topic: Buffer, payload: Buffer) => this.onMessage(topic.toString(), payload));
     return sub;
-  }
-
-  /**
-   * Catches up every watched channel now, and once more a moment later: the
-   * two connections come back in either order, and a message published
-   * between one's catch-up and the other's return is found by the second pass.
-   */
-  private catchUpAll(): void {
-    for (const channel of this.watched.keys()) void this.catchUp(channel, null);
-    if (this.settle !== null) clearTimeout(this.settle);
-    this.settle = setTimeout(() => {
-      this.settle = null;
-      if (this.closed || !this.up) return;
-      for (const channel of this.watched.keys()) void this.catchUp(channel, null);
-    }, SETTLE_MS);
-    this.settle.unref();
   }
 
   /**
@@ -581,7 +563,6 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    if (this.settle !== null) clearTimeout(this.settle);
     for (const channel of this.counts.keys()) this.counts.set(channel, 0);
     await this.flushPresence(true);
     this.cmd.disconnect();
