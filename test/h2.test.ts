@@ -477,7 +477,8 @@ test("HTTP/2 holds an answer to sendTimeout as HTTP/1.1 does: a stream whose cli
     assert.equal(body, "x");
 
     // A client that reads slowly but steadily (64 KiB, then a pause of 250 ms): 1 MiB takes about 4 s, longer than
-    // sendTimeout, and arrive whole, since each piece that goes out is progress. On a connection of its own: the
+    // sendTimeout, and arrive whole: node sends the one in-memory answer as one write, which completes only at the
+    // end, but the connection's bytes keep moving, and that is progress. On a connection of its own: the
     // stalled streams' unread bytes still count against the first one's connection window (node's client does not
     // give them back when a stream is reset).
     const reader = http2.connect(`http://127.0.0.1:${f.found[0]}`);

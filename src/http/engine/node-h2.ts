@@ -66,9 +66,6 @@ export interface H2Host {
 /** The body reader of a stream whose handler asked for its body (failed first when the stream times out). */
 const readers = new WeakMap<ServerHttp2Stream, Readable>();
 
-/** An in-memory answer larger than this is written in pieces this large (see `respond`). */
-const SEND_SLICE = 64 * 1024;
-
 /** A request as an HTTP/2 stream carries it. */
 class H2Request implements FerryRequest {
   readonly httpVersion = "2.0";
@@ -448,10 +445,8 @@ function respond(
     return;
   }
   if (Buffer.isBuffer(body)) {
-    if (body.length <= SEND_SLICE) {
-      stream.end(body);
-      watchSend(stream, noProgress);
-    } else endInSlices(stream, body);
+    stream.end(body);
+    watchSend(stream, noProgress);
     done(body.length, true);
     return;
   }
@@ -464,7 +459,7 @@ function respond(
   source.on("data", (c: Buffer) => {
     bytes += c.length;
   });
-  // The source gives more only as the stream takes it (the pipe's backpressure): its bytes are the progress.
+  // What the source gave is what was handed to the stream (the pipe gives more only as the stream takes it).
   watchSend(stream, () => bytes);
   source.once("error", () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
   stream.once("close", () => {
@@ -472,26 +467,6 @@ function respond(
     done(bytes, source.readableEnded);
   });
   source.pipe(stream);
-}
-
-/**
- * Writes a large in-memory answer a slice at a time, each once the one before
- * has gone out, so that a client reading slowly shows progress to the send
- * timeout as each slice goes. (Written at once, node hands the queued slices
- * to the session in one batch, whose unsent bytes only move when all of it is out.)
- */
-function endInSlices(stream: ServerHttp2Stream, body: Buffer): void {
-  let at = 0;
-  watchSend(stream, () => at);
-  const next = (err?: Error | null): void => {
-    if (err || stream.destroyed) return;
-    const end = Math.min(at + SEND_SLICE, body.length);
-    const slice = body.subarray(at, end);
-    at = end;
-    if (at === body.length) stream.end(slice);
-    else stream.write(slice, next);
-  };
-  next();
 }
 
 function publishH2(
